@@ -1,0 +1,73 @@
+# mediad: `make run` starts the daemon, `make test` runs every suite.
+# Both work on a fresh Debian machine (as root, or with sudo for the apt packages).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONFIG ?= conf/mediad.toml
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+# Real peers the interop suites drive: command -> Debian package.
+TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
+	gst-launch-1.0:gstreamer1.0-tools chromium:chromium
+GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+BENCH_PACKAGES := nginx libnginx-mod-rtmp
+
+.PHONY: run test lint test-deps bench-deps player clean
+
+run: $(VENV)/.installed player
+	@mkdir -p var
+	@$(BIN)/mediad --config $(CONFIG) streams --reveal
+	exec $(BIN)/mediad --config $(CONFIG) serve
+
+test: $(VENV)/.installed-test test-deps player
+	$(BIN)/python -m pytest -q -ra
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check mediad ingest packager bench tests
+	$(BIN)/mypy
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+# Installs only what is missing, so a second `make test` costs nothing.
+test-deps:
+	@missing=""; \
+	for pair in $(TEST_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	for pkg in $(GST_PACKAGES); do \
+		dpkg -s "$$pkg" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing test peers:$$missing"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
+	fi
+
+bench-deps: test-deps
+	@missing=""; for pkg in $(BENCH_PACKAGES); do \
+		dpkg -s "$$pkg" >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# The web player, once player-web/ exists: built into the package so a wheel needs no Node.
+player:
+	@if [ -f player-web/package.json ]; then \
+		cd player-web && npm ci --no-audit --no-fund && npm run build; \
+	fi
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache

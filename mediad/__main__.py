@@ -1,0 +1,5 @@
+import sys
+
+from mediad.cli import main
+
+sys.exit(main())

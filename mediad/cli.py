@@ -1,0 +1,107 @@
+"""``mediad`` command line: serve, check-config, streams."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
+from mediad.logs import setup_logging
+from mediad.store import Store, StoreError
+from mediad.urls import Ports, player_url, rtmp_server_url, srt_url
+
+log = logging.getLogger("mediad")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mediad", description="Self-hosted live streaming.")
+    parser.add_argument(
+        "-c", "--config", default=os.environ.get(ENV_PREFIX + "CONFIG"),
+        help="TOML config file (default: $MEDIAD_CONFIG, else the embedded defaults)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the daemon")
+    serve.add_argument("--log-format", choices=["human", "json"], help="override server.log_format")
+    serve.add_argument("--json-logs", action="store_const", const="json", dest="log_format",
+                       help="same as --log-format json")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    sub.add_parser("check-config", help="validate the config file and exit")
+    streams = sub.add_parser("streams", help="list streams with their ingest and player URLs")
+    streams.add_argument("--reveal", action="store_true", help="show the keys unmasked")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    warnings: list[str] = []
+    try:
+        config = load_config(args.config, warnings=warnings)
+    except ConfigError as exc:
+        print(f"mediad: bad configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.command == "serve":
+        setup_logging(args.log_format or config.server.log_format,
+                      args.log_level or config.server.log_level)
+    else:
+        setup_logging("human", "warning")
+    for warning in warnings:
+        log.warning("config: %s", warning)
+    if args.command == "check-config":
+        print("configuration OK")
+        return 0
+    try:
+        if args.command == "serve":
+            return _run(_serve(config))
+        return _run(_list_streams(config, reveal=args.reveal))
+    except StoreError as exc:
+        log.error("store: %s", exc)
+        return 1
+    except OSError as exc:
+        log.error("cannot start: %s", exc)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(coro: object) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    return uvloop.run(coro)  # type: ignore[arg-type]
+
+
+async def _serve(config: Config) -> int:
+    from mediad.daemon import serve
+
+    await serve(config)
+    return 0
+
+
+async def _list_streams(config: Config, *, reveal: bool) -> int:
+    store = await Store.open(config.storage.database_path)
+    ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
+    try:
+        for stream in await store.streams.list():
+            keys = await store.keys.for_stream(stream.id)
+            print(f"{stream.id}  {stream.title!r}  state={stream.state}")
+            print(f"  server:  {rtmp_server_url(config, ports)}")
+            for kind, key in keys.items():
+                print(f"  {kind + ':':<8} {key.secret if reveal else key.masked}")
+            if reveal and "primary" in keys:
+                url = srt_url(config, ports, keys["primary"].secret, stream.srt_passphrase)
+                print(f"  srt:     {url}")
+            print(f"  player:  {player_url(config, ports, stream.id)}")
+    finally:
+        await store.close()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

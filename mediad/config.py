@@ -1,0 +1,285 @@
+"""Typed configuration: embedded defaults, an optional TOML file, then ``MEDIAD_*`` overrides.
+
+Every field below is documented, with its default, in ``conf/mediad.toml``. A bad file is
+refused at start with a ``ConfigError`` that names the key and what is wrong; the CLI turns
+it into exit code 2 without a traceback. Unknown keys are reported as warnings (a typo must
+not silently fall back to a default without the operator hearing about it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+ENV_PREFIX = "MEDIAD_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key and the problem."""
+
+
+def _range(lo: float | None = None, hi: float | None = None) -> dict[str, float | None]:
+    return {"min": lo, "max": hi}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = "0.0.0.0"
+    """Bind address of every listener (HTTP, RTMP, SRT)."""
+    http_port: int = field(default=8080, metadata=_range(0, 65535))
+    """HTTP port: player, API, LL-HLS and WebSockets. 0 picks a free port."""
+    public_host: str = "localhost"
+    """Host name printed in the OBS, SRT and player URLs."""
+    log_format: Literal["human", "json"] = "human"
+    """``human`` for a terminal, ``json`` for one JSON object a line (log shippers)."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_timeout_sec: float = field(default=10.0, metadata=_range(0, 300))
+    """How long a graceful shutdown waits for in-flight requests before closing them."""
+
+
+@dataclass(frozen=True, slots=True)
+class RtmpConfig:
+    enabled: bool = True
+    port: int = field(default=1935, metadata=_range(0, 65535))
+    app: str = "live"
+    """Application name in the OBS server URL ``rtmp://HOST:PORT/APP``."""
+    max_connections: int = field(default=200, metadata=_range(1, 100_000))
+    read_timeout_sec: float = field(default=30.0, metadata=_range(1, 3600))
+    """A connection that sends nothing for this long is closed."""
+    max_message_bytes: int = field(default=8 << 20, metadata=_range(4096, 16_777_215))
+    """Largest RTMP message accepted (a keyframe of a high-bitrate 4K stream fits in 8 MiB)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SrtConfig:
+    enabled: bool = True
+    port: int = field(default=9000, metadata=_range(0, 65535))
+    latency_ms: int = field(default=120, metadata=_range(20, 8000))
+    """Receiver latency offered in the handshake; the larger of both sides wins."""
+    peer_idle_timeout_sec: float = field(default=5.0, metadata=_range(1, 60))
+
+
+@dataclass(frozen=True, slots=True)
+class HlsConfig:
+    part_duration_ms: int = field(default=200, metadata=_range(50, 2000))
+    segment_duration_ms: int = field(default=1000, metadata=_range(500, 10000))
+    """Target segment length; segments are cut at the first keyframe past it."""
+    dvr_window_sec: int = field(default=120, metadata=_range(0, 7200))
+    """Default DVR window of a new stream (each stream may change its own)."""
+    block_timeout_sec: float = field(default=6.0, metadata=_range(1, 30))
+    """A blocking playlist or part request held longer than this gets a 503."""
+
+
+@dataclass(frozen=True, slots=True)
+class LadderRung:
+    name: str
+    height: int = field(metadata=_range(90, 4320))
+    bitrate_kbps: int = field(metadata=_range(64, 100_000))
+    fps_max: int = field(default=30, metadata=_range(1, 120))
+    preset: str = "veryfast"
+
+
+def _default_ladder() -> tuple[LadderRung, ...]:
+    return (
+        LadderRung("720p", 720, 2800),
+        LadderRung("480p", 480, 1200),
+        LadderRung("360p", 360, 700),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TranscodeConfig:
+    enabled: bool = True
+    """Off: serve the source only (passthrough rung)."""
+    encoder: str = "libx264"
+    """Video encoder: libx264, h264_nvenc, h264_vaapi or h264_qsv."""
+    audio_bitrate_kbps: int = field(default=128, metadata=_range(32, 512))
+    ladder: tuple[LadderRung, ...] = field(default_factory=_default_ladder)
+    """Rungs beside the source passthrough; rungs taller than the source are skipped."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatConfig:
+    max_message_length: int = field(default=500, metadata=_range(1, 5000))
+    history: int = field(default=50, metadata=_range(0, 1000))
+    """Messages sent to a viewer when they join."""
+    messages_per_minute: int = field(default=20, metadata=_range(1, 1000))
+    """Per-user send limit (per IP for guests)."""
+    blocked_words: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StorageConfig:
+    data_dir: str = "./var"
+    """Directory of the SQLite database and generated secrets (relative to the working dir)."""
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.data_dir) / "mediad.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthConfig:
+    jwt_secret: str = ""
+    """HS256 secret; empty: generated once and kept in ``DATA_DIR/jwt.secret``."""
+    access_token_ttl_sec: int = field(default=900, metadata=_range(60, 86400))
+    refresh_token_ttl_sec: int = field(default=14 * 86400, metadata=_range(300, 365 * 86400))
+    admin_handle: str = "admin"
+    """Handle of the admin account created on first start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: ServerConfig = field(default_factory=ServerConfig)
+    rtmp: RtmpConfig = field(default_factory=RtmpConfig)
+    srt: SrtConfig = field(default_factory=SrtConfig)
+    hls: HlsConfig = field(default_factory=HlsConfig)
+    transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+
+
+def load_config(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    warnings: list[str] | None = None,
+) -> Config:
+    """Build the configuration; unknown keys are appended to ``warnings``."""
+    raw: dict[str, Any] = {}
+    where = "defaults"
+    if path is not None:
+        where = str(path)
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"{where}: file not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    env = os.environ if environ is None else environ
+    _apply_env(raw, env)
+    sink: list[str] = [] if warnings is None else warnings
+    return _build(Config, raw, "", where, sink)
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    """``MEDIAD_SECTION_KEY=value`` overrides ``[section] key``; values are TOML literals
+    where they parse as such (numbers, booleans, arrays) and plain strings otherwise."""
+    sections = {f.name: f.type for f in dataclasses.fields(Config)}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        if section is None:
+            continue
+        key = rest[len(section) + 1 :]
+        table = raw.setdefault(section, {})
+        if not isinstance(table, dict):
+            continue
+        table[key] = value
+        table.setdefault("__env__", set()).add(key)
+
+
+def _env_value(value: str, tp: Any) -> Any:
+    if tp is str:
+        return value
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+_T = typing.TypeVar("_T")
+
+
+def _build(cls: type[_T], raw: Any, prefix: str, where: str, warnings: list[str]) -> _T:
+    label = prefix.rstrip(".") or "the top level"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: {label}: expected a table, got {_describe(raw)}")
+    raw = dict(raw)
+    from_env: set[str] = raw.pop("__env__", set())
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        key = prefix + f.name
+        if f.name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{where}: {key}: missing (required)")
+            continue
+        value, origin = raw.pop(f.name), where
+        if f.name in from_env:
+            value = _env_value(value, hints[f.name])
+            origin = f"environment {ENV_PREFIX}{key.replace('.', '_').upper()}"
+        kwargs[f.name] = _convert(hints[f.name], value, key, origin, warnings)
+        _check_range(f, kwargs[f.name], key, origin)
+    for unknown in raw:
+        warnings.append(f"{where}: {prefix}{unknown}: unknown key, ignored")
+    return cls(**kwargs)
+
+
+def _convert(tp: Any, value: Any, key: str, where: str, warnings: list[str]) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key + ".", where, warnings)  # type: ignore[arg-type]
+    if origin is Literal:
+        choices = typing.get_args(tp)
+        if value not in choices:
+            allowed = ", ".join(repr(c) for c in choices)
+            raise ConfigError(f"{where}: {key}: must be one of {allowed}, got {value!r}")
+        return value
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {key}: expected an array, got {_describe(value)}")
+        return tuple(
+            _convert(item_type, item, f"{key}[{i}]", where, warnings)
+            for i, item in enumerate(value)
+        )
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported config type for {key}")  # pragma: no cover
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: {key}: expected true or false, got {_describe(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: {key}: expected an integer, got {_describe(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: {key}: expected a number, got {_describe(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key}: expected a string, got {_describe(value)}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r} for {key}")  # pragma: no cover
+
+
+def _check_range(f: dataclasses.Field[Any], value: Any, key: str, where: str) -> None:
+    lo, hi = f.metadata.get("min"), f.metadata.get("max")
+    if lo is not None and value < lo:
+        raise ConfigError(f"{where}: {key}: must be at least {lo:g}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{where}: {key}: must be at most {hi:g}, got {value!r}")
+
+
+def _describe(value: Any) -> str:
+    kind = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "an array",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})" if not isinstance(value, dict | list) else kind

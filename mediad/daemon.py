@@ -1,0 +1,103 @@
+"""The daemon's life: open the store, start HTTP and the ingest servers, stop them cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from typing import Protocol
+
+from aiohttp import web
+
+from mediad.bootstrap import banner, bootstrap_if_empty
+from mediad.config import Config
+from mediad.http.app import create_app
+from mediad.store import Store
+from mediad.urls import Ports
+
+log = logging.getLogger("mediad")
+
+
+class Service(Protocol):
+    """A listener that runs beside HTTP (the RTMP and SRT servers)."""
+
+    name: str
+
+    async def start(self) -> int:
+        """Start listening; return the bound port."""
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection, and return when they are gone."""
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.store: Store | None = None
+        self.runner: web.AppRunner | None = None
+        self.services: list[Service] = []
+        self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        config = self.config
+        self.store = await Store.open(config.storage.database_path)
+        first_start = await bootstrap_if_empty(self.store, config)
+        app = create_app(config, self.store)
+        self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
+                                    handle_signals=False, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, config.server.host, config.server.http_port,
+                           reuse_address=True)
+        await site.start()
+        http_port = _bound_port(site) or config.server.http_port
+        bound = {service.name: await service.start() for service in self.services}
+        self.ports = Ports(http_port, bound.get("rtmp", config.rtmp.port),
+                           bound.get("srt", config.srt.port))
+        log.info("listening", extra={"fields": {
+            "host": config.server.host, "http_port": self.ports.http,
+            **{f"{name}_port": port for name, port in bound.items()},
+        }})
+        if first_start is not None:
+            sys.stdout.write(banner(first_start, config, self.ports))
+            sys.stdout.flush()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopping.wait()
+
+    async def stop(self) -> None:
+        """Close listeners first, then let in-flight requests and store writes finish."""
+        log.info("shutting down")
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("error stopping service", extra={"fields": {"service": service.name}})
+        if self.runner is not None:
+            await self.runner.cleanup()
+        if self.store is not None:
+            await self.store.close()
+        log.info("stopped")
+
+
+def _bound_port(site: web.TCPSite) -> int | None:
+    server = site._server  # aiohttp keeps the asyncio server here; it knows the real port
+    if isinstance(server, asyncio.base_events.Server) and server.sockets:
+        return int(server.sockets[0].getsockname()[1])
+    return None
+
+
+async def serve(config: Config) -> None:
+    daemon = Daemon(config)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, daemon.request_stop)
+    try:
+        await daemon.start()
+        await daemon.wait_stopped()
+    finally:
+        await daemon.stop()

@@ -1,0 +1,74 @@
+"""The aiohttp application: shared state, JSON errors, health, and WebSocket bookkeeping."""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSCloseCode, web
+
+from mediad import __version__
+from mediad.config import Config
+from mediad.store import Store
+
+log = logging.getLogger("mediad.http")
+
+CONFIG = web.AppKey("config", Config)
+STORE = web.AppKey("store", Store)
+STARTED_AT = web.AppKey("started_at", float)
+WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def json_error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as ``{"error": ...}``, never as an HTML page or a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400 or exc.content_type == "application/json":
+            raise
+        return json_error(exc.status, exc.reason)
+    except Exception:
+        log.exception("unhandled error", extra={"fields": {"path": request.path}})
+        return json_error(500, "internal error")
+
+
+def track_websocket(app: web.Application, ws: web.WebSocketResponse) -> None:
+    """Register an open WebSocket so shutdown can close it with GOING_AWAY."""
+    app[WEBSOCKETS].add(ws)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    sockets = app[WEBSOCKETS]
+    for ws in list(sockets):
+        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    async with store.db.execute("SELECT 1") as cur:
+        await cur.fetchone()
+    return web.json_response({
+        "status": "ok",
+        "version": __version__,
+        "uptime_s": round(time.monotonic() - request.app[STARTED_AT], 3),
+    }, headers={"Cache-Control": "no-store"})
+
+
+def create_app(config: Config, store: Store) -> web.Application:
+    app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
+    app[CONFIG] = config
+    app[STORE] = store
+    app[STARTED_AT] = time.monotonic()
+    app[WEBSOCKETS] = weakref.WeakSet()
+    app.on_shutdown.append(_close_websockets)
+    app.router.add_get("/healthz", healthz)
+    return app

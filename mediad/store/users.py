@@ -1,0 +1,69 @@
+"""Accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+from mediad.clock import now_ms
+
+Role = Literal["admin", "creator", "viewer"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    handle: str
+    display_name: str
+    role: Role
+    password_hash: str
+    created_at: int
+
+
+def _user(row: aiosqlite.Row) -> User:
+    return User(row["id"], row["handle"], row["display_name"], row["role"],
+                row["password_hash"], row["created_at"])
+
+
+class UserRepository:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def create(self, handle: str, display_name: str, role: Role,
+                     password_hash: str) -> User:
+        created = now_ms()
+        async with self._db.execute(
+            "INSERT INTO users (handle, display_name, role, password_hash, created_at)"
+            " VALUES (?, ?, ?, ?, ?) RETURNING *",
+            (handle, display_name, role, password_hash, created),
+        ) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return _user(row)
+
+    async def get(self, user_id: int) -> User | None:
+        async with self._db.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cur:
+            row = await cur.fetchone()
+        return _user(row) if row else None
+
+    async def get_by_handle(self, handle: str) -> User | None:
+        async with self._db.execute("SELECT * FROM users WHERE handle = ?", (handle,)) as cur:
+            row = await cur.fetchone()
+        return _user(row) if row else None
+
+    async def list(self) -> list[User]:
+        async with self._db.execute("SELECT * FROM users ORDER BY id") as cur:
+            return [_user(row) for row in await cur.fetchall()]
+
+    async def count(self) -> int:
+        async with self._db.execute("SELECT COUNT(*) FROM users") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        cur = await self._db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+        )
+        return cur.rowcount == 1

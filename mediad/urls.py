@@ -1,0 +1,38 @@
+"""The addresses a streamer and a viewer are given, built from the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from mediad.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Ports actually bound (a configured 0 becomes the port the OS chose)."""
+
+    http: int
+    rtmp: int
+    srt: int
+
+
+def _host(config: Config) -> str:
+    host = config.server.public_host
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def rtmp_server_url(config: Config, ports: Ports) -> str:
+    return f"rtmp://{_host(config)}:{ports.rtmp}/{config.rtmp.app}"
+
+
+def srt_url(config: Config, ports: Ports, key: str, passphrase: str) -> str:
+    streamid = quote(f"#!::r={config.rtmp.app}/{key},m=publish", safe="")
+    url = f"srt://{_host(config)}:{ports.srt}?streamid={streamid}"
+    if passphrase:
+        url += f"&passphrase={quote(passphrase, safe='')}"
+    return url
+
+
+def player_url(config: Config, ports: Ports, stream_id: str) -> str:
+    return f"http://{_host(config)}:{ports.http}/watch/{stream_id}"

@@ -1,0 +1,1 @@
+"""From frames to bytes on the wire: transcode, fMP4/CMAF, LL-HLS."""
