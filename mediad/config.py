@@ -45,6 +45,13 @@ class ServerConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamsConfig:
+    auto_live: bool = True
+    """A stream goes live as soon as its publisher connects; false: it waits in preview
+    until the creator goes live from the control room."""
+
+
+@dataclass(frozen=True, slots=True)
 class RtmpConfig:
     enabled: bool = True
     port: int = field(default=1935, metadata=_range(0, 65535))
@@ -138,6 +145,7 @@ class AuthConfig:
 @dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
+    streams: StreamsConfig = field(default_factory=StreamsConfig)
     rtmp: RtmpConfig = field(default_factory=RtmpConfig)
     srt: SrtConfig = field(default_factory=SrtConfig)
     hls: HlsConfig = field(default_factory=HlsConfig)

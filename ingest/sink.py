@@ -1,0 +1,50 @@
+"""Where ingest servers deliver a publish: the contract between ``ingest/`` and the daemon.
+
+The daemon's stream registry implements ``PublishSink``; ingest servers only know this
+protocol, so ``ingest/`` never imports ``mediad/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from ingest.media import Frame, TrackInfo
+
+RefusalReason = Literal["bad_key", "busy", "unavailable"]
+
+
+@dataclass(frozen=True, slots=True)
+class PublishRefused(Exception):
+    reason: RefusalReason
+    description: str
+
+
+class PublishSession(Protocol):
+    """One accepted publisher. Calls never block: the registry queues to its readers."""
+
+    stream_id: str
+
+    def announce_track(self, track: TrackInfo) -> None: ...
+
+    def push_frame(self, frame: Frame) -> None: ...
+
+    def set_metadata(self, metadata: Mapping[str, object]) -> None: ...
+
+    def count_bytes(self, received: int) -> None: ...
+
+    def detach(self, reason: str) -> None:
+        """The publisher is gone (clean end, reset, timeout, protocol error: ``reason``)."""
+
+
+class PublishSink(Protocol):
+    async def start_publish(
+        self, *, protocol: str, key: str, peer: str, disconnect: Callable[[str], None]
+    ) -> PublishSession:
+        """Check ``key`` and attach the publisher, or raise ``PublishRefused``.
+
+        ``disconnect(reason)`` lets the registry drop this publisher later (a backup key
+        taking over, a rotated key, the creator ending the stream).
+        """
+        ...
