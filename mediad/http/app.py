@@ -12,11 +12,13 @@ from aiohttp import WSCloseCode, web
 from mediad import __version__
 from mediad.config import Config
 from mediad.store import Store
+from mediad.streams import StreamRegistry
 
 log = logging.getLogger("mediad.http")
 
 CONFIG = web.AppKey("config", Config)
 STORE = web.AppKey("store", Store)
+REGISTRY = web.AppKey("registry", StreamRegistry)
 STARTED_AT = web.AppKey("started_at", float)
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 
@@ -63,10 +65,12 @@ async def healthz(request: web.Request) -> web.Response:
     }, headers={"Cache-Control": "no-store"})
 
 
-def create_app(config: Config, store: Store) -> web.Application:
+def create_app(config: Config, store: Store, registry: StreamRegistry | None = None
+               ) -> web.Application:
     app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
     app[CONFIG] = config
     app[STORE] = store
+    app[REGISTRY] = registry if registry is not None else StreamRegistry(store)
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
     app.on_shutdown.append(_close_websockets)

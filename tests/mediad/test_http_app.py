@@ -62,3 +62,30 @@ async def test_shutdown_closes_websockets_with_going_away(store: Store) -> None:
     assert ws.close_code == WSCloseCode.GOING_AWAY
     await closing
     await client.close()
+
+
+async def test_shutdown_lets_in_flight_requests_finish(store: Store) -> None:
+    """The daemon's runner settings: closing listeners does not cut a running request."""
+    import aiohttp
+
+    from mediad.testing import free_port
+
+    app = create_app(Config(), store)
+    started = asyncio.Event()
+
+    async def slow(request: web.Request) -> web.Response:
+        started.set()
+        await asyncio.sleep(0.3)
+        return web.json_response({"done": True})
+
+    app.router.add_get("/slow", slow)
+    runner = web.AppRunner(app, shutdown_timeout=5, handle_signals=False)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    async with aiohttp.ClientSession() as session:
+        request = asyncio.create_task(session.get(f"http://127.0.0.1:{port}/slow"))
+        await started.wait()
+        await runner.cleanup()
+        response = await request
+        assert response.status == 200 and await response.json() == {"done": True}
