@@ -14,6 +14,7 @@ from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.store import Store
+from mediad.streams import StreamRegistry
 from mediad.urls import Ports
 
 log = logging.getLogger("mediad")
@@ -35,6 +36,7 @@ class Daemon:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.store: Store | None = None
+        self.registry: StreamRegistry | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -44,7 +46,9 @@ class Daemon:
         config = self.config
         self.store = await Store.open(config.storage.database_path)
         first_start = await bootstrap_if_empty(self.store, config)
-        app = create_app(config, self.store)
+        self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
+        self.services = self._ingest_services(self.registry)
+        app = create_app(config, self.store, self.registry)
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()
@@ -63,6 +67,20 @@ class Daemon:
             sys.stdout.write(banner(first_start, config, self.ports))
             sys.stdout.flush()
 
+    def _ingest_services(self, registry: StreamRegistry) -> list[Service]:
+        config = self.config
+        services: list[Service] = []
+        if config.rtmp.enabled:
+            from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+
+            services.append(RtmpServer(RtmpServerConfig(
+                host=config.server.host, port=config.rtmp.port, app=config.rtmp.app,
+                max_connections=config.rtmp.max_connections,
+                read_timeout_sec=config.rtmp.read_timeout_sec,
+                max_message_bytes=config.rtmp.max_message_bytes,
+            ), registry))
+        return services
+
     def request_stop(self) -> None:
         self._stopping.set()
 
@@ -77,6 +95,8 @@ class Daemon:
                 await service.stop()
             except Exception:
                 log.exception("error stopping service", extra={"fields": {"service": service.name}})
+        if self.registry is not None:
+            await self.registry.close()
         if self.runner is not None:
             await self.runner.cleanup()
         if self.store is not None:

@@ -1,0 +1,292 @@
+"""asyncio glue for the RTMP core: the listener, one protocol object per connection,
+timeouts, caps and honest logs.
+
+The core (``RtmpConnection``) never sees a socket. Each connection is an
+``asyncio.Protocol`` that feeds the core what the socket delivers, writes what it answers
+and hands publishes to the sink (the daemon's stream registry); only the key check, which
+awaits the store, runs as a task. Measured in ``bench/rtmp_ingest.py``: a stream-reader
+task per connection, with a timeout armed around every read, cost about twice the CPU of
+this at 6 Mbit/s. Timeouts are one watchdog per server instead of a timer per read.
+Every disconnect is logged with its reason and reported to the sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from ingest.errors import ProtocolError
+from ingest.rtmp.connection import RtmpConnection
+from ingest.rtmp.events import (
+    ConnectionClosed,
+    ConnectRequested,
+    FrameReceived,
+    MetadataReceived,
+    PublishEnded,
+    PublishRequested,
+    TrackAnnounced,
+)
+from ingest.sink import PublishRefused, PublishSession, PublishSink
+
+log = logging.getLogger("mediad.rtmp")
+
+# Status codes librtmp (OBS), ffmpeg and GStreamer understand as "this name cannot publish".
+REFUSAL_CODES = {
+    "bad_key": "NetStream.Publish.BadName",
+    "busy": "NetStream.Publish.BadName",
+    "unavailable": "NetStream.Publish.Failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RtmpServerConfig:
+    host: str = "0.0.0.0"
+    port: int = 1935
+    app: str = "live"
+    max_connections: int = 200
+    read_timeout_sec: float = 30.0
+    """A publishing connection that sends nothing for this long is closed."""
+    max_message_bytes: int = 8 << 20
+    handshake_timeout_sec: float = 10.0
+    """A connection that has not started publishing within this time is closed."""
+    max_write_buffer: int = 1 << 20
+    """A peer that does not read our (small) replies and acks is closed past this."""
+
+
+class RtmpServer:
+    name = "rtmp"
+
+    def __init__(self, config: RtmpServerConfig, sink: PublishSink,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self.sink = sink
+        self.clock = clock
+        self._server: asyncio.Server | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._connections: set[RtmpProtocol] = set()
+        self._closed: asyncio.Event = asyncio.Event()
+        self.refused_connections = 0
+
+    @property
+    def connections(self) -> int:
+        return len(self._connections)
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: RtmpProtocol(self), self.config.host, self.config.port, reuse_address=True)
+        self._watchdog = loop.create_task(self._watch())
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        for conn in list(self._connections):
+            conn.close("server shutting down")
+        if self._connections:
+            self._closed.clear()
+            try:
+                async with asyncio.timeout(5):
+                    await self._closed.wait()
+            except TimeoutError:
+                for conn in list(self._connections):
+                    conn.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def _added(self, conn: RtmpProtocol) -> bool:
+        if len(self._connections) >= self.config.max_connections:
+            self.refused_connections += 1
+            return False
+        self._connections.add(conn)
+        return True
+
+    def _removed(self, conn: RtmpProtocol) -> None:
+        self._connections.discard(conn)
+        if not self._connections:
+            self._closed.set()
+
+    async def _watch(self) -> None:
+        """Close connections that went quiet: one timer for the server, not one per read."""
+        period = min(1.0, self.config.handshake_timeout_sec / 2, self.config.read_timeout_sec / 2)
+        while True:
+            await asyncio.sleep(period)
+            now = self.clock()
+            for conn in list(self._connections):
+                conn.check_idle(now)
+
+
+class RtmpProtocol(asyncio.Protocol):
+    def __init__(self, server: RtmpServer) -> None:
+        self.server = server
+        self.config = server.config
+        self.clock = server.clock
+        self.core = RtmpConnection(max_message_size=self.config.max_message_bytes)
+        self.transport: asyncio.Transport | None = None
+        self.session: PublishSession | None = None
+        self.peer = "?"
+        self.stream = ""
+        self.started = self.last_data = self.clock()
+        self.reason: str | None = None
+        self._deciding = False  # a connect or publish awaits the sink; the core holds input
+        self._task: asyncio.Task[None] | None = None
+
+    # -- transport callbacks --------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        peername = transport.get_extra_info("peername")
+        self.peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else "?"
+        if not self.server._added(self):
+            log.warning("connection refused: too many connections", extra={"fields": {
+                "peer": self.peer, "limit": self.config.max_connections}})
+            self.reason = "refused"
+            self.transport.abort()
+            return
+        self.transport.set_write_buffer_limits(high=self.config.max_write_buffer)
+
+    def data_received(self, data: bytes) -> None:
+        if self.reason is not None:
+            return
+        self.last_data = now = self.clock()
+        try:
+            self.core.receive_data(data, now)
+        except ProtocolError as exc:
+            self.close(f"protocol error ({exc.code}): {exc}")
+            return
+        if self.session is not None:
+            self.session.count_bytes(len(data))
+        if not self._deciding:
+            self._drain()
+
+    def eof_received(self) -> bool:
+        self.close("closed by peer")
+        return False
+
+    def pause_writing(self) -> None:
+        # We only write acks and replies: a peer that lets them pile up is not reading.
+        self.close("peer stopped reading")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.reason == "refused":
+            return
+        if self.reason is None:
+            self.reason = f"connection reset ({exc.__class__.__name__})" if exc else "closed"
+        if self._task is not None:
+            self._task.cancel()
+        session, self.session = self.session, None
+        if session is not None:
+            session.detach(self.reason)
+        self.server._removed(self)
+        level = logging.WARNING if self.reason.startswith("protocol error") else logging.INFO
+        log.log(level, "rtmp connection closed", extra={"fields": {
+            "peer": self.peer, "stream": self.stream, "reason": self.reason,
+            "bytes": self.core.bytes_received,
+            "seconds": round(self.clock() - self.started, 3)}})
+
+    # -- driving the core -----------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Act on every event the core has; stop at a decision that needs the sink."""
+        core = self.core
+        while (event := core.next_event()) is not None:
+            session = self.session
+            if isinstance(event, FrameReceived):
+                if session is not None:
+                    session.push_frame(event.frame)
+            elif isinstance(event, TrackAnnounced):
+                if session is not None:
+                    session.announce_track(event.track)
+            elif isinstance(event, MetadataReceived):
+                if session is not None:
+                    session.set_metadata(event.metadata)
+            elif isinstance(event, ConnectRequested):
+                app = event.app.split("?", 1)[0].strip("/")
+                if app != self.config.app:
+                    core.reject_connect(f"unknown application {app!r}")
+                    self.close(f"refused: unknown application {app!r}")
+                    return
+                core.accept_connect()
+            elif isinstance(event, PublishRequested):
+                self._deciding = True
+                if self.transport is not None:  # hold the rest in the kernel, not in memory
+                    self.transport.pause_reading()
+                self._task = asyncio.get_running_loop().create_task(self._publish(event))
+                break
+            elif isinstance(event, PublishEnded):
+                if session is not None:
+                    self.session = None
+                    self.started = self.clock()  # the idle clock for a new publish restarts
+                    session.detach(f"unpublished ({event.reason})")
+            elif isinstance(event, ConnectionClosed):
+                self.close("closed by peer")
+                return
+        self._flush()
+
+    async def _publish(self, event: PublishRequested) -> None:
+        if self.session is not None:
+            self.close("protocol error (command): publish while already publishing")
+            return
+        self.stream = event.stream_name[:5] + "…"  # never log a whole key
+        try:
+            session = await self.server.sink.start_publish(
+                protocol="rtmp", key=event.stream_name, peer=self.peer, disconnect=self.kick)
+        except PublishRefused as refused:
+            self.core.reject_publish(REFUSAL_CODES[refused.reason], refused.description)
+            self.close(f"publish refused: {refused.description}")
+            return
+        finally:
+            self._task = None
+        if self.reason is not None:  # the peer left while the key was being checked
+            session.detach(self.reason)
+            return
+        self.session = session
+        self.stream = session.stream_id
+        self._deciding = False
+        if self.transport is not None:
+            self.transport.resume_reading()
+        try:
+            self.core.accept_publish()  # parses what the client pipelined behind publish
+        except ProtocolError as exc:
+            self.close(f"protocol error ({exc.code}): {exc}")
+            return
+        self._drain()
+
+    def kick(self, reason: str) -> None:
+        """The registry drops this publisher (backup takeover, rotated key, stream ended)."""
+        self.session = None
+        self.core.close(reason)
+        self.close(reason)
+
+    def check_idle(self, now: float) -> None:
+        if self.session is not None:
+            if now - self.last_data > self.config.read_timeout_sec:
+                self.close("read timeout")
+        elif now - self.started > self.config.handshake_timeout_sec:
+            # Measured from the start: a trickle of bytes must not hold a slot forever.
+            self.close("handshake timeout")
+
+    def close(self, reason: str) -> None:
+        """Send what the core still has to say, then close; the first reason is kept."""
+        if self.reason is not None:
+            return
+        self.reason = reason
+        self._flush()
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _flush(self) -> None:
+        out = self.core.data_to_send()
+        if out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(out)

@@ -1,0 +1,251 @@
+"""The asyncio glue over real sockets: a scripted publisher (our own chunk writer) drives the
+real server, stream registry and store. Real third-party publishers are in tests/interop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ingest.media import Frame
+from ingest.rtmp import amf0
+from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+from mediad.fanout import Reader, ReaderItem, StreamEnd, TrackChange
+from mediad.store import Store
+from mediad.streams import LiveStream, StreamRegistry
+from tests.ingest.rtmp.rtmp_testing import (
+    AVCC_160X120,
+    Publisher,
+    ServerOutput,
+    avc_frame,
+    client_handshake,
+)
+
+
+@dataclass
+class Env:
+    server: RtmpServer
+    registry: StreamRegistry
+    live: LiveStream
+    key: str
+    port: int
+
+    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", self.port)
+
+
+@asynccontextmanager
+async def server_env(tmp_path: Path, **options: float) -> AsyncIterator[Env]:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    registry = StreamRegistry(store)
+    user = await store.users.create("streamer", "Streamer", "creator", "x")
+    stream = await store.streams.create(user.id, "Glue")
+    key = await store.keys.issue(stream.id, "primary")
+    config = RtmpServerConfig(host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
+    server = RtmpServer(config, registry)
+    port = await server.start()
+    live = await registry.live_stream(stream.id)
+    assert live is not None
+    try:
+        yield Env(server, registry, live, key.secret, port)
+    finally:
+        await server.stop()
+        await registry.close()
+        await store.close()
+
+
+def publish_pieces(key: str, app: str = "live") -> bytes:
+    pub = Publisher()
+    pub.connect(app)
+    pub.set_chunk_size(4096)
+    pub.start_publish(key)
+    pub.video(0, b"\x17\x00\x00\x00\x00" + AVCC_160X120)
+    pub.video(0, avc_frame(True, 0, [b"\x65" + bytes(3000)]))
+    pub.video(33, avc_frame(False, 0, [b"\x41" + bytes(500)]))
+    return client_handshake() + pub.take()
+
+
+async def statuses(reader: asyncio.StreamReader, within: float = 5.0) -> list[str]:
+    """Every onStatus code the server sends until it closes the connection."""
+    parsed = ServerOutput()
+    codes: list[str] = []
+    async with asyncio.timeout(within):
+        while data := await reader.read(65536):
+            for message in parsed.feed(data):
+                if message.type_id != 20:
+                    continue
+                values = amf0.decode(message.payload)
+                if values[0] == "onStatus" and isinstance(values[3], dict):
+                    codes.append(str(values[3]["code"]))
+    return codes
+
+
+async def next_item(reader: Reader) -> ReaderItem:
+    """The next frame or end, past track announcements."""
+    async with asyncio.timeout(5):
+        while isinstance(item := await reader.get(), TrackChange):
+            pass
+    return item
+
+
+def closed_reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.fields["reason"] for r in caplog.records  # type: ignore[attr-defined]
+            if r.getMessage() == "rtmp connection closed"]
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 5.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 -- the server exposes no event for this
+            await asyncio.sleep(0.01)
+
+
+async def test_publish_over_a_socket_reaches_the_stream(tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        client_reader, writer = await env.open()
+        writer.write(publish_pieces(env.key))
+        frames = [await next_item(reader), await next_item(reader)]
+        assert all(isinstance(f, Frame) for f in frames)
+        assert [f.keyframe for f in frames if isinstance(f, Frame)] == [True, False]
+        assert env.live.publishing
+        writer.write_eof()  # a clean close: the server sees EOF, then closes its side
+        assert "NetStream.Publish.Start" in await statuses(client_reader)
+        writer.close()
+        assert isinstance(await next_item(reader), StreamEnd)
+        await wait_for(lambda: env.server.connections == 0)
+    assert closed_reasons(caplog) == ["closed by peer"]
+
+
+async def test_garbage_closes_only_that_connection(tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        _, good = await env.open()
+        good.write(publish_pieces(env.key))
+        assert isinstance(await next_item(reader), Frame)
+
+        bad_reader, bad = await env.open()
+        bad.write(b"\x06" + bytes(1536))  # an RTMPE (encrypted) version byte
+        assert await statuses(bad_reader) == []  # closed by the server
+        bad.close()
+
+        # The publisher is undisturbed: still publishing, still delivering.
+        assert env.live.publishing
+        assert isinstance(await next_item(reader), Frame)
+        good.close()
+    reasons = closed_reasons(caplog)
+    assert any(r.startswith("protocol error (handshake)") for r in reasons), reasons
+    assert [r.levelno for r in caplog.records if r.getMessage() == "rtmp connection closed"
+            and r.fields["reason"].startswith("protocol error")] == [  # type: ignore[attr-defined]
+        logging.WARNING]
+
+
+async def test_unknown_key_gets_badname(tmp_path: Path,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path) as env:
+        reader, writer = await env.open()
+        writer.write(publish_pieces("not-a-key"))
+        assert await statuses(reader) == ["NetStream.Publish.BadName"]
+        writer.close()
+        assert not env.live.publishing
+    assert closed_reasons(caplog) == ["publish refused: unknown stream key"]
+
+
+async def test_second_publisher_on_a_busy_key_is_refused(tmp_path: Path) -> None:
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        _, first = await env.open()
+        first.write(publish_pieces(env.key))
+        assert isinstance(await next_item(reader), Frame)
+        second_reader, second = await env.open()
+        second.write(publish_pieces(env.key))
+        assert await statuses(second_reader) == ["NetStream.Publish.BadName"]
+        second.close()
+        assert env.live.publishing
+        first.close()
+
+
+async def test_wrong_application_is_refused(tmp_path: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path) as env:
+        reader, writer = await env.open()
+        writer.write(publish_pieces(env.key, app="vod"))
+        assert await statuses(reader) == []
+        writer.close()
+        assert not env.live.publishing
+    assert closed_reasons(caplog) == ["refused: unknown application 'vod'"]
+
+
+async def test_connection_cap(tmp_path: Path) -> None:
+    async with server_env(tmp_path, max_connections=2) as env:
+        held = [await env.open() for _ in range(2)]
+        await wait_for(lambda: env.server.connections == 2)
+        reader, writer = await env.open()
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""  # refused at once
+        writer.close()
+        assert env.server.refused_connections == 1
+        for _, held_writer in held:
+            held_writer.close()
+
+
+async def test_handshake_timeout_even_for_a_trickle(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path, handshake_timeout_sec=0.3) as env:
+        reader, writer = await env.open()
+        hello = client_handshake()
+        async with asyncio.timeout(5):
+            for i in range(100):  # a byte every 50 ms never completes the handshake
+                if reader.at_eof():
+                    break
+                writer.write(hello[i:i + 1])
+                await asyncio.sleep(0.05)
+                if env.server.connections == 0:
+                    break
+        assert env.server.connections == 0
+        writer.close()
+    assert closed_reasons(caplog) == ["handshake timeout"]
+
+
+async def test_silent_publisher_times_out_and_stream_stops(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path, read_timeout_sec=0.3) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        _, writer = await env.open()
+        writer.write(publish_pieces(env.key))
+        assert isinstance(await next_item(reader), Frame)
+        assert isinstance(await next_item(reader), Frame)
+        async with asyncio.timeout(3):
+            assert isinstance(await next_item(reader), StreamEnd)
+        assert not env.live.publishing
+        writer.close()
+    assert closed_reasons(caplog) == ["read timeout"]
+
+
+async def test_stop_closes_publishers_with_a_reason(tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        client_reader, writer = await env.open()
+        writer.write(publish_pieces(env.key))
+        assert isinstance(await next_item(reader), Frame)
+        await env.server.stop()
+        assert env.server.connections == 0
+        assert not env.live.publishing
+        async with asyncio.timeout(5):
+            while await client_reader.read(65536):
+                pass
+        writer.close()
+    assert closed_reasons(caplog) == ["server shutting down"]
