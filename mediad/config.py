@@ -82,6 +82,8 @@ class HlsConfig:
     """Default DVR window of a new stream (each stream may change its own)."""
     block_timeout_sec: float = field(default=6.0, metadata=_range(1, 30))
     """A blocking playlist or part request held longer than this gets a 503."""
+    reconnect_grace_sec: float = field(default=30.0, metadata=_range(0, 3600))
+    """After the publisher leaves, playlists stay open this long for it to come back."""
 
 
 @dataclass(frozen=True, slots=True)

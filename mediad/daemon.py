@@ -13,6 +13,8 @@ from aiohttp import web
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
 from mediad.http.app import create_app
+from mediad.http.hls import setup_hls
+from mediad.packaging import Packaging
 from mediad.store import Store
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
@@ -37,6 +39,7 @@ class Daemon:
         self.config = config
         self.store: Store | None = None
         self.registry: StreamRegistry | None = None
+        self.packaging: Packaging | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -48,7 +51,10 @@ class Daemon:
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
         self.services = self._ingest_services(self.registry)
+        self.packaging = Packaging(config.hls, self.registry, self.store)
+        await self.packaging.start()
         app = create_app(config, self.store, self.registry)
+        setup_hls(app, self.packaging)
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()
@@ -95,6 +101,8 @@ class Daemon:
                 await service.stop()
             except Exception:
                 log.exception("error stopping service", extra={"fields": {"service": service.name}})
+        if self.packaging is not None:
+            await self.packaging.stop()  # ENDLIST wakes every blocked playlist request
         if self.registry is not None:
             await self.registry.close()
         if self.runner is not None:

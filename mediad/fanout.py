@@ -31,6 +31,8 @@ class Discontinuity:
 @dataclass(frozen=True, slots=True)
 class StreamEnd:
     reason: str
+    final: bool = False
+    """The creator ended the broadcast (rather than the publisher going away)."""
 
 
 ReaderItem = Frame | TrackChange | Discontinuity | StreamEnd
@@ -43,6 +45,10 @@ class Reader:
         self.name = name
         self.capacity = capacity
         self.dropped_frames = 0
+        """Frames lost because this reader fell behind (the health metric)."""
+        self.skipped_before_start = 0
+        """Frames before the first keyframe this reader could start at: not a loss."""
+        self._started = False
         self._items: deque[ReaderItem] = deque()
         self._frames = 0
         self._wakeup = asyncio.Event()
@@ -56,8 +62,12 @@ class Reader:
             return
         if isinstance(item, Frame):
             if not self._accept(item):
-                self.dropped_frames += 1
+                if self._started:
+                    self.dropped_frames += 1
+                else:
+                    self.skipped_before_start += 1
                 return
+            self._started = True
             self._frames += 1
         else:
             if isinstance(item, TrackChange) and item.track.kind == "video":

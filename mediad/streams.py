@@ -86,6 +86,8 @@ class LiveStream:
     metadata: dict[str, object] = field(default_factory=dict)
     readers: set[Reader] = field(default_factory=set)
     stats: IngestStats = field(default_factory=IngestStats)
+    ended_by_creator: bool = False
+    """Ended on purpose: viewers get the end now, not after a reconnect grace period."""
     _gone_readers_dropped: int = 0
 
     @property
@@ -168,6 +170,7 @@ class StreamRegistry:
             publisher = Publisher(live, self, protocol=protocol, kind=found.kind, peer=peer,
                                   disconnect=disconnect)
             live.publisher = publisher
+            live.ended_by_creator = False
             live.stats.publishers += 1
             if current is not None:
                 current.kick("taken over by the backup key")
@@ -207,13 +210,18 @@ class StreamRegistry:
         live = await self.live_stream(stream_id)
         if live is None:
             raise KeyError(stream_id)
+        live.ended_by_creator = True
         publisher = live.publisher
         if publisher is not None:
             live.publisher = None
             publisher.kick(reason)
             live.tracks.clear()
-            live._offer(StreamEnd(reason))
-        return await self._transition(live, "end")
+            live._offer(StreamEnd(reason, final=True))
+        before = live.state
+        state = await self._transition(live, "end")
+        if state == before:
+            self._notify(live)  # already ended by a lost publisher: now the end is final
+        return state
 
     def disconnect_key(self, stream_id: str, kind: KeyKind, reason: str) -> bool:
         """Drop the publisher using a key that was just rotated."""
@@ -253,6 +261,9 @@ class StreamRegistry:
     def _notify(self, live: LiveStream) -> None:
         for listener in self.listeners:
             listener(live)
+
+    def live_streams(self) -> list[LiveStream]:
+        return list(self._streams.values())
 
     def publishers(self) -> list[Publisher]:
         return [live.publisher for live in self._streams.values() if live.publisher]

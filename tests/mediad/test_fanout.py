@@ -36,7 +36,7 @@ def test_new_reader_starts_at_a_keyframe() -> None:
     reader.offer(vframe(33, True))
     reader.offer(vframe(66, False))
     assert [getattr(i, "dts", None) for i in drain(reader)] == [None, 33, 66]
-    assert reader.dropped_frames == 1
+    assert (reader.dropped_frames, reader.skipped_before_start) == (0, 1)
 
 
 def test_slow_reader_drops_whole_gops_and_counts() -> None:
@@ -107,4 +107,4 @@ def test_every_delivered_gop_is_contiguous(ops: list[tuple[bool, bool, bool]],
     delivered += [i for i in drain(reader) if isinstance(i, Frame)]
     for prev, cur in itertools.pairwise(delivered):
         assert cur.keyframe or cur.dts == prev.dts + 1
-    assert len(delivered) + reader.dropped_frames == len(ops)
+    assert len(delivered) + reader.dropped_frames + reader.skipped_before_start == len(ops)

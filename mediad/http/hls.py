@@ -1,0 +1,151 @@
+"""LL-HLS over HTTP: the multivariant and media playlists (blocking reload, delta updates),
+init sections, parts (blocking on the preload hint) and segments.
+
+URLs: ``/hls/{stream}/index.m3u8`` is the stable entry point; it lists media playlists
+under a per-broadcast session (``/hls/{stream}/{session}/{rendition}/...``) so that media
+URLs are never reused and can be cached as immutable. Caching follows the LL-HLS server
+profile (``shared/specs/ll-hls.md`` §8); every response allows any origin (the player may
+be served from elsewhere) and exposes ``Age`` for hls.js's CDN tune-in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from mediad.config import HlsConfig
+from mediad.http.app import CONFIG, json_error
+from mediad.packaging import Packaging
+from packager.llhls import Decision, MediaPlaylist, Rendered, decide, parse_directives
+from packager.pipeline import StreamPipeline
+
+PACKAGING = web.AppKey("packaging", Packaging)
+
+PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
+IMMUTABLE = "public, max-age=31536000, immutable"
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Age"}
+
+_PART = re.compile(r"seg(\d{1,12})\.(\d{1,6})\.m4s")
+_SEGMENT = re.compile(r"seg(\d{1,12})\.m4s")
+_INIT = re.compile(r"init(\d{1,9})\.mp4")
+
+
+def setup_hls(app: web.Application, packaging: Packaging) -> None:
+    app[PACKAGING] = packaging
+    app.router.add_get("/hls/{stream}/index.m3u8", multivariant)
+    app.router.add_get("/hls/{stream}/{session}/{rendition}/index.m3u8", media_playlist)
+    app.router.add_get("/hls/{stream}/{session}/{rendition}/{name}", media)
+    app.router.add_route("OPTIONS", "/hls/{tail:.*}", preflight)
+    app.on_response_prepare.append(_cors)
+
+
+async def _cors(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/hls/"):
+        response.headers.update(CORS)
+
+
+async def preflight(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={
+        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Range",
+        "Access-Control-Max-Age": "86400"})
+
+
+def _error(status: int, message: str, max_age: float) -> web.Response:
+    response = json_error(status, message)
+    response.headers["Cache-Control"] = f"max-age={max(1, round(max_age))}"
+    return response
+
+
+def _playlist_response(request: web.Request, rendered: Rendered, cache: str) -> web.Response:
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        body = rendered.gzipped
+    else:
+        body = rendered.text
+    return web.Response(body=body, content_type=PLAYLIST_TYPE, headers=headers)
+
+
+async def multivariant(request: web.Request) -> web.Response:
+    config: HlsConfig = request.app[CONFIG].hls
+    pipeline = await request.app[PACKAGING].wait_pipeline(
+        request.match_info["stream"], config.block_timeout_sec)
+    if pipeline is None:
+        return _error(404, "this stream is not live", 2)
+    return _playlist_response(request, pipeline.multivariant(), "no-cache")
+
+
+def _rendition(request: web.Request) -> tuple[StreamPipeline, MediaPlaylist] | None:
+    pipeline = request.app[PACKAGING].get(request.match_info["stream"])
+    if pipeline is None or pipeline.session != request.match_info["session"]:
+        return None
+    rendition = pipeline.renditions.get(request.match_info["rendition"])
+    if rendition is None:
+        return None
+    return pipeline, rendition.playlist
+
+
+async def media_playlist(request: web.Request) -> web.Response:
+    config: HlsConfig = request.app[CONFIG].hls
+    found = _rendition(request)
+    if found is None:
+        return _error(404, "no such playlist", 2)
+    _, playlist = found
+    try:
+        msn, part, skip = parse_directives(list(request.query.items()))
+    except ValueError as exc:
+        return _error(400, str(exc), 2)
+    if not playlist.ready and not await playlist.wait_until(
+            lambda: playlist.ready, config.block_timeout_sec):
+        return _error(503, "the stream is starting", 1)
+    td = playlist.target_duration
+    decision = decide(playlist, msn, part)
+    if decision is Decision.BAD:
+        return _error(400, "_HLS_msn/_HLS_part out of range", 4 * td)
+    if decision is Decision.WAIT:
+        wanted = msn or 0  # WAIT implies a requested MSN
+        if not await playlist.wait_until(lambda: playlist.has(wanted, part),
+                                         config.block_timeout_sec):
+            return _error(503, "the requested part did not appear in time", td)
+    cache = f"public, max-age={6 * td}" if msn is not None else f"max-age={max(1, td // 2)}"
+    return _playlist_response(request, playlist.render(skip=skip), cache)
+
+
+async def media(request: web.Request) -> web.Response:
+    config: HlsConfig = request.app[CONFIG].hls
+    found = _rendition(request)
+    if found is None:
+        return _error(404, "no such rendition", 2)
+    _, playlist = found
+    name = request.match_info["name"]
+    td = playlist.target_duration or 2
+    if match := _PART.fullmatch(name):
+        msn, index = int(match[1]), int(match[2])
+        found_part = playlist.part(msn, index)
+        if found_part is None and playlist.hint() == (msn, index):
+            # The preload hint: answered the moment the part is complete.
+            await playlist.wait_until(lambda: playlist.part(msn, index) is not None
+                                      or playlist.hint() != (msn, index),
+                                      config.block_timeout_sec)
+            found_part = playlist.part(msn, index)
+        if found_part is None:
+            return _error(404, "no such part", td)
+        return _media_response(found_part.data)
+    if match := _SEGMENT.fullmatch(name):
+        segment = playlist.segment(int(match[1]))
+        if segment is None or not segment.complete:
+            return _error(404, "no such segment", td)
+        return _media_response(segment.data)
+    if match := _INIT.fullmatch(name):
+        init = playlist.inits.get(int(match[1]))
+        if init is None:
+            return _error(404, "no such init section", td)
+        return _media_response(init)
+    return _error(404, "not found", td)
+
+
+def _media_response(body: bytes | memoryview) -> web.Response:
+    return web.Response(body=body, content_type="video/mp4",
+                        headers={"Cache-Control": IMMUTABLE})

@@ -1,0 +1,174 @@
+"""Runs a packager pipeline for every stream that has a publisher.
+
+One more reader per live stream (mediamtx's HLS muxer is the model): when a publisher
+attaches, a feed task moves its frames into the stream's ``StreamPipeline``. When the
+publisher goes away the playlists stay open for ``hls.reconnect_grace_sec`` so that a
+reconnecting encoder continues them (players see a discontinuity, not an end); after the
+grace period, or at once when the creator ends the stream, they get EXT-X-ENDLIST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from ingest.media import Frame
+from mediad.config import HlsConfig
+from mediad.fanout import Discontinuity, StreamEnd, TrackChange
+from mediad.store import Store
+from mediad.streams import LiveStream, StreamRegistry
+from packager.llhls import PlaylistSettings
+from packager.pipeline import StreamPipeline
+
+log = logging.getLogger("mediad.hls")
+
+READER_CAPACITY = 1200
+"""Frames queued for the packager; it works synchronously per frame, so this only fills
+when the event loop itself is starved."""
+
+
+def system_wall_clock(arrival: float) -> float:
+    """Unix time of a monotonic reading (the ingest arrival of a frame)."""
+    return time.time() - (time.monotonic() - arrival)
+
+
+class Packaging:
+    def __init__(self, config: HlsConfig, registry: StreamRegistry, store: Store,
+                 wall_clock: Callable[[float], float] = system_wall_clock) -> None:
+        self.config = config
+        self.registry = registry
+        self.store = store
+        self.wall_clock = wall_clock
+        self.pipelines: dict[str, StreamPipeline] = {}
+        self._feeds: dict[str, asyncio.Task[None]] = {}
+        self._grace: dict[str, asyncio.TimerHandle] = {}
+        self._ready: dict[str, asyncio.Event] = {}
+
+    async def start(self) -> None:
+        self.registry.listeners.append(self._stream_changed)
+        for live in self.registry.live_streams():
+            self._stream_changed(live)
+
+    async def stop(self) -> None:
+        if self._stream_changed in self.registry.listeners:
+            self.registry.listeners.remove(self._stream_changed)
+        for handle in self._grace.values():
+            handle.cancel()
+        feeds = list(self._feeds.values())
+        for task in feeds:
+            task.cancel()
+        await asyncio.gather(*feeds, return_exceptions=True)
+        for pipeline in self.pipelines.values():
+            pipeline.end()
+
+    def get(self, stream_id: str) -> StreamPipeline | None:
+        return self.pipelines.get(stream_id)
+
+    async def wait_pipeline(self, stream_id: str, within: float) -> StreamPipeline | None:
+        """The stream's pipeline once it can be served (first segment done), or None."""
+        pipeline = self.pipelines.get(stream_id)
+        if pipeline is not None and pipeline.ready:
+            return pipeline
+        live = self.registry.get(stream_id)
+        if (live is None or not live.publishing) and stream_id not in self._feeds:
+            return pipeline if pipeline is not None and pipeline.ready else None
+        event = self._ready.setdefault(stream_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(within):
+                await event.wait()
+        except TimeoutError:
+            return None
+        pipeline = self.pipelines.get(stream_id)
+        return pipeline if pipeline is not None and pipeline.ready else None
+
+    def _stream_changed(self, live: LiveStream) -> None:
+        stream_id = live.stream_id
+        if live.publishing and stream_id not in self._feeds:
+            task = asyncio.get_running_loop().create_task(self._feed(live))
+            self._feeds[stream_id] = task
+            task.add_done_callback(
+                lambda done: self._feeds.pop(stream_id) if self._feeds.get(stream_id) is done
+                else None)
+        elif live.state == "ended" and live.ended_by_creator and stream_id not in self._feeds:
+            self._end(stream_id, "ended by the creator")
+
+    async def _pipeline_for(self, stream_id: str) -> StreamPipeline:
+        pipeline = self.pipelines.get(stream_id)
+        handle = self._grace.pop(stream_id, None)
+        if handle is not None:
+            handle.cancel()
+        if pipeline is not None and not pipeline.ended:
+            pipeline.publisher_changed()  # a reconnect within the grace period
+            return pipeline
+        stream = await self.store.streams.get(stream_id)
+        dvr = float(stream.dvr_window_sec if stream else self.config.dvr_window_sec)
+        settings = PlaylistSettings(
+            part_target=self.config.part_duration_ms / 1000,
+            segment_target=self.config.segment_duration_ms / 1000,
+            dvr_window=dvr)
+        pipeline = self.pipelines[stream_id] = StreamPipeline(settings, self.wall_clock)
+        log.info("packaging started", extra={"fields": {
+            "stream": stream_id, "session": pipeline.session}})
+        return pipeline
+
+    async def _feed(self, live: LiveStream) -> None:
+        stream_id = live.stream_id
+        reader = live.add_reader("hls", READER_CAPACITY)
+        final = False
+        try:
+            pipeline = await self._pipeline_for(stream_id)
+            was_ready = pipeline.ready
+            while True:
+                try:
+                    item = await reader.get()
+                except EOFError:
+                    break
+                if isinstance(item, Frame):
+                    pipeline.push(item)
+                    if not was_ready and pipeline.ready:
+                        was_ready = True
+                        self._signal_ready(stream_id)
+                elif isinstance(item, TrackChange):
+                    pipeline.track_changed(item.track)
+                elif isinstance(item, Discontinuity):
+                    pipeline.publisher_changed()
+                elif isinstance(item, StreamEnd):
+                    final = item.final
+                    break
+        except Exception:
+            log.exception("packaging failed", extra={"fields": {"stream": stream_id}})
+            final = True
+        finally:
+            live.remove_reader(reader)
+            if reader.dropped_frames:
+                log.warning("packager fell behind", extra={"fields": {
+                    "stream": stream_id, "dropped_frames": reader.dropped_frames}})
+            self._feeds.pop(stream_id, None)
+            self._signal_ready(stream_id)  # waiters re-check: ready, or no longer coming
+        if final:
+            self._end(stream_id, "ended by the creator")
+            return
+        pipeline.publisher_changed()
+        if live.publishing:  # a new publisher attached while this feed wound down
+            self._stream_changed(live)
+            return
+        self._grace[stream_id] = asyncio.get_running_loop().call_later(
+            self.config.reconnect_grace_sec, self._end, stream_id, "no publisher came back")
+
+    def _signal_ready(self, stream_id: str) -> None:
+        event = self._ready.pop(stream_id, None)
+        if event is not None:
+            event.set()
+
+    def _end(self, stream_id: str, reason: str) -> None:
+        handle = self._grace.pop(stream_id, None)
+        if handle is not None:
+            handle.cancel()
+        pipeline = self.pipelines.get(stream_id)
+        if pipeline is None or pipeline.ended:
+            return
+        pipeline.end()
+        self._signal_ready(stream_id)
+        log.info("packaging ended", extra={"fields": {"stream": stream_id, "reason": reason}})

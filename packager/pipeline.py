@@ -1,0 +1,343 @@
+"""From a live stream's frames to LL-HLS renditions: cut parts and segments, write CMAF
+fragments, publish them to each rendition's playlist.
+
+``Rendition`` packages one rung: the passthrough rung copies the source frames; transcoded
+rungs (``packager/transcode.py``) feed it their encoded frames the same way. Cuts follow
+one *driver* track (video, or audio when there is no video): a part closes as soon as the
+next frame could not fit in the part target (so a part is published the moment its last
+frame arrives, not one frame later), and a segment closes at the first keyframe at least a
+segment target after its start.
+
+The output timeline is continuous across publisher reconnects and backup takeovers: each
+new publish is shifted to start where the last one ended, and the segment after the seam
+carries EXT-X-DISCONTINUITY so players reset their decoders. Program date times map the
+media timeline onto the ingest wall clock at each publish's first frame, so a player's
+``playingDate`` gives true end-to-end latency.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from ingest.media import Frame, TrackInfo
+from packager.cmaf import CmafTrack, Sample, fragment, init_segment
+from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered, Segment
+
+__all__ = ["Rendition", "RenditionStats", "StreamPipeline"]
+
+log = logging.getLogger("mediad.packager")
+
+TIMELINE_START = 10.0
+"""Seconds at which the first publish starts on the output timeline: audio that decodes a
+little before the first video keyframe still has a positive decode time."""
+VIDEO_TIMESCALE = 90000
+MAX_SAMPLE_GAP = 1.0
+"""A longer gap between two frames of a track (a reader that dropped a GOP, a stalled
+encoder) is not stretched into one sample's duration."""
+
+WallClock = Callable[[float], float]
+"""Maps a monotonic ingest arrival time to Unix wall-clock seconds."""
+
+
+@dataclass
+class _TrackState:
+    info: TrackInfo
+    cmaf: CmafTrack
+    offset: int = 0
+    """Added to converted decode times: this publish's place on the output timeline."""
+    last_dts: int = -1
+    delta: float = 0.0
+    """The recent decode-time step, the estimate for a part's last sample."""
+    end: int = 0
+    """Decode time just past the last sample written."""
+    pending: list[tuple[int, int, Frame]] = field(default_factory=list)
+
+    def convert(self, value: int) -> int:
+        info = self.info
+        return (value * self.cmaf.timescale + info.timescale // 2) // info.timescale
+
+    def nominal_duration(self) -> int:
+        if self.info.kind == "audio":
+            per_frame = 960 if self.info.codec == "opus" else 1024
+            rate = self.info.sample_rate or self.cmaf.timescale
+            return max(1, per_frame * self.cmaf.timescale // rate)
+        return self.cmaf.timescale // 30
+
+
+@dataclass
+class RenditionStats:
+    segments: int = 0
+    peak_bps: float = 0.0
+    average_bps: float = 0.0
+    frame_rate: float = 0.0
+    _bits: float = 0.0
+    _seconds: float = 0.0
+
+    def add_segment(self, segment: Segment, frame_rate: float) -> None:
+        if segment.duration <= 0:
+            return
+        self.segments += 1
+        bits = len(segment.data) * 8
+        self.peak_bps = max(self.peak_bps, bits / segment.duration)
+        self._bits += bits
+        self._seconds += segment.duration
+        self.average_bps = self._bits / self._seconds
+        if frame_rate:
+            self.frame_rate = _snap_frame_rate(frame_rate)
+
+
+_COMMON_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)
+
+
+def _snap_frame_rate(measured: float) -> float:
+    """Millisecond timestamps blur 30 fps into 30.12: report the common rate it is."""
+    nearest = min(_COMMON_RATES, key=lambda rate: abs(rate - measured))
+    return nearest if abs(nearest - measured) <= 0.01 * nearest else round(measured, 3)
+
+
+class Rendition:
+    """One rung's segmenter, fMP4 writer and playlist."""
+
+    def __init__(self, name: str, settings: PlaylistSettings, wall_clock: WallClock) -> None:
+        self.name = name
+        self.settings = settings
+        self.playlist = MediaPlaylist(settings)
+        self.stats = RenditionStats()
+        self._wall_clock = wall_clock
+        self._tracks: dict[int, _TrackState] = {}
+        self._driver: _TrackState | None = None
+        self._fragments = 0
+        self._part_start = -1  # driver decode time where the open part starts
+        self._segment_start = -1
+        self._anchor: tuple[float, float] | None = None  # (media seconds, wall seconds)
+        self._restart = True  # the next frame starts a publish: place it on the timeline
+
+    @property
+    def tracks(self) -> list[TrackInfo]:
+        return [state.info for state in self._tracks.values()]
+
+    def set_tracks(self, tracks: Iterable[TrackInfo]) -> None:
+        """The publish's tracks; new codec parameters cut the segment and start a new init
+        section (EXT-X-MAP, EXT-X-DISCONTINUITY)."""
+        ordered = sorted(tracks, key=lambda t: (t.kind != "video", t.track_id))
+        if [s.info for s in self._tracks.values()] == ordered:
+            return
+        self._close_segment()
+        ends = {s.info.kind: s.end / s.cmaf.timescale for s in self._tracks.values()}
+        self._tracks = {}
+        for number, info in enumerate(ordered, start=1):
+            timescale = VIDEO_TIMESCALE if info.kind == "video" else (info.sample_rate or 48000)
+            self._tracks[info.track_id] = _TrackState(info, CmafTrack(number, info, timescale))
+        if not self._tracks:
+            self._driver = None
+            return
+        self._driver = next(iter(self._tracks.values()))
+        self.playlist.set_init(init_segment([s.cmaf for s in self._tracks.values()]))
+        if ends:  # keep the timeline where the previous tracks left it
+            self._restart = True
+            for state in self._tracks.values():
+                state.end = round(max(ends.values()) * state.cmaf.timescale)
+
+    def restart(self) -> None:
+        """A new publisher (reconnect or backup takeover) feeds this rendition next."""
+        self._close_part(final=True)
+        self._close_segment()
+        self.playlist.mark_discontinuity()
+        self._restart = True
+
+    def push(self, frame: Frame) -> None:
+        state = self._tracks.get(frame.track.track_id)
+        if state is None or state.info != frame.track:
+            return  # a frame of a track not (or no longer) announced
+        if self._restart:
+            if frame.is_video and not frame.keyframe:
+                return  # a publish starts on a keyframe
+            self._start_publish(frame)
+        dts = state.convert(frame.dts) + state.offset
+        pts = state.convert(frame.pts) + state.offset
+        if dts <= state.last_dts:
+            dts = state.last_dts + 1  # never backwards inside a track
+        if state.last_dts >= 0:
+            step = dts - state.last_dts
+            if step <= MAX_SAMPLE_GAP * state.cmaf.timescale:
+                # Smoothed: millisecond timestamps make 30 fps steps of 33 and 34 ms.
+                state.delta = step if not state.delta else (7 * state.delta + step) / 8
+        state.last_dts = dts
+        if state is not self._driver:
+            state.pending.append((dts, pts, frame))
+            return
+        self._push_driver(state, dts, pts, frame)
+
+    def _start_publish(self, frame: Frame) -> None:
+        """Place the new publish so that it continues the output timeline."""
+        first = frame.dts / frame.track.timescale
+        resume = max((s.end / s.cmaf.timescale for s in self._tracks.values()), default=0.0)
+        start = resume if resume > 0 else TIMELINE_START
+        for state in self._tracks.values():
+            state.offset = round((start - first) * state.cmaf.timescale)
+            state.last_dts = -1
+            state.delta = 0.0
+        self._anchor = (start, self._wall_clock(frame.arrival))
+        self._restart = False
+
+    def _push_driver(self, state: _TrackState, dts: int, pts: int, frame: Frame) -> None:
+        scale = state.cmaf.timescale
+        estimate = state.delta or state.nominal_duration()
+        starts_segment = (frame.keyframe and self._segment_start >= 0
+                          and dts - self._segment_start + estimate / 2
+                          >= self.settings.segment_target * scale)
+        if starts_segment:
+            self._close_segment()
+        elif (self._part_start >= 0
+              and dts + estimate - self._part_start > self.settings.part_limit * scale):
+            self._close_part()  # the early close below misjudged this frame's timing
+        if self._part_start < 0:
+            self._part_start = dts
+            if self._segment_start < 0:
+                self._segment_start = dts
+        state.pending.append((dts, pts, frame))
+        # Close now if the next frame could not fit: published on this frame's arrival.
+        if dts + 2 * estimate - self._part_start > self.settings.part_limit * scale:
+            self._close_part()
+
+    def _close_part(self, *, final: bool = False) -> None:
+        """Publish what is pending as one part. Only the driver's frames open a part, except
+        at the very end, where trailing audio is not left behind."""
+        driver = self._driver
+        if driver is None or not (driver.pending or final):
+            return
+        tracks: list[tuple[_TrackState, list[Sample]]] = []
+        arrivals: list[float] = []
+        for state in self._tracks.values():
+            arrivals.extend(f.arrival for _, _, f in state.pending)
+            samples = self._samples(state)
+            state.pending.clear()
+            if samples:
+                tracks.append((state, samples))
+        if not tracks:
+            return
+        lead, lead_samples = tracks[0]  # the driver whenever it has samples
+        duration = sum(s.duration for s in lead_samples) / lead.cmaf.timescale
+        if self._segment_start < 0:
+            self._segment_start = round(lead_samples[0].dts * driver.cmaf.timescale
+                                        / lead.cmaf.timescale)
+        self._fragments += 1
+        data = fragment(self._fragments, [(state.cmaf, samples) for state, samples in tracks])
+        self.playlist.add_part(
+            data, duration, independent=lead is driver and lead_samples[0].keyframe,
+            program_date_time=self._program_date_time(self._segment_start, driver),
+            first_arrival=min(arrivals), last_arrival=max(arrivals))
+        self._part_start = -1
+
+    def _samples(self, state: _TrackState) -> list[Sample]:
+        pending = state.pending
+        samples: list[Sample] = []
+        limit = MAX_SAMPLE_GAP * state.cmaf.timescale
+        for i, (dts, pts, frame) in enumerate(pending):
+            if i + 1 < len(pending):
+                duration = pending[i + 1][0] - dts
+            else:
+                duration = round(state.delta) or state.nominal_duration()
+            duration = max(1, min(duration, int(limit)))
+            samples.append(Sample(dts, duration, pts - dts, frame.keyframe, frame.payload))
+        if samples:
+            state.end = samples[-1].dts + samples[-1].duration
+        return samples
+
+    def _program_date_time(self, media_dts: int, driver: _TrackState) -> float:
+        assert self._anchor is not None
+        media_start, wall_start = self._anchor
+        return wall_start + (media_dts / driver.cmaf.timescale - media_start)
+
+    def _close_segment(self) -> None:
+        self._close_part()
+        segment = self.playlist.finish_segment()
+        if segment is not None:
+            driver = self._driver
+            video = driver is not None and driver.info.kind == "video" and driver.delta
+            rate = driver.cmaf.timescale / driver.delta if driver and video else 0.0
+            self.stats.add_segment(segment, rate)
+        self._segment_start = -1
+
+    def end(self) -> None:
+        self._close_part(final=True)
+        self._close_segment()
+        self.playlist.end()
+
+    # -- what the multivariant playlist says of this rendition ------------------------------
+
+    def codecs(self) -> str:
+        return ",".join(s.info.codec_string for s in self._tracks.values() if s.info.codec_string)
+
+    def resolution(self) -> tuple[int, int] | None:
+        for state in self._tracks.values():
+            if state.info.kind == "video" and state.info.width:
+                return state.info.width, state.info.height
+        return None
+
+
+class StreamPipeline:
+    """Every rendition of one live stream, fed from the stream's frames."""
+
+    def __init__(self, settings: PlaylistSettings, wall_clock: WallClock) -> None:
+        self.settings = settings
+        self.session = secrets.token_urlsafe(6)
+        """In every media URL: a restarted stream never reuses a cached URL."""
+        self.renditions: dict[str, Rendition] = {
+            "source": Rendition("source", settings, wall_clock),
+        }
+        self._tracks: dict[int, TrackInfo] = {}
+        self._multivariant: tuple[tuple[int, ...], Rendered] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return all(r.playlist.ready for r in self.renditions.values())
+
+    @property
+    def ended(self) -> bool:
+        return all(r.playlist.ended for r in self.renditions.values())
+
+    def track_changed(self, track: TrackInfo) -> None:
+        self._tracks[track.track_id] = track
+        for rendition in self.renditions.values():
+            rendition.set_tracks(self._tracks.values())
+
+    def push(self, frame: Frame) -> None:
+        for rendition in self.renditions.values():
+            rendition.push(frame)
+
+    def publisher_changed(self) -> None:
+        """The publisher left or was replaced: keep the playlists open for the next one.
+        Its tracks are kept: an encoder that comes back with the same settings continues
+        under the same init section."""
+        for rendition in self.renditions.values():
+            rendition.restart()
+
+    def end(self) -> None:
+        for rendition in self.renditions.values():
+            rendition.end()
+
+    def multivariant(self) -> Rendered:
+        key = tuple(r.stats.segments for r in self.renditions.values())
+        if self._multivariant is None or self._multivariant[0] != key:
+            self._multivariant = (key, Rendered("".join(self._multivariant_lines()).encode()))
+        return self._multivariant[1]
+
+    def _multivariant_lines(self) -> Iterable[str]:
+        yield "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        for name, rendition in self.renditions.items():
+            stats = rendition.stats
+            attributes = [f"BANDWIDTH={round(stats.peak_bps)}",
+                          f"AVERAGE-BANDWIDTH={round(stats.average_bps)}"]
+            codecs = rendition.codecs()
+            if codecs:
+                attributes.append(f'CODECS="{codecs}"')
+            resolution = rendition.resolution()
+            if resolution:
+                attributes.append(f"RESOLUTION={resolution[0]}x{resolution[1]}")
+            if stats.frame_rate:
+                attributes.append(f"FRAME-RATE={stats.frame_rate:.3f}")
+            yield f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{self.session}/{name}/index.m3u8\n"
