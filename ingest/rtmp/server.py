@@ -132,7 +132,7 @@ class RtmpProtocol(asyncio.Protocol):
         self.session: PublishSession | None = None
         self.peer = "?"
         self.stream = ""
-        self.started = self.last_data = self.clock()
+        self.opened = self.started = self.last_data = self.clock()
         self.reason: str | None = None
         self._deciding = False  # a connect or publish awaits the sink; the core holds input
         self._task: asyncio.Task[None] | None = None
@@ -189,7 +189,7 @@ class RtmpProtocol(asyncio.Protocol):
         log.log(level, "rtmp connection closed", extra={"fields": {
             "peer": self.peer, "stream": self.stream, "reason": self.reason,
             "bytes": self.core.bytes_received,
-            "seconds": round(self.clock() - self.started, 3)}})
+            "seconds": round(self.clock() - self.opened, 3)}})
 
     # -- driving the core -----------------------------------------------------------------
 
