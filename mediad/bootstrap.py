@@ -8,7 +8,7 @@ from mediad.config import Config
 from mediad.passwords import generate_password, hash_password
 from mediad.store import Store
 from mediad.store.keys import KEY_KINDS
-from mediad.urls import Ports, player_url, rtmp_server_url, srt_url
+from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,7 @@ def banner(result: BootstrapResult, config: Config, ports: Ports) -> str:
         f"    Passphrase:    {result.srt_passphrase}",
         "",
         f"  Player:          {player_url(config, ports, result.stream_id)}",
+        f"  HLS playlist:    {hls_url(config, ports, result.stream_id)}",
         f"  Admin sign-in:   {result.handle} / {result.password}",
         "",
         "  Lost them? `mediad streams --reveal` prints the keys again.",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
 from mediad.logs import setup_logging
 from mediad.store import Store, StoreError
-from mediad.urls import Ports, player_url, rtmp_server_url, srt_url
+from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url
 
 log = logging.getLogger("mediad")
 
@@ -98,6 +98,7 @@ async def _list_streams(config: Config, *, reveal: bool) -> int:
                 url = srt_url(config, ports, keys["primary"].secret, stream.srt_passphrase)
                 print(f"  srt:     {url}")
             print(f"  player:  {player_url(config, ports, stream.id)}")
+            print(f"  hls:     {hls_url(config, ports, stream.id)}")
     finally:
         await store.close()
     return 0

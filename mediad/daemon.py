@@ -58,8 +58,9 @@ class Daemon:
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()
+        # A deep accept queue: thousands of viewers reconnect at once after a network blip.
         site = web.TCPSite(self.runner, config.server.host, config.server.http_port,
-                           reuse_address=True)
+                           reuse_address=True, backlog=4096)
         await site.start()
         http_port = _bound_port(site) or config.server.http_port
         bound = {service.name: await service.start() for service in self.services}

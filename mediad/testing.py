@@ -51,6 +51,7 @@ class Banner:
     srt_url: str = ""
     srt_passphrase: str = ""
     player_url: str = ""
+    hls_url: str = ""
     admin_password: str = ""
 
     @property
@@ -65,6 +66,7 @@ _BANNER_LINES = {
     "URL:": "srt_url",
     "Passphrase:": "srt_passphrase",
     "Player:": "player_url",
+    "HLS playlist:": "hls_url",
 }
 
 

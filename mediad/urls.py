@@ -36,3 +36,8 @@ def srt_url(config: Config, ports: Ports, key: str, passphrase: str) -> str:
 
 def player_url(config: Config, ports: Ports, stream_id: str) -> str:
     return f"http://{_host(config)}:{ports.http}/watch/{stream_id}"
+
+
+def hls_url(config: Config, ports: Ports, stream_id: str) -> str:
+    """The LL-HLS multivariant playlist, for any HLS player (Safari, VLC, ffplay, hls.js)."""
+    return f"http://{_host(config)}:{ports.http}/hls/{stream_id}/index.m3u8"

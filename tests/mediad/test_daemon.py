@@ -36,6 +36,8 @@ def test_starts_prints_banner_and_stops_cleanly(sig: int) -> None:
         assert banner.primary_key != banner.backup_key
         assert banner.srt_url.startswith(f"srt://127.0.0.1:{daemon.srt_port}?streamid=")
         assert banner.player_url == f"http://127.0.0.1:{daemon.http_port}/watch/{banner.stream_id}"
+        assert banner.hls_url == (
+            f"http://127.0.0.1:{daemon.http_port}/hls/{banner.stream_id}/index.m3u8")
         assert banner.admin_password
         status, body = get_json(daemon.base_url + "/no/such/page")
         assert status == 404 and body == {"error": "Not Found"}
