@@ -11,7 +11,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 # Real peers the interop suites drive: command -> Debian package.
 TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
-	gst-launch-1.0:gstreamer1.0-tools chromium:chromium
+	gst-launch-1.0:gstreamer1.0-tools chromium:chromium node:nodejs npm:npm
 GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 BENCH_PACKAGES := nginx libnginx-mod-rtmp
@@ -23,7 +23,10 @@ run: $(VENV)/.installed player
 	@$(BIN)/mediad --config $(CONFIG) streams --reveal
 	exec $(BIN)/mediad --config $(CONFIG) serve
 
-test: $(VENV)/.installed-test test-deps player
+# hls.js and playwright-core (driving Debian's chromium, never a downloaded browser).
+HLSJS := tests/interop/hlsjs
+
+test: $(VENV)/.installed-test test-deps $(HLSJS)/node_modules/.installed player
 	$(BIN)/python -m pytest -q -ra
 
 lint: $(VENV)/.installed-test
@@ -41,6 +44,10 @@ $(VENV)/.installed: pyproject.toml $(VENV)/bin/python
 $(VENV)/.installed-test: pyproject.toml $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@ $(VENV)/.installed
+
+$(HLSJS)/node_modules/.installed: $(HLSJS)/package.json $(HLSJS)/package-lock.json | test-deps
+	cd $(HLSJS) && npm ci --no-audit --no-fund
+	@touch $@
 
 # Installs only what is missing, so a second `make test` costs nothing.
 test-deps:

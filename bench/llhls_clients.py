@@ -6,8 +6,8 @@ a blocking playlist request for the part after the newest it knows (``_HLS_msn``
 over asyncio streams so that thousands of viewers fit in one Python process; the server is
 what is measured, not the client library.
 
-    python -m bench.llhls_clients URL --clients N --seconds S [--no-parts]
-prints one JSON object: {"received": [[msn, part, monotonic_time], ...], "errors": n, ...}.
+    python -m bench.llhls_clients URL --clients N --seconds S --out FILE [--no-parts]
+writes one JSON object: {"received": [[msn, part, monotonic_time], ...], "errors": n, ...}.
 ``time.monotonic`` is the system-wide CLOCK_MONOTONIC, comparable with the server's.
 """
 
@@ -97,12 +97,14 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", required=True, help="where the JSON report goes")
     parser.add_argument("--no-parts", action="store_true")
     args = parser.parse_args()
     import uvloop
 
     result = uvloop.run(main_async(args.url, args.clients, args.seconds, not args.no_parts))
-    print(json.dumps(result))
+    with open(args.out, "w") as out:
+        json.dump(result, out)
 
 
 if __name__ == "__main__":

@@ -74,16 +74,15 @@ def record_publications(published: Published) -> None:
 
 async def run_clients(url: str, clients: int, seconds: float, parts: bool = True
                       ) -> dict[str, object]:
-    args = [sys.executable, "-m", "bench.llhls_clients", url, "--clients", str(clients),
-            "--seconds", str(seconds)]
-    if not parts:
-        args.append("--no-parts")
-    proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE,
-                                                limit=1 << 30)
-    out, _ = await proc.communicate()
-    if proc.returncode != 0:
-        sys.exit(f"viewer process failed with {proc.returncode}")
-    result: dict[str, object] = json.loads(out.splitlines()[-1])
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        args = [sys.executable, "-m", "bench.llhls_clients", url, "--clients", str(clients),
+                "--seconds", str(seconds), "--out", report.name]
+        if not parts:
+            args.append("--no-parts")
+        proc = await asyncio.create_subprocess_exec(*args)
+        if await proc.wait() != 0:
+            sys.exit(f"viewer process failed with {proc.returncode}")
+        result: dict[str, object] = json.loads(Path(report.name).read_text())
     return result
 
 

@@ -1,0 +1,101 @@
+// Plays an HLS URL with hls.js (lowLatencyMode) in Debian's headless Chromium and prints one
+// JSON report: playback samples, errors, and the end-to-end latency
+// (Date.now() - hls.playingDate, where PROGRAM-DATE-TIME is mediad's ingest wall clock).
+//
+//   node play.mjs URL [--seconds N] [--level-switch-at S]
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const args = process.argv.slice(2);
+const url = args[0];
+const option = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const seconds = option('--seconds', 10);
+const startTimeout = option('--start-timeout', 20);
+if (!url) {
+  console.error('usage: node play.mjs URL [--seconds N]');
+  process.exit(2);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  // The machine has no internet: keep Chromium from reaching for Google's services.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
+});
+try {
+  const page = await browser.newPage();
+  const consoleErrors = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.setContent('<video id="v" muted playsinline style="width:640px"></video>');
+  await page.addScriptTag({ path: require.resolve('hls.js/dist/hls.min.js') });
+  const supported = await page.evaluate(() => window.Hls.isSupported());
+  if (!supported) throw new Error('hls.js reports MSE unsupported in this Chromium');
+
+  await page.evaluate((src) => {
+    const video = document.getElementById('v');
+    const hls = new window.Hls({ lowLatencyMode: true, liveDurationInfinity: true });
+    window.report = { errors: [], fatalErrors: [], levelSwitches: 0, fragsLoaded: 0 };
+    hls.on(window.Hls.Events.ERROR, (_, data) => {
+      const entry = { type: data.type, details: data.details, fatal: data.fatal,
+        at: video.currentTime };
+      window.report.errors.push(entry);
+      if (data.fatal) window.report.fatalErrors.push(entry);
+    });
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, () => { window.report.levelSwitches += 1; });
+    hls.on(window.Hls.Events.FRAG_LOADED, () => { window.report.fragsLoaded += 1; });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+    hls.on(window.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}); });
+    window.hls = hls;
+  }, url);
+
+  const sample = () => page.evaluate(() => {
+    const video = document.getElementById('v');
+    const hls = window.hls;
+    const playing = hls.playingDate ? hls.playingDate.getTime() : null;
+    return {
+      t: Date.now(),
+      currentTime: video.currentTime,
+      paused: video.paused,
+      readyState: video.readyState,
+      latency: playing ? (Date.now() - playing) / 1000 : null,
+      hlsLatency: hls.latency,
+      targetLatency: hls.targetLatency,
+    };
+  });
+
+  // Wait for playback to start, then sample for the requested time.
+  const startDeadline = Date.now() + startTimeout * 1000;
+  let first = await sample();
+  while (first.currentTime <= 0 && Date.now() < startDeadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    first = await sample();
+  }
+  const samples = [];
+  const end = Date.now() + seconds * 1000;
+  while (Date.now() < end) {
+    samples.push(await sample());
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const report = await page.evaluate(() => window.report);
+  const latencies = samples.map((s) => s.latency).filter((v) => v !== null).sort((a, b) => a - b);
+  const p50 = latencies.length ? latencies[Math.floor((latencies.length - 1) / 2)] : null;
+  console.log(JSON.stringify({
+    started: first.currentTime > 0,
+    samples,
+    errors: report.errors,
+    fatalErrors: report.fatalErrors,
+    levelSwitches: report.levelSwitches,
+    fragsLoaded: report.fragsLoaded,
+    pageErrors: consoleErrors,
+    latencyP50: p50,
+  }));
+} finally {
+  await browser.close();
+}
