@@ -82,7 +82,7 @@ async def run_clients(url: str, clients: int, seconds: float, parts: bool = True
         proc = await asyncio.create_subprocess_exec(*args)
         if await proc.wait() != 0:
             sys.exit(f"viewer process failed with {proc.returncode}")
-        result: dict[str, object] = json.loads(Path(report.name).read_text())
+        result: dict[str, object] = json.loads(report.read())  # closed by the child already
     return result
 
 
