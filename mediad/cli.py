@@ -45,6 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mediad: bad configuration: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.command in ("serve", "check-config") and config.transcode.enabled:
+        from packager.transcode import EncoderUnavailable, check_encoder
+
+        try:
+            check_encoder(config.transcode.encoder)
+        except EncoderUnavailable as exc:
+            print(f"mediad: bad configuration: transcode.encoder: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     if args.command == "serve":
         setup_logging(args.log_format or config.server.log_format,
                       args.log_level or config.server.log_level)

@@ -51,7 +51,8 @@ class Daemon:
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
         self.services = self._ingest_services(self.registry)
-        self.packaging = Packaging(config.hls, self.registry, self.store)
+        self.packaging = Packaging(config.hls, self.registry, self.store,
+                                   transcode=config.transcode)
         await self.packaging.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.packaging)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from ingest.media import Frame
-from mediad.config import HlsConfig
+from mediad.config import HlsConfig, TranscodeConfig
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
@@ -36,8 +36,10 @@ def system_wall_clock(arrival: float) -> float:
 
 class Packaging:
     def __init__(self, config: HlsConfig, registry: StreamRegistry, store: Store,
-                 wall_clock: Callable[[float], float] = system_wall_clock) -> None:
+                 wall_clock: Callable[[float], float] = system_wall_clock, *,
+                 transcode: TranscodeConfig | None = None) -> None:
         self.config = config
+        self.transcode = transcode if transcode is not None and transcode.enabled else None
         self.registry = registry
         self.store = store
         self.wall_clock = wall_clock
@@ -108,7 +110,10 @@ class Packaging:
             part_target=self.config.part_duration_ms / 1000,
             segment_target=self.config.segment_duration_ms / 1000,
             dvr_window=dvr)
-        pipeline = self.pipelines[stream_id] = StreamPipeline(settings, self.wall_clock)
+        transcode = self.transcode
+        pipeline = self.pipelines[stream_id] = StreamPipeline(
+            settings, self.wall_clock, ladder=transcode.ladder if transcode else (),
+            encoder=transcode.encoder if transcode else "libx264")
         log.info("packaging started", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
         return pipeline

@@ -136,6 +136,10 @@ class MediaPlaylist:
         self.inits: dict[int, bytes] = {}
         self.target_duration = 0
         """Fixed once the first segment completes (EXT-X-TARGETDURATION may never change)."""
+        self.proposed_target_duration = 0
+        """What this playlist's first segment asks for."""
+        self.auto_target_duration = True
+        """False when a stream-wide value is set from outside (every rendition the same)."""
         self.discontinuity_sequence = 0
         self.ended = False
         self.version = 0
@@ -213,10 +217,12 @@ class MediaPlaylist:
             size = len(part.data)
             part.data = view[offset:offset + size]
             offset += size
-        if not self.target_duration:
+        if not self.proposed_target_duration:
             # EXTINF rounded to the nearest integer may not exceed it (§4.4.3.1).
-            self.target_duration = max(1, math.ceil(self.settings.segment_target),
-                                       round(segment.duration))
+            self.proposed_target_duration = max(1, math.ceil(self.settings.segment_target),
+                                                round(segment.duration))
+            if self.auto_target_duration:
+                self.target_duration = self.proposed_target_duration
         self._trim()
         self._changed_now()
         return segment
@@ -247,6 +253,10 @@ class MediaPlaylist:
                 self.discontinuity_sequence += 1
             if not any(s.init == head.init for s in self.segments):
                 self.inits.pop(head.init, None)
+
+    def changed(self) -> None:
+        """Something outside the segments changed (the target duration): re-render, wake."""
+        self._changed_now()
 
     def _changed_now(self) -> None:
         self.version += 1

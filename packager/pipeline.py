@@ -17,14 +17,19 @@ media timeline onto the ingest wall clock at each publish's first frame, so a pl
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ingest.media import Frame, TrackInfo
 from packager.cmaf import CmafTrack, Sample, fragment, init_segment
 from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered, Segment
+
+if TYPE_CHECKING:
+    from packager.transcode import LadderRung, LadderStats, VideoLadder
 
 __all__ = ["Rendition", "RenditionStats", "StreamPipeline"]
 
@@ -98,15 +103,39 @@ def _snap_frame_rate(measured: float) -> float:
     return nearest if abs(nearest - measured) <= 0.01 * nearest else round(measured, 3)
 
 
+class Timeline:
+    """Where the current publish sits on the output timeline, shared by every rendition of
+    a stream: the same source time maps to the same output time and the same program date
+    time in every rung, whichever rung sees a frame first."""
+
+    def __init__(self, wall_clock: WallClock) -> None:
+        self.wall_clock = wall_clock
+        self._resume = 0.0
+        self._placed: tuple[float, float, float] | None = None
+
+    def place(self, first_seconds: float, arrival: float) -> tuple[float, float, float]:
+        """(offset added to source seconds, anchor media seconds, anchor wall seconds)."""
+        if self._placed is None:
+            start = self._resume if self._resume > 0 else TIMELINE_START
+            self._placed = (start - first_seconds, start, self.wall_clock(arrival))
+        return self._placed
+
+    def restart(self, resume: float) -> None:
+        """A new publish follows; it starts where the renditions ended."""
+        self._resume = max(self._resume, resume)
+        self._placed = None
+
+
 class Rendition:
     """One rung's segmenter, fMP4 writer and playlist."""
 
-    def __init__(self, name: str, settings: PlaylistSettings, wall_clock: WallClock) -> None:
+    def __init__(self, name: str, settings: PlaylistSettings,
+                 timeline: Timeline | WallClock) -> None:
         self.name = name
         self.settings = settings
         self.playlist = MediaPlaylist(settings)
         self.stats = RenditionStats()
-        self._wall_clock = wall_clock
+        self.timeline = timeline if isinstance(timeline, Timeline) else Timeline(timeline)
         self._tracks: dict[int, _TrackState] = {}
         self._driver: _TrackState | None = None
         self._fragments = 0
@@ -126,20 +155,21 @@ class Rendition:
         if [s.info for s in self._tracks.values()] == ordered:
             return
         self._close_segment()
-        ends = {s.info.kind: s.end / s.cmaf.timescale for s in self._tracks.values()}
         self._tracks = {}
         for number, info in enumerate(ordered, start=1):
             timescale = VIDEO_TIMESCALE if info.kind == "video" else (info.sample_rate or 48000)
             self._tracks[info.track_id] = _TrackState(info, CmafTrack(number, info, timescale))
+        self._restart = True  # new track states: place them on the (same) timeline
         if not self._tracks:
             self._driver = None
             return
         self._driver = next(iter(self._tracks.values()))
         self.playlist.set_init(init_segment([s.cmaf for s in self._tracks.values()]))
-        if ends:  # keep the timeline where the previous tracks left it
-            self._restart = True
-            for state in self._tracks.values():
-                state.end = round(max(ends.values()) * state.cmaf.timescale)
+
+    @property
+    def end_seconds(self) -> float:
+        """Output time just past the last sample written."""
+        return max((s.end / s.cmaf.timescale for s in self._tracks.values()), default=0.0)
 
     def restart(self) -> None:
         """A new publisher (reconnect or backup takeover) feeds this rendition next."""
@@ -172,15 +202,13 @@ class Rendition:
         self._push_driver(state, dts, pts, frame)
 
     def _start_publish(self, frame: Frame) -> None:
-        """Place the new publish so that it continues the output timeline."""
-        first = frame.dts / frame.track.timescale
-        resume = max((s.end / s.cmaf.timescale for s in self._tracks.values()), default=0.0)
-        start = resume if resume > 0 else TIMELINE_START
+        offset, media_start, wall_start = self.timeline.place(
+            frame.dts / frame.track.timescale, frame.arrival)
         for state in self._tracks.values():
-            state.offset = round((start - first) * state.cmaf.timescale)
+            state.offset = round(offset * state.cmaf.timescale)
             state.last_dts = -1
             state.delta = 0.0
-        self._anchor = (start, self._wall_clock(frame.arrival))
+        self._anchor = (media_start, wall_start)
         self._restart = False
 
     def _push_driver(self, state: _TrackState, dts: int, pts: int, frame: Frame) -> None:
@@ -280,45 +308,201 @@ class Rendition:
 
 
 class StreamPipeline:
-    """Every rendition of one live stream, fed from the stream's frames."""
+    """Every rendition of one live stream, fed from the stream's frames.
 
-    def __init__(self, settings: PlaylistSettings, wall_clock: WallClock) -> None:
+    Without a ladder: one ``source`` rendition with the publisher's audio and video muxed.
+    With a ladder: ``source`` (the video, copied), one rendition per rung that fits the
+    source (encoded by ``VideoLadder`` in threads, delivered back on the event loop) and a
+    shared ``audio`` rendition that every variant names as its AUDIO group.
+    """
+
+    def __init__(self, settings: PlaylistSettings, wall_clock: WallClock, *,
+                 ladder: Sequence[LadderRung] = (), encoder: str = "libx264",
+                 slow_down: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.session = secrets.token_urlsafe(6)
         """In every media URL: a restarted stream never reuses a cached URL."""
-        self.renditions: dict[str, Rendition] = {
-            "source": Rendition("source", settings, wall_clock),
-        }
+        self.timeline = Timeline(wall_clock)
+        self.ladder_config = tuple(ladder)
+        self.encoder = encoder
+        self.slow_down = slow_down
+        self.renditions: dict[str, Rendition] = {}
+        self.ladder: VideoLadder | None = None
+        self.retired_ladder_stats: list[LadderStats] = []
         self._tracks: dict[int, TrackInfo] = {}
         self._multivariant: tuple[tuple[int, ...], Rendered] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._generation = 0
+        if not self.ladder_config:
+            self._add("source")
+
+    # -- configuration ------------------------------------------------------------------
+
+    def _add(self, name: str) -> Rendition:
+        rendition = self.renditions.get(name)
+        if rendition is None:
+            rendition = self.renditions[name] = Rendition(name, self.settings, self.timeline)
+            if self.ladder_config:
+                rendition.playlist.auto_target_duration = False
+            playlists = list(self.renditions.values())
+            for one in playlists:
+                one.playlist.siblings = [(f"../{other.name}/index.m3u8", other.playlist)
+                                         for other in playlists if other is not one]
+        return rendition
 
     @property
-    def ready(self) -> bool:
-        return all(r.playlist.ready for r in self.renditions.values())
+    def video_track(self) -> TrackInfo | None:
+        return next((t for t in self._tracks.values() if t.kind == "video"), None)
 
     @property
-    def ended(self) -> bool:
-        return all(r.playlist.ended for r in self.renditions.values())
+    def audio_track(self) -> TrackInfo | None:
+        return next((t for t in self._tracks.values() if t.kind == "audio"), None)
 
     def track_changed(self, track: TrackInfo) -> None:
+        previous = self._tracks.get(track.track_id)
         self._tracks[track.track_id] = track
-        for rendition in self.renditions.values():
-            rendition.set_tracks(self._tracks.values())
+        if not self.ladder_config:
+            self.renditions["source"].set_tracks(self._tracks.values())
+            return
+        if track.kind == "audio":
+            self._add("audio").set_tracks([track])
+            return
+        self._add("source").set_tracks([track])
+        if previous != track:
+            self._rebuild_ladder(track)
+
+    def _rebuild_ladder(self, video: TrackInfo) -> None:
+        """New source parameters: a new decoder and new encoders (their init sections and a
+        discontinuity follow from the encoded frames' new track)."""
+        from packager.transcode import VideoLadder, plan_ladder
+
+        self._retire_ladder(wait=False)
+        if video.codec not in ("h264", "hevc", "av1", "vp9"):
+            return
+        plan = plan_ladder(video, self.ladder_config)
+        skipped = [r.name for r in self.ladder_config if r.name not in {p.name for p in plan}]
+        if skipped:
+            log.info("ladder rungs skipped: taller than the source", extra={"fields": {
+                "rungs": skipped, "source_height": video.height}})
+        if not plan:
+            return
+        for spec in plan:
+            self._add(spec.name)
+        self._loop = asyncio.get_running_loop() if _loop_running() else None
+        self._generation += 1
+        generation = self._generation
+
+        def deliver(rung: str, frame: Frame) -> None:
+            """From a rung's thread: hop onto the event loop (or run here without one)."""
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._push_rung, generation, rung, frame)
+            else:
+                self._push_rung(generation, rung, frame)
+
+        self.ladder = VideoLadder(video, plan, deliver, encoder=self.encoder,
+                                  slow_down=self.slow_down)
+        self.ladder.start()
+
+    def _retire_ladder(self, *, wait: bool) -> None:
+        """Stop the encoders; what they still deliver belongs to a finished timeline and
+        is discarded (a few pictures), unless ``wait`` flushes it first."""
+        if self.ladder is None:
+            return
+        self.ladder.stop(wait=wait)
+        self.retired_ladder_stats.append(self.ladder.stats)
+        self.ladder = None
+        self._generation += 1
+
+    def _push_rung(self, generation: int, rung: str, frame: Frame) -> None:
+        if generation != self._generation:
+            return
+        rendition = self.renditions.get(rung)
+        if rendition is None or rendition.playlist.ended:
+            return
+        if rendition.tracks != [frame.track]:
+            rendition.set_tracks([frame.track])
+        rendition.push(frame)
+        self._settle_target_duration()
+
+    # -- media --------------------------------------------------------------------------
 
     def push(self, frame: Frame) -> None:
-        for rendition in self.renditions.values():
-            rendition.push(frame)
+        if not self.ladder_config:
+            self.renditions["source"].push(frame)
+            return
+        if frame.is_video:
+            self.renditions["source"].push(frame)
+            if self.ladder is not None:
+                self.ladder.push(frame)
+        elif "audio" in self.renditions:
+            self.renditions["audio"].push(frame)
+        self._settle_target_duration()
+
+    def _settle_target_duration(self) -> None:
+        """All media playlists of a stream carry the same TARGETDURATION (§6.2.4): set it
+        once every rendition has a first segment."""
+        playlists = [r.playlist for r in self.renditions.values()]
+        if playlists[0].target_duration or not all(p.proposed_target_duration
+                                                   for p in playlists):
+            return
+        target = max(p.proposed_target_duration for p in playlists)
+        for playlist in playlists:
+            playlist.target_duration = target
+            playlist.changed()
 
     def publisher_changed(self) -> None:
         """The publisher left or was replaced: keep the playlists open for the next one.
         Its tracks are kept: an encoder that comes back with the same settings continues
         under the same init section."""
+        resume_ladder = self.ladder is not None
+        self._retire_ladder(wait=False)
         for rendition in self.renditions.values():
             rendition.restart()
+        self.timeline.restart(max(r.end_seconds for r in self.renditions.values()))
+        if resume_ladder and self.video_track is not None:
+            self._rebuild_ladder(self.video_track)
 
-    def end(self) -> None:
+    def end(self, *, flush: bool = False) -> None:
+        """ENDLIST everywhere. ``flush`` waits for the encoders to finish what is queued
+        (blocking: for tests and tools, not the event loop)."""
+        if flush and self.ladder is not None:
+            self.ladder.stop(wait=True)
+            self._loop = None  # nothing hops anymore: deliver what is left here
+        self._retire_ladder(wait=False)
         for rendition in self.renditions.values():
             rendition.end()
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.renditions) and all(r.playlist.ready
+                                             for r in self.renditions.values())
+
+    @property
+    def ended(self) -> bool:
+        return bool(self.renditions) and all(r.playlist.ended
+                                             for r in self.renditions.values())
+
+    def health(self) -> dict[str, object]:
+        """Transcode counters for the health channel: drops per rung, corrupt packets."""
+        stats = [*self.retired_ladder_stats, *([self.ladder.stats] if self.ladder else [])]
+        dropped: dict[str, int] = {}
+        encoded: dict[str, int] = {}
+        for one in stats:
+            for name, count in one.dropped_pictures.items():
+                dropped[name] = dropped.get(name, 0) + count
+            for name, count in one.encoded.items():
+                encoded[name] = encoded.get(name, 0) + count
+        return {
+            "decoded": sum(s.decoded for s in stats),
+            "corrupt_packets": sum(s.corrupt_packets for s in stats),
+            "dropped_source_packets": sum(s.dropped_packets for s in stats),
+            "dropped_pictures": dropped,
+            "encoded": encoded,
+            "drop_rate": {name: dropped[name] / max(1, dropped[name] + encoded.get(name, 0))
+                          for name in dropped},
+        }
+
+    # -- the multivariant playlist ------------------------------------------------------
 
     def multivariant(self) -> Rendered:
         key = tuple(r.stats.segments for r in self.renditions.values())
@@ -328,11 +512,24 @@ class StreamPipeline:
 
     def _multivariant_lines(self) -> Iterable[str]:
         yield "#EXTM3U\n#EXT-X-VERSION:6\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-        for name, rendition in self.renditions.items():
+        audio = self.renditions.get("audio") if self.ladder_config else None
+        audio_codecs = audio.codecs() if audio else ""
+        if audio is not None:
+            channels = self.audio_track.channels if self.audio_track else 0
+            yield (f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,'
+                   f'AUTOSELECT=YES,CHANNELS="{channels or 2}",'
+                   f'URI="{self.session}/audio/index.m3u8"\n')
+        variants = [r for name, r in self.renditions.items() if name != "audio"]
+        variants.sort(key=lambda r: -(r.resolution() or (0, 0))[1])
+        for rendition in variants:
             stats = rendition.stats
-            attributes = [f"BANDWIDTH={round(stats.peak_bps)}",
-                          f"AVERAGE-BANDWIDTH={round(stats.average_bps)}"]
+            peak, average = stats.peak_bps, stats.average_bps
             codecs = rendition.codecs()
+            if audio is not None:
+                peak += audio.stats.peak_bps
+                average += audio.stats.average_bps
+                codecs = ",".join(c for c in (codecs, audio_codecs) if c)
+            attributes = [f"BANDWIDTH={round(peak)}", f"AVERAGE-BANDWIDTH={round(average)}"]
             if codecs:
                 attributes.append(f'CODECS="{codecs}"')
             resolution = rendition.resolution()
@@ -340,4 +537,15 @@ class StreamPipeline:
                 attributes.append(f"RESOLUTION={resolution[0]}x{resolution[1]}")
             if stats.frame_rate:
                 attributes.append(f"FRAME-RATE={stats.frame_rate:.3f}")
-            yield f"#EXT-X-STREAM-INF:{','.join(attributes)}\n{self.session}/{name}/index.m3u8\n"
+            if audio is not None:
+                attributes.append('AUDIO="audio"')
+            yield (f"#EXT-X-STREAM-INF:{','.join(attributes)}\n"
+                   f"{self.session}/{rendition.name}/index.m3u8\n")
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -1,0 +1,288 @@
+"""The transcoding ladder: decode the source video once, scale and encode each rung with
+PyAV, each in its own thread.
+
+Threads, not processes: PyAV releases the GIL inside libavcodec and swscale, and x264 runs
+its own worker threads, so rungs in threads overlap on both cores without copying raw
+pictures between processes (``bench/transcode.py`` measures it against the ffmpeg CLI).
+
+Every queue is bounded. When the machine cannot keep up, pictures are dropped before an
+encoder (counted per rung, the health drop rate) instead of latency or memory growing; a
+dropped keyframe position makes the next kept picture a keyframe. Keyframes are forced where
+the source has them, at the same media times in every rung, so segment boundaries line up
+across renditions and players can switch mid-stream. Encoders run low-latency: no B-frames,
+no lookahead, zerolatency tune, the rung's bitrate held by VBV.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Protocol
+
+import av
+
+from ingest.media import Frame, TrackInfo
+
+__all__ = [
+    "DECODERS",
+    "EncoderUnavailable",
+    "LadderStats",
+    "RungSpec",
+    "VideoLadder",
+    "check_encoder",
+    "plan_ladder",
+]
+
+log = logging.getLogger("mediad.transcode")
+
+DECODERS = {"h264": "h264", "hevc": "hevc", "av1": "libdav1d", "vp9": "vp9"}
+HARDWARE_ENCODERS = ("h264_nvenc", "h264_vaapi", "h264_qsv")
+QUEUE_PICTURES = 8
+"""Pictures waiting before each encoder (and packets before the decoder): about a quarter
+second at 30 fps. More only adds latency once the machine is behind."""
+
+
+class LadderRung(Protocol):
+    """A configured rung (``mediad.config.LadderRung``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def bitrate_kbps(self) -> int: ...
+    @property
+    def fps_max(self) -> int: ...
+    @property
+    def preset(self) -> str: ...
+
+
+class EncoderUnavailable(Exception):
+    """The configured encoder is not in this PyAV's FFmpeg."""
+
+
+def check_encoder(name: str) -> None:
+    if name not in av.codecs_available:
+        have = [e for e in ("libx264", *HARDWARE_ENCODERS) if e in av.codecs_available]
+        raise EncoderUnavailable(
+            f"video encoder {name!r} is not available in PyAV's FFmpeg (available: "
+            f"{', '.join(have)})")
+    try:
+        av.CodecContext.create(name, "w")
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise EncoderUnavailable(f"video encoder {name!r} cannot be used: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class RungSpec:
+    name: str
+    width: int
+    height: int
+    bitrate_kbps: int
+    fps_max: int
+    preset: str
+
+
+def plan_ladder(source: TrackInfo, rungs: Sequence[LadderRung]) -> list[RungSpec]:
+    """The rungs that fit the source: never taller than it, width kept to the aspect."""
+    if not source.width or not source.height:
+        return []
+    plan = []
+    for rung in rungs:
+        if rung.height > source.height:
+            continue
+        width = max(2, round(source.width * rung.height / source.height / 2) * 2)
+        plan.append(RungSpec(rung.name, width, rung.height - rung.height % 2,
+                             rung.bitrate_kbps, rung.fps_max, rung.preset))
+    return plan
+
+
+@dataclass
+class LadderStats:
+    decoded: int = 0
+    corrupt_packets: int = 0
+    dropped_packets: int = 0
+    """Source packets dropped before the decoder (to the next keyframe)."""
+    dropped_pictures: dict[str, int] = field(default_factory=dict)
+    encoded: dict[str, int] = field(default_factory=dict)
+
+
+Deliver = Callable[[str, Frame], None]
+"""Called from a rung's thread with each encoded frame (the pipeline hops to its loop)."""
+
+
+def avc_codec_string(avcc: bytes) -> str:
+    return f"avc1.{avcc[1]:02x}{avcc[2]:02x}{avcc[3]:02x}" if len(avcc) > 3 else "avc1.42e01f"
+
+
+class _Rung:
+    def __init__(self, spec: RungSpec, source: TrackInfo, encoder: str, deliver: Deliver,
+                 stats: LadderStats, slow_down: Callable[[], None] | None) -> None:
+        self.spec = spec
+        self.source = source
+        self.encoder_name = encoder
+        self.deliver = deliver
+        self.stats = stats
+        self.slow_down = slow_down
+        self.queue: queue.Queue[tuple[Any, bool, float] | None] = queue.Queue(QUEUE_PICTURES)
+        self.force_key = True
+        self.last_pts: int | None = None
+        self.track: TrackInfo | None = None
+        self.thread = threading.Thread(target=self._run, name=f"rung-{spec.name}", daemon=True)
+        stats.dropped_pictures[spec.name] = 0
+        stats.encoded[spec.name] = 0
+
+    def offer(self, picture: Any, key: bool, arrival: float) -> None:
+        """From the decoder thread: never blocks."""
+        spec = self.spec
+        if not key and self.last_pts is not None and picture.pts is not None:
+            # Frame-rate cap: keep a picture only a full period after the last kept one.
+            min_step = self.source.timescale / spec.fps_max * 0.9
+            if picture.pts - self.last_pts < min_step:
+                return
+        try:
+            self.queue.put_nowait((picture, key or self.force_key, arrival))
+        except queue.Full:
+            self.stats.dropped_pictures[spec.name] += 1
+            self.force_key = self.force_key or key
+            return
+        self.force_key = False
+        self.last_pts = picture.pts
+
+    def _open(self) -> Any:
+        spec, timescale = self.spec, self.source.timescale
+        ctx: Any = av.CodecContext.create(self.encoder_name, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = spec.width, spec.height, "yuv420p"
+        ctx.time_base = Fraction(1, timescale)
+        ctx.framerate = Fraction(spec.fps_max)
+        ctx.bit_rate = spec.bitrate_kbps * 1000
+        ctx.max_b_frames = 0
+        ctx.gop_size = 100000  # keyframes only where forced: the source's GOP, every rung
+        ctx.flags |= av.codec.context.Flags.global_header  # avcC in extradata, for the init
+        if self.encoder_name == "libx264":
+            ctx.options = {
+                "preset": spec.preset, "tune": "zerolatency",
+                "x264-params": (f"annexb=0:scenecut=0:rc-lookahead=0:bframes=0:"
+                                f"vbv-maxrate={spec.bitrate_kbps}:"
+                                f"vbv-bufsize={spec.bitrate_kbps}:keyint=infinite"),
+            }
+        ctx.open()
+        return ctx
+
+    def _run(self) -> None:
+        try:
+            encoder = self._open()
+        except (av.error.FFmpegError, ValueError):
+            log.exception("cannot open the encoder", extra={"fields": {"rung": self.spec.name}})
+            return
+        reformatter = av.video.reformatter.VideoReformatter()
+        while (item := self.queue.get()) is not None:
+            picture, key, arrival = item
+            if self.slow_down is not None:
+                self.slow_down()
+            # A scaler per rung: a picture's own (cached) scaler is not safe to share
+            # between threads, and every rung reads the same decoded picture.
+            scaled = reformatter.reformat(picture, self.spec.width, self.spec.height,
+                                          "yuv420p")
+            scaled.pts = picture.pts
+            scaled.time_base = encoder.time_base
+            scaled.pict_type = av.video.frame.PictureType.I if key else 0
+            self._emit(encoder, encoder.encode(scaled), arrival)
+        self._emit(encoder, encoder.encode(None), 0.0)
+
+    def _emit(self, encoder: Any, packets: list[Any], arrival: float) -> None:
+        for packet in packets:
+            if self.track is None:
+                config = bytes(encoder.extradata or b"")
+                self.track = TrackInfo(0, "video", "h264", self.source.timescale, config,
+                                       avc_codec_string(config), self.spec.width,
+                                       self.spec.height)
+            pts = int(packet.pts)
+            dts = int(packet.dts) if packet.dts is not None else pts
+            self.stats.encoded[self.spec.name] += 1
+            self.deliver(self.spec.name, Frame(self.track, dts, pts, bool(packet.is_keyframe),
+                                               bytes(packet), arrival))
+
+
+class VideoLadder:
+    """One source video track in, one stream of encoded frames per rung out."""
+
+    def __init__(self, source: TrackInfo, rungs: Sequence[RungSpec], deliver: Deliver, *,
+                 encoder: str = "libx264",
+                 slow_down: Callable[[], None] | None = None) -> None:
+        if source.codec not in DECODERS:
+            raise ValueError(f"no decoder for {source.codec}")
+        self.source = source
+        self.stats = LadderStats()
+        self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down)
+                      for spec in rungs]
+        self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES)
+        self._skipping = False
+        self._decoder = threading.Thread(target=self._decode, name="ladder-decode",
+                                         daemon=True)
+
+    def start(self) -> None:
+        for rung in self.rungs:
+            rung.thread.start()
+        self._decoder.start()
+
+    def push(self, frame: Frame) -> None:
+        """From the event loop: never blocks. A full decoder queue drops up to the next
+        keyframe (a decoder cannot skip a reference picture)."""
+        if self._skipping and not frame.keyframe:
+            self.stats.dropped_packets += 1
+            return
+        try:
+            self._packets.put_nowait(frame)
+            self._skipping = False
+        except queue.Full:
+            self.stats.dropped_packets += 1
+            self._skipping = True
+
+    def stop(self, *, wait: bool = True) -> None:
+        """Flush: everything queued is decoded and encoded, then the threads end."""
+        self._put_blocking(None)
+        if wait:
+            self._decoder.join()
+            for rung in self.rungs:
+                rung.thread.join()
+
+    def _put_blocking(self, item: Frame | None) -> None:
+        self._packets.put(item)
+
+    def _decode(self) -> None:
+        decoder: Any = av.CodecContext.create(DECODERS[self.source.codec], "r")
+        if self.source.config:
+            decoder.extradata = self.source.config
+        arrivals: dict[int, tuple[float, bool]] = {}
+        while (frame := self._packets.get()) is not None:
+            packet = av.Packet(frame.payload)
+            packet.pts, packet.dts = frame.pts, frame.dts
+            packet.time_base = Fraction(1, self.source.timescale)
+            arrivals[frame.pts] = (frame.arrival, frame.keyframe)
+            try:
+                pictures = decoder.decode(packet)
+            except (av.error.FFmpegError, ValueError):
+                self.stats.corrupt_packets += 1  # counted and skipped: the stream goes on
+                continue
+            self._distribute(pictures, arrivals)
+        try:
+            self._distribute(decoder.decode(None), arrivals)
+        except (av.error.FFmpegError, ValueError):
+            self.stats.corrupt_packets += 1
+        for rung in self.rungs:
+            rung.queue.put(None)
+
+    def _distribute(self, pictures: list[Any], arrivals: dict[int, tuple[float, bool]]) -> None:
+        for picture in pictures:
+            self.stats.decoded += 1
+            arrival, key = arrivals.pop(picture.pts, (0.0, False))
+            for rung in self.rungs:
+                rung.offer(picture, key, arrival)
+        if len(arrivals) > 256:  # pictures the decoder never returned (corrupt input)
+            for pts in sorted(arrivals)[:-64]:
+                del arrivals[pts]
