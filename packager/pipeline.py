@@ -94,7 +94,8 @@ class RenditionStats:
             self.frame_rate = _snap_frame_rate(frame_rate)
 
 
-_COMMON_RATES = (23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0, 59.94, 60.0, 120.0)
+_COMMON_RATES = (10.0, 12.0, 12.5, 15.0, 20.0, 23.976, 24.0, 25.0, 29.97, 30.0, 48.0, 50.0,
+                 59.94, 60.0, 120.0)
 
 
 def _snap_frame_rate(measured: float) -> float:
@@ -318,7 +319,7 @@ class StreamPipeline:
 
     def __init__(self, settings: PlaylistSettings, wall_clock: WallClock, *,
                  ladder: Sequence[LadderRung] = (), encoder: str = "libx264",
-                 slow_down: Callable[[], None] | None = None) -> None:
+                 lossless: bool = False, slow_down: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.session = secrets.token_urlsafe(6)
         """In every media URL: a restarted stream never reuses a cached URL."""
@@ -326,6 +327,7 @@ class StreamPipeline:
         self.ladder_config = tuple(ladder)
         self.encoder = encoder
         self.slow_down = slow_down
+        self.lossless = lossless
         self.renditions: dict[str, Rendition] = {}
         self.ladder: VideoLadder | None = None
         self.retired_ladder_stats: list[LadderStats] = []
@@ -400,7 +402,7 @@ class StreamPipeline:
                 self._push_rung(generation, rung, frame)
 
         self.ladder = VideoLadder(video, plan, deliver, encoder=self.encoder,
-                                  slow_down=self.slow_down)
+                                  lossless=self.lossless, slow_down=self.slow_down)
         self.ladder.start()
 
     def _retire_ladder(self, *, wait: bool) -> None:

@@ -136,8 +136,9 @@ class _Rung:
         stats.dropped_pictures[spec.name] = 0
         stats.encoded[spec.name] = 0
 
-    def offer(self, picture: Any, key: bool, arrival: float) -> None:
-        """From the decoder thread: never blocks."""
+    def offer(self, picture: Any, key: bool, arrival: float, *, lossless: bool = False
+              ) -> None:
+        """From the decoder thread: never blocks (unless ``lossless``: benchmarks, tests)."""
         spec = self.spec
         if not key and self.last_pts is not None and picture.pts is not None:
             # Frame-rate cap: keep a picture only a full period after the last kept one.
@@ -145,7 +146,7 @@ class _Rung:
             if picture.pts - self.last_pts < min_step:
                 return
         try:
-            self.queue.put_nowait((picture, key or self.force_key, arrival))
+            self.queue.put((picture, key or self.force_key, arrival), block=lossless)
         except queue.Full:
             self.stats.dropped_pictures[spec.name] += 1
             self.force_key = self.force_key or key
@@ -212,8 +213,10 @@ class VideoLadder:
     """One source video track in, one stream of encoded frames per rung out."""
 
     def __init__(self, source: TrackInfo, rungs: Sequence[RungSpec], deliver: Deliver, *,
-                 encoder: str = "libx264",
+                 encoder: str = "libx264", lossless: bool = False,
                  slow_down: Callable[[], None] | None = None) -> None:
+        """``lossless``: every queue waits instead of dropping (throughput measurements and
+        deterministic tests; a live stream must never wait on its encoders)."""
         if source.codec not in DECODERS:
             raise ValueError(f"no decoder for {source.codec}")
         self.source = source
@@ -222,6 +225,7 @@ class VideoLadder:
                       for spec in rungs]
         self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES)
         self._skipping = False
+        self.lossless = lossless
         self._decoder = threading.Thread(target=self._decode, name="ladder-decode",
                                          daemon=True)
 
@@ -237,7 +241,7 @@ class VideoLadder:
             self.stats.dropped_packets += 1
             return
         try:
-            self._packets.put_nowait(frame)
+            self._packets.put(frame, block=self.lossless)
             self._skipping = False
         except queue.Full:
             self.stats.dropped_packets += 1
@@ -245,14 +249,11 @@ class VideoLadder:
 
     def stop(self, *, wait: bool = True) -> None:
         """Flush: everything queued is decoded and encoded, then the threads end."""
-        self._put_blocking(None)
+        self._packets.put(None)
         if wait:
             self._decoder.join()
             for rung in self.rungs:
                 rung.thread.join()
-
-    def _put_blocking(self, item: Frame | None) -> None:
-        self._packets.put(item)
 
     def _decode(self) -> None:
         decoder: Any = av.CodecContext.create(DECODERS[self.source.codec], "r")
@@ -282,7 +283,7 @@ class VideoLadder:
             self.stats.decoded += 1
             arrival, key = arrivals.pop(picture.pts, (0.0, False))
             for rung in self.rungs:
-                rung.offer(picture, key, arrival)
+                rung.offer(picture, key, arrival, lossless=self.lossless)
         if len(arrivals) > 256:  # pictures the decoder never returned (corrupt input)
             for pts in sorted(arrivals)[:-64]:
                 del arrivals[pts]

@@ -91,3 +91,28 @@ def test_hlsjs_plays_through_a_publisher_reconnect() -> None:
         f"stalled at the reconnect: {at_drop:.1f} s when the publisher dropped, "
         f"{final:.1f} s at the end; errors {report['errors']}")
     assert not samples[-1]["paused"]
+
+
+def test_hlsjs_switches_renditions_without_a_stall() -> None:
+    ffmpeg = require_tool("ffmpeg")
+    with DaemonProcess() as daemon:  # transcoding on: source 640x360 + the 360p rung
+        publisher = publish(ffmpeg, daemon.rtmp_url(), 30)
+        try:
+            daemon.wait_for_log("publisher attached")
+            node = require_tool("node")
+            player = subprocess.Popen(
+                [node, str(PLAYER), daemon.banner.hls_url, "--seconds", "12",
+                 "--switch-level-at", "4"],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            report = finish(player, 90)
+        finally:
+            publisher.kill()
+            publisher.wait()
+    assert len(report["samples"][0]["levels"]) >= 2, report["samples"][0]
+    switched = report["switched"]
+    assert switched is not None and switched["from"] != switched["to"]
+    assert any(seen["level"] == switched["to"] for seen in report["levelsSeen"]), report
+    after = [s for s in report["samples"] if s["t"] >= switched["t"]]
+    advanced = after[-1]["currentTime"] - after[0]["currentTime"]
+    assert advanced >= 6.0, f"stalled after the switch: {advanced:.1f} s in 8 s"
+    assert after[-1]["level"] == switched["to"]

@@ -2,7 +2,8 @@
 // JSON report: playback samples, errors, and the end-to-end latency
 // (Date.now() - hls.playingDate, where PROGRAM-DATE-TIME is mediad's ingest wall clock).
 //
-//   node play.mjs URL [--seconds N] [--level-switch-at S]
+//   node play.mjs URL [--seconds N] [--switch-level-at S]
+// --switch-level-at S: S seconds into sampling, force hls.currentLevel to another rendition.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 
@@ -15,6 +16,7 @@ const option = (name, fallback) => {
 };
 const seconds = option('--seconds', 10);
 const startTimeout = option('--start-timeout', 20);
+const switchAt = option('--switch-level-at', -1);
 if (!url) {
   console.error('usage: node play.mjs URL [--seconds N]');
   process.exit(2);
@@ -47,7 +49,11 @@ try {
       window.report.errors.push(entry);
       if (data.fatal) window.report.fatalErrors.push(entry);
     });
-    hls.on(window.Hls.Events.LEVEL_SWITCHED, () => { window.report.levelSwitches += 1; });
+    window.report.levelsSeen = [];
+    hls.on(window.Hls.Events.LEVEL_SWITCHED, (_, data) => {
+      window.report.levelSwitches += 1;
+      window.report.levelsSeen.push({ level: data.level, at: video.currentTime });
+    });
     hls.on(window.Hls.Events.FRAG_LOADED, () => { window.report.fragsLoaded += 1; });
     hls.loadSource(src);
     hls.attachMedia(video);
@@ -67,6 +73,8 @@ try {
       latency: playing ? (Date.now() - playing) / 1000 : null,
       hlsLatency: hls.latency,
       targetLatency: hls.targetLatency,
+      level: hls.currentLevel,
+      levels: hls.levels.map((l) => `${l.width}x${l.height}`),
     };
   });
 
@@ -78,9 +86,20 @@ try {
     first = await sample();
   }
   const samples = [];
-  const end = Date.now() + seconds * 1000;
+  const begin = Date.now();
+  const end = begin + seconds * 1000;
+  let switched = null;
   while (Date.now() < end) {
     samples.push(await sample());
+    if (switchAt >= 0 && switched === null && Date.now() - begin >= switchAt * 1000) {
+      switched = await page.evaluate(() => {
+        const hls = window.hls;
+        const from = hls.currentLevel;
+        const to = (from + 1) % hls.levels.length;
+        hls.currentLevel = to; // an immediate, forced switch (flushes the buffer)
+        return { from, to, t: Date.now() };
+      });
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
   const report = await page.evaluate(() => window.report);
@@ -92,6 +111,8 @@ try {
     errors: report.errors,
     fatalErrors: report.fatalErrors,
     levelSwitches: report.levelSwitches,
+    levelsSeen: report.levelsSeen,
+    switched,
     fragsLoaded: report.fragsLoaded,
     pageErrors: consoleErrors,
     latencyP50: p50,
