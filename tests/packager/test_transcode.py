@@ -172,7 +172,7 @@ def test_corrupt_packet_is_skipped_and_the_stream_goes_on(hd: Source) -> None:
 
 
 def test_missing_encoder_is_a_clear_error() -> None:
-    with pytest.raises(EncoderUnavailable, match="h264_vaapi.*not available"):
+    with pytest.raises(EncoderUnavailable, match=r"h264_vaapi.*not available"):
         check_encoder("h264_vaapi")
     check_encoder("libx264")
 
