@@ -111,9 +111,13 @@ class Packaging:
             segment_target=self.config.segment_duration_ms / 1000,
             dvr_window=dvr)
         transcode = self.transcode
+        watermark = None
+        if stream is not None and stream.watermark:
+            owner = await self.store.users.get(stream.owner_id)
+            watermark = f"@{owner.handle}" if owner else None
         pipeline = self.pipelines[stream_id] = StreamPipeline(
             settings, self.wall_clock, ladder=transcode.ladder if transcode else (),
-            encoder=transcode.encoder if transcode else "libx264")
+            encoder=transcode.encoder if transcode else "libx264", watermark=watermark)
         log.info("packaging started", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
         return pipeline

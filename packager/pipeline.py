@@ -319,7 +319,8 @@ class StreamPipeline:
 
     def __init__(self, settings: PlaylistSettings, wall_clock: WallClock, *,
                  ladder: Sequence[LadderRung] = (), encoder: str = "libx264",
-                 lossless: bool = False, slow_down: Callable[[], None] | None = None) -> None:
+                 lossless: bool = False, watermark: str | None = None,
+                 slow_down: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.session = secrets.token_urlsafe(6)
         """In every media URL: a restarted stream never reuses a cached URL."""
@@ -328,6 +329,8 @@ class StreamPipeline:
         self.encoder = encoder
         self.slow_down = slow_down
         self.lossless = lossless
+        self.watermark = watermark
+        """Text overlaid on every transcoded rung (the creator's handle), or None."""
         self.renditions: dict[str, Rendition] = {}
         self.ladder: VideoLadder | None = None
         self.retired_ladder_stats: list[LadderStats] = []
@@ -402,7 +405,8 @@ class StreamPipeline:
                 self._push_rung(generation, rung, frame)
 
         self.ladder = VideoLadder(video, plan, deliver, encoder=self.encoder,
-                                  lossless=self.lossless, slow_down=self.slow_down)
+                                  lossless=self.lossless, watermark=self.watermark,
+                                  slow_down=self.slow_down)
         self.ladder.start()
 
     def _retire_ladder(self, *, wait: bool) -> None:

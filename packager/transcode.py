@@ -10,7 +10,9 @@ encoder (counted per rung, the health drop rate) instead of latency or memory gr
 dropped keyframe position makes the next kept picture a keyframe. Keyframes are forced where
 the source has them, at the same media times in every rung, so segment boundaries line up
 across renditions and players can switch mid-stream. Encoders run low-latency: no B-frames,
-no lookahead, zerolatency tune, the rung's bitrate held by VBV.
+no lookahead, zerolatency tune, the rung's bitrate held by VBV. With a watermark, the
+creator's handle is overlaid on every transcoded picture (``packager/watermark.py``); the
+source rendition stays untouched.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, Protocol
 import av
 
 from ingest.media import Frame, TrackInfo
+from packager.watermark import Watermarker
 
 __all__ = [
     "DECODERS",
@@ -121,8 +124,10 @@ def avc_codec_string(avcc: bytes) -> str:
 
 class _Rung:
     def __init__(self, spec: RungSpec, source: TrackInfo, encoder: str, deliver: Deliver,
-                 stats: LadderStats, slow_down: Callable[[], None] | None) -> None:
+                 stats: LadderStats, slow_down: Callable[[], None] | None,
+                 watermark: str | None) -> None:
         self.spec = spec
+        self.watermark = watermark
         self.source = source
         self.encoder_name = encoder
         self.deliver = deliver
@@ -181,6 +186,8 @@ class _Rung:
             log.exception("cannot open the encoder", extra={"fields": {"rung": self.spec.name}})
             return
         reformatter = av.video.reformatter.VideoReformatter()
+        marker = (Watermarker(self.watermark, self.spec.width, self.spec.height,
+                              encoder.time_base) if self.watermark else None)
         while (item := self.queue.get()) is not None:
             picture, key, arrival = item
             if self.slow_down is not None:
@@ -191,6 +198,8 @@ class _Rung:
                                           "yuv420p")
             scaled.pts = picture.pts
             scaled.time_base = encoder.time_base
+            if marker is not None:
+                scaled = marker.apply(scaled)
             scaled.pict_type = av.video.frame.PictureType.I if key else 0
             self._emit(encoder, encoder.encode(scaled), arrival)
         self._emit(encoder, encoder.encode(None), 0.0)
@@ -214,6 +223,7 @@ class VideoLadder:
 
     def __init__(self, source: TrackInfo, rungs: Sequence[RungSpec], deliver: Deliver, *,
                  encoder: str = "libx264", lossless: bool = False,
+                 watermark: str | None = None,
                  slow_down: Callable[[], None] | None = None) -> None:
         """``lossless``: every queue waits instead of dropping (throughput measurements and
         deterministic tests; a live stream must never wait on its encoders)."""
@@ -221,7 +231,7 @@ class VideoLadder:
             raise ValueError(f"no decoder for {source.codec}")
         self.source = source
         self.stats = LadderStats()
-        self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down)
+        self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down, watermark)
                       for spec in rungs]
         self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES)
         self._skipping = False

@@ -186,3 +186,33 @@ def test_daemon_refuses_to_start_with_a_missing_encoder(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "transcode.encoder" in run.stderr and "h264_vaapi" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_watermark_is_drawn_on_every_transcoded_rung(hd: Source, tmp_path: Path) -> None:
+    plain = run_ladder(hd, (Rung("360p", 360, 600),))
+    marked = StreamPipeline(SETTINGS, lambda a: 1.79e9 + a, ladder=(Rung("360p", 360, 600),),
+                            lossless=True, watermark="@creator_1")
+    marked.track_changed(hd.video)
+    for frame in hd.frames:
+        marked.push(frame)
+    marked.end(flush=True)
+
+    def lumas(pipeline: StreamPipeline, name: str) -> list[tuple[bytes, int]]:
+        playlist = pipeline.renditions["360p"].playlist
+        segments = [s for s in playlist.segments if s.complete]
+        path = tmp_path / name
+        path.write_bytes(playlist.inits[segments[0].init] + b"".join(s.data for s in segments))
+        with av.open(str(path)) as container:
+            return [(bytes(p.planes[0]), p.planes[0].line_size)
+                    for p in container.decode(video=0)]
+
+    def changed(a: tuple[bytes, int], b: tuple[bytes, int], xs: range, ys: range) -> int:
+        (da, stride), (db, _) = a, b
+        return sum(1 for y in ys for x in xs
+                   if abs(da[y * stride + x] - db[y * stride + x]) > 30)
+
+    with_mark, without = lumas(marked, "marked.mp4"), lumas(plain, "plain.mp4")
+    assert len(with_mark) == len(without) == 90
+    for a, b in zip(with_mark, without, strict=True):
+        assert changed(a, b, range(440, 632), range(300, 352)) > 300  # the text, bottom right
+        assert changed(a, b, range(8, 200), range(8, 60)) < 20  # nothing elsewhere
