@@ -117,7 +117,8 @@ class Packaging:
             watermark = f"@{owner.handle}" if owner else None
         pipeline = self.pipelines[stream_id] = StreamPipeline(
             settings, self.wall_clock, ladder=transcode.ladder if transcode else (),
-            encoder=transcode.encoder if transcode else "libx264", watermark=watermark)
+            encoder=transcode.encoder if transcode else "libx264", watermark=watermark,
+            audio_bitrate_kbps=transcode.audio_bitrate_kbps if transcode else 128)
         log.info("packaging started", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
         return pipeline

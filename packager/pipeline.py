@@ -29,7 +29,7 @@ from packager.cmaf import CmafTrack, Sample, fragment, init_segment
 from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered, Segment
 
 if TYPE_CHECKING:
-    from packager.transcode import LadderRung, LadderStats, VideoLadder
+    from packager.transcode import AudioToAac, LadderRung, LadderStats, VideoLadder
 
 __all__ = ["Rendition", "RenditionStats", "StreamPipeline"]
 
@@ -320,6 +320,7 @@ class StreamPipeline:
     def __init__(self, settings: PlaylistSettings, wall_clock: WallClock, *,
                  ladder: Sequence[LadderRung] = (), encoder: str = "libx264",
                  lossless: bool = False, watermark: str | None = None,
+                 audio_bitrate_kbps: int = 128,
                  slow_down: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.session = secrets.token_urlsafe(6)
@@ -329,6 +330,8 @@ class StreamPipeline:
         self.encoder = encoder
         self.slow_down = slow_down
         self.lossless = lossless
+        self.audio_bitrate_kbps = audio_bitrate_kbps
+        self.audio_transcoder: AudioToAac | None = None
         self.watermark = watermark
         """Text overlaid on every transcoded rung (the creator's handle), or None."""
         self.renditions: dict[str, Rendition] = {}
@@ -337,7 +340,8 @@ class StreamPipeline:
         self._tracks: dict[int, TrackInfo] = {}
         self._multivariant: tuple[tuple[int, ...], Rendered] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._generation = 0
+        self._generations = {"video": 0, "audio": 0}
+        """Bumped when an encoder is retired: what it still delivers is discarded."""
         if not self.ladder_config:
             self._add("source")
 
@@ -370,7 +374,12 @@ class StreamPipeline:
             self.renditions["source"].set_tracks(self._tracks.values())
             return
         if track.kind == "audio":
-            self._add("audio").set_tracks([track])
+            audio = self._add("audio")
+            if track.codec == "aac":
+                self._retire_audio()
+                audio.set_tracks([track])
+            elif previous != track:
+                self._start_audio_transcode(track)
             return
         self._add("source").set_tracks([track])
         if previous != track:
@@ -394,20 +403,38 @@ class StreamPipeline:
         for spec in plan:
             self._add(spec.name)
         self._loop = asyncio.get_running_loop() if _loop_running() else None
-        self._generation += 1
-        generation = self._generation
-
-        def deliver(rung: str, frame: Frame) -> None:
-            """From a rung's thread: hop onto the event loop (or run here without one)."""
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._push_rung, generation, rung, frame)
-            else:
-                self._push_rung(generation, rung, frame)
-
-        self.ladder = VideoLadder(video, plan, deliver, encoder=self.encoder,
+        self.ladder = VideoLadder(video, plan, self._hop("video"), encoder=self.encoder,
                                   lossless=self.lossless, watermark=self.watermark,
                                   slow_down=self.slow_down)
         self.ladder.start()
+
+    def _start_audio_transcode(self, track: TrackInfo) -> None:
+        from packager.transcode import AudioToAac
+
+        self._retire_audio()
+        self._loop = asyncio.get_running_loop() if _loop_running() else None
+        self.audio_transcoder = AudioToAac(track, self.audio_bitrate_kbps, self._hop("audio"),
+                                           lossless=self.lossless)
+        self.audio_transcoder.start()
+
+    def _retire_audio(self) -> None:
+        if self.audio_transcoder is not None:
+            self.audio_transcoder.stop(wait=False)
+            self.retired_ladder_stats.append(self.audio_transcoder.stats)
+            self.audio_transcoder = None
+            self._generations["audio"] += 1
+
+    def _hop(self, kind: str) -> Callable[[str, Frame], None]:
+        """A deliver callback for encoder threads: onto the event loop (or inline without
+        one), tagged with the encoder generation it was made for."""
+        generation = self._generations[kind]
+
+        def deliver(rung: str, frame: Frame) -> None:
+            if self._loop is not None:
+                self._loop.call_soon_threadsafe(self._push_rung, kind, generation, rung, frame)
+            else:
+                self._push_rung(kind, generation, rung, frame)
+        return deliver
 
     def _retire_ladder(self, *, wait: bool) -> None:
         """Stop the encoders; what they still deliver belongs to a finished timeline and
@@ -417,10 +444,10 @@ class StreamPipeline:
         self.ladder.stop(wait=wait)
         self.retired_ladder_stats.append(self.ladder.stats)
         self.ladder = None
-        self._generation += 1
+        self._generations["video"] += 1
 
-    def _push_rung(self, generation: int, rung: str, frame: Frame) -> None:
-        if generation != self._generation:
+    def _push_rung(self, kind: str, generation: int, rung: str, frame: Frame) -> None:
+        if generation != self._generations[kind]:
             return
         rendition = self.renditions.get(rung)
         if rendition is None or rendition.playlist.ended:
@@ -440,6 +467,8 @@ class StreamPipeline:
             self.renditions["source"].push(frame)
             if self.ladder is not None:
                 self.ladder.push(frame)
+        elif self.audio_transcoder is not None:
+            self.audio_transcoder.push(frame)
         elif "audio" in self.renditions:
             self.renditions["audio"].push(frame)
         self._settle_target_duration()
@@ -461,20 +490,27 @@ class StreamPipeline:
         Its tracks are kept: an encoder that comes back with the same settings continues
         under the same init section."""
         resume_ladder = self.ladder is not None
+        resume_audio = self.audio_transcoder is not None
         self._retire_ladder(wait=False)
+        self._retire_audio()
         for rendition in self.renditions.values():
             rendition.restart()
         self.timeline.restart(max(r.end_seconds for r in self.renditions.values()))
         if resume_ladder and self.video_track is not None:
             self._rebuild_ladder(self.video_track)
+        if resume_audio and self.audio_track is not None:
+            self._start_audio_transcode(self.audio_track)
 
     def end(self, *, flush: bool = False) -> None:
         """ENDLIST everywhere. ``flush`` waits for the encoders to finish what is queued
         (blocking: for tests and tools, not the event loop)."""
-        if flush and self.ladder is not None:
-            self.ladder.stop(wait=True)
+        if flush:
+            for encoder in (self.ladder, self.audio_transcoder):
+                if encoder is not None:
+                    encoder.stop(wait=True)
             self._loop = None  # nothing hops anymore: deliver what is left here
         self._retire_ladder(wait=False)
+        self._retire_audio()
         for rendition in self.renditions.values():
             rendition.end()
 
@@ -490,7 +526,8 @@ class StreamPipeline:
 
     def health(self) -> dict[str, object]:
         """Transcode counters for the health channel: drops per rung, corrupt packets."""
-        stats = [*self.retired_ladder_stats, *([self.ladder.stats] if self.ladder else [])]
+        stats = [*self.retired_ladder_stats,
+                 *(e.stats for e in (self.ladder, self.audio_transcoder) if e is not None)]
         dropped: dict[str, int] = {}
         encoded: dict[str, int] = {}
         for one in stats:

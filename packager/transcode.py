@@ -297,3 +297,84 @@ class VideoLadder:
         if len(arrivals) > 256:  # pictures the decoder never returned (corrupt input)
             for pts in sorted(arrivals)[:-64]:
                 del arrivals[pts]
+
+
+class AudioToAac:
+    """Re-encode a non-AAC source audio track (Opus over Enhanced RTMP) to AAC, the codec
+    every HLS player decodes, in its own thread. An AAC source is copied, never this."""
+
+    def __init__(self, source: TrackInfo, bitrate_kbps: int, deliver: Deliver, *,
+                 lossless: bool = False) -> None:
+        if source.codec not in ("opus", "aac"):
+            raise ValueError(f"no decoder for {source.codec}")
+        self.source = source
+        self.bitrate_kbps = bitrate_kbps
+        self.deliver = deliver
+        self.lossless = lossless
+        self.stats = LadderStats(dropped_pictures={"audio": 0}, encoded={"audio": 0})
+        self._queue: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES * 4)
+        self._thread = threading.Thread(target=self._run, name="audio-aac", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def push(self, frame: Frame) -> None:
+        try:
+            self._queue.put(frame, block=self.lossless)
+        except queue.Full:
+            self.stats.dropped_pictures["audio"] += 1
+
+    def stop(self, *, wait: bool = True) -> None:
+        self._queue.put(None)
+        if wait:
+            self._thread.join()
+
+    def _run(self) -> None:
+        rate = 48000
+        decoder: Any = av.CodecContext.create(self.source.codec, "r")
+        if self.source.config:
+            decoder.extradata = self.source.config
+        encoder: Any = av.CodecContext.create("aac", "w")
+        encoder.sample_rate, encoder.layout, encoder.format = rate, "stereo", "fltp"
+        encoder.bit_rate = self.bitrate_kbps * 1000
+        encoder.time_base = Fraction(1, rate)
+        encoder.flags |= av.codec.context.Flags.global_header  # the ASC, for the init
+        encoder.open()
+        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=rate)
+        track: TrackInfo | None = None
+        timescale = self.source.timescale
+        origin: int | None = None  # source time of sample 0 on the output clock
+        samples = 0
+        arrival = 0.0
+        while True:
+            frame = self._queue.get()
+            if frame is not None:
+                arrival = frame.arrival
+                if origin is None:
+                    origin = frame.pts
+                packet = av.Packet(frame.payload)
+                packet.pts, packet.dts = frame.pts, frame.dts
+                packet.time_base = Fraction(1, timescale)
+                try:
+                    decoded = decoder.decode(packet)
+                except (av.error.FFmpegError, ValueError):
+                    self.stats.corrupt_packets += 1
+                    continue
+                pcm: list[Any] = [out for piece in decoded for out in resampler.resample(piece)]
+            else:
+                pcm = [None]
+            for piece in pcm:
+                if piece is not None:
+                    piece.pts = samples
+                    piece.time_base = encoder.time_base
+                    samples += piece.samples
+                for packet in encoder.encode(piece):
+                    if track is None:
+                        config = bytes(encoder.extradata or b"")
+                        track = TrackInfo(1, "audio", "aac", timescale, config, "mp4a.40.2",
+                                          sample_rate=rate, channels=2)
+                    pts = (origin or 0) + round(int(packet.pts) * timescale / rate)
+                    self.stats.encoded["audio"] += 1
+                    self.deliver("audio", Frame(track, pts, pts, True, bytes(packet), arrival))
+            if frame is None:
+                return

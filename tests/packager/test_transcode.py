@@ -216,3 +216,48 @@ def test_watermark_is_drawn_on_every_transcoded_rung(hd: Source, tmp_path: Path)
     for a, b in zip(with_mark, without, strict=True):
         assert changed(a, b, range(440, 632), range(300, 352)) > 300  # the text, bottom right
         assert changed(a, b, range(8, 200), range(8, 60)) < 20  # nothing elsewhere
+
+
+def test_opus_audio_becomes_the_shared_aac_rendition(hd: Source, tmp_path: Path) -> None:
+    import array
+    import math
+    from fractions import Fraction
+
+    from ingest.media import TrackInfo
+
+    encoder = av.CodecContext.create("libopus", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "flt"
+    encoder.time_base = Fraction(1, 48000)
+    encoder.open()
+    opus = TrackInfo(1, "audio", "opus", 1000, bytes(encoder.extradata or b""), "opus",
+                     sample_rate=48000, channels=2)
+    frames: list[Frame] = []
+    for n in range(150):  # 3 s of 20 ms frames
+        tone = array.array("f", (0.2 * math.sin(2 * math.pi * 440 * (n * 960 + k) / 48000)
+                                 for k in range(960) for _ in (0, 1)))
+        pcm = av.AudioFrame(format="flt", layout="stereo", samples=960)
+        pcm.planes[0].update(tone.tobytes())
+        pcm.sample_rate, pcm.pts = 48000, n * 960
+        for packet in encoder.encode(pcm):
+            ms = round(int(packet.pts) / 48)
+            frames.append(Frame(opus, ms, ms, True, bytes(packet), arrival=ms / 1000))
+    pipeline = StreamPipeline(SETTINGS, lambda a: 1.79e9 + a, ladder=(Rung("360p", 360, 600),),
+                              lossless=True)
+    pipeline.track_changed(hd.video)
+    pipeline.track_changed(opus)
+    video = [f for f in hd.frames if f.is_video]
+    for frame in sorted([*video, *frames], key=lambda f: f.dts):
+        pipeline.push(frame)
+    pipeline.end(flush=True)
+    audio = pipeline.renditions["audio"]
+    assert audio.codecs() == "mp4a.40.2"
+    playlist = audio.playlist
+    segments = [s for s in playlist.segments if s.complete]
+    path = tmp_path / "audio.mp4"
+    path.write_bytes(playlist.inits[segments[0].init] + b"".join(s.data for s in segments))
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        assert stream.codec_context.name == "aac" and stream.codec_context.sample_rate == 48000
+        decoded = sum(f.samples for f in container.decode(stream))
+    assert abs(decoded - 3 * 48000) < 4 * 1024
+    assert 'CODECS="avc1.' in pipeline.multivariant().text.decode()
