@@ -174,10 +174,15 @@ class Rendition:
 
     def restart(self) -> None:
         """A new publisher (reconnect or backup takeover) feeds this rendition next."""
+        self.cut()
+        self._restart = True
+
+    def cut(self) -> None:
+        """End the segment here; the next one starts after EXT-X-DISCONTINUITY (a new
+        encoder takes over this rung)."""
         self._close_part(final=True)
         self._close_segment()
         self.playlist.mark_discontinuity()
-        self._restart = True
 
     def push(self, frame: Frame) -> None:
         state = self._tracks.get(frame.track.track_id)
@@ -390,6 +395,10 @@ class StreamPipeline:
         discontinuity follow from the encoded frames' new track)."""
         from packager.transcode import VideoLadder, plan_ladder
 
+        if self.ladder is not None:
+            for name, rendition in self.renditions.items():
+                if name not in ("source", "audio"):
+                    rendition.cut()  # the old encoder's GOP ends where the source changed
         self._retire_ladder(wait=False)
         if video.codec not in ("h264", "hevc", "av1", "vp9"):
             return

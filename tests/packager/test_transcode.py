@@ -129,6 +129,8 @@ def test_resolution_change_rebuilds_the_ladder(hd: Source, tmp_path: Path) -> No
     source = pipeline.renditions["source"].playlist
     assert len({s.init for s in source.segments}) == 2
     assert any(s.discontinuity for s in source.segments)
+    rung = pipeline.renditions["360p"].playlist
+    assert any(s.discontinuity for s in rung.segments), "a new encoder: a discontinuity"
     (_, _, frames), _ = read_rung(pipeline, "360p", tmp_path / "360p.mp4")
     assert frames >= 90 + 60 - 2, "the 360p rung went on through the change"
     assert len(pipeline.retired_ladder_stats) >= 1
