@@ -1,0 +1,1 @@
+"""SRT listener: packets, handshake, reliability, encryption; sans-IO."""
