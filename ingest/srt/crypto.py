@@ -196,7 +196,7 @@ class _SlotKey:
     def apply(self, seq: int, payload: bytes) -> bytes:
         # srt.md §7.3: counter block = salt[0..13] XOR (packet index in bytes 10..13), then a
         # 16-bit block counter from 0 (a UDP payload never carries out of it).
-        iv = (self._salt14 ^ (seq & 0xFFFFFFFF)).to_bytes(14, "big") + b"\0\0"
+        iv = (self._salt14 ^ (seq & 0x7FFFFFFF)).to_bytes(14, "big") + b"\0\0"
         # CTR is a stream mode: update() returns every byte, finalize() adds nothing.
         return Cipher(self._aes, modes.CTR(iv)).encryptor().update(payload)
 
