@@ -87,7 +87,24 @@ class Daemon:
                 read_timeout_sec=config.rtmp.read_timeout_sec,
                 max_message_bytes=config.rtmp.max_message_bytes,
             ), registry))
+        if config.srt.enabled:
+            from ingest.srt.server import SrtServer, SrtServerConfig
+
+            services.append(SrtServer(SrtServerConfig(
+                host=config.server.host, port=config.srt.port,
+                latency_ms=config.srt.latency_ms,
+                peer_idle_timeout_sec=config.srt.peer_idle_timeout_sec,
+            ), registry, self._srt_passphrase))
         return services
+
+    async def _srt_passphrase(self, key: str) -> str | None:
+        """The stream's SRT passphrase ("" for none) for a valid key, None otherwise."""
+        assert self.store is not None
+        found = await self.store.keys.find(key)
+        if found is None:
+            return None
+        stream = await self.store.streams.get(found.stream_id)
+        return None if stream is None else stream.srt_passphrase
 
     def request_stop(self) -> None:
         self._stopping.set()

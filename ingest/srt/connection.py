@@ -460,6 +460,7 @@ class SrtConnection:
                 self.rtt_var = 0.75 * self.rtt_var + 0.25 * abs(self.rtt - sample)
                 self.rtt = 0.875 * self.rtt + 0.125 * sample
         elif kind == SHUTDOWN:
+            self._deliver_all()  # what arrived is delivered; only the gaps are lost
             self._close("closed by peer")
         elif kind == DROPREQ:
             if len(packet.cif) >= 8:
@@ -516,6 +517,17 @@ class SrtConnection:
             self.dropped += skipped
             self._next = after
 
+    def _deliver_all(self) -> None:
+        while self._buffer:
+            after = self._first_buffered()
+            if after is None:
+                return
+            skipped = seq_diff(after, self._next)
+            self.dropped += skipped
+            self._next = after
+            self._deliver(float("-inf"))
+        self._losses.clear()
+
     def _first_buffered(self) -> int | None:
         best: int | None = None
         best_distance = 1 << 31
@@ -544,6 +556,7 @@ class SrtConnection:
         if self.closed:
             return
         if now - self._last_received >= self.peer_idle_timeout:
+            self._deliver_all()
             self._close("peer idle timeout")
             return
         self._deliver(now)

@@ -1,0 +1,1 @@
+"""MPEG-TS demuxing (sans-IO): what SRT publishers carry, to the media model."""

@@ -1,0 +1,150 @@
+"""The SRT server glue over a real UDP socket: our test caller publishes real MPEG-TS
+(from the ffmpeg fixtures) to the server and stream registry; refusals, a malformed datagram
+and shutdown. libsrt publishers are in tests/interop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from ingest.media import Frame
+from ingest.srt.connection import REJ_BADSECRET, REJX_BAD_MODE, REJX_FORBIDDEN
+from ingest.srt.server import SrtServer, SrtServerConfig
+from mediad.fanout import Reader, StreamEnd, TrackChange
+from mediad.store import Store
+from mediad.streams import LiveStream, StreamRegistry
+from tests.ingest.srt.srt_caller import SrtCaller
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
+PASSPHRASE = "server-test-passphrase"
+
+
+class CallerSocket(asyncio.DatagramProtocol):
+    def __init__(self, caller: SrtCaller) -> None:
+        self.caller = caller
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        assert self.transport is not None
+        for answer in self.caller.receive(data):
+            self.transport.sendto(answer)
+
+    def send(self, data: bytes) -> None:
+        assert self.transport is not None
+        self.transport.sendto(data)
+
+
+@dataclass
+class Env:
+    server: SrtServer
+    port: int
+    key: str
+    live: LiveStream
+
+    async def caller(self, stream_id: str, passphrase: str | None = PASSPHRASE
+                     ) -> CallerSocket:
+        caller = SrtCaller(stream_id, passphrase=passphrase)
+        loop = asyncio.get_running_loop()
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: CallerSocket(caller), remote_addr=("127.0.0.1", self.port))
+        protocol.send(caller.induction())
+        async with asyncio.timeout(5):
+            while not caller.connected and caller.rejection is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        return protocol
+
+
+@asynccontextmanager
+async def server_env(tmp_path: Path) -> AsyncIterator[Env]:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    registry = StreamRegistry(store)
+    user = await store.users.create("streamer", "Streamer", "creator", "x")
+    stream = await store.streams.create(user.id, "SRT", srt_passphrase=PASSPHRASE)
+    key = await store.keys.issue(stream.id, "primary")
+
+    async def passphrase_for(candidate: str) -> str | None:
+        return PASSPHRASE if candidate == key.secret else None
+
+    server = SrtServer(SrtServerConfig(host="127.0.0.1", port=0, peer_idle_timeout_sec=1.0),
+                       registry, passphrase_for)
+    port = await server.start()
+    live = await registry.live_stream(stream.id)
+    assert live is not None
+    try:
+        yield Env(server, port, key.secret, live)
+    finally:
+        await server.stop()
+        await registry.close()
+        await store.close()
+
+
+def ts_payloads() -> list[bytes]:
+    data = next(iter(sorted(FIXTURES.glob("*.ts")))).read_bytes()
+    return [data[i:i + 1316] for i in range(0, len(data), 1316)]
+
+
+async def next_frame(reader: Reader) -> Frame | StreamEnd:
+    async with asyncio.timeout(5):
+        while True:
+            item = await reader.get()
+            if isinstance(item, Frame | StreamEnd):
+                return item
+            assert isinstance(item, TrackChange)
+
+
+async def test_publish_reaches_the_registry_then_idle_timeout(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100_000)
+        sock = await env.caller(f"#!::r=live/{env.key},m=publish")
+        assert sock.caller.connected and env.live.publishing
+        for i, payload in enumerate(ts_payloads()):
+            sock.send(sock.caller.data(payload, 10_000 + i * 1000))
+        first = await next_frame(reader)
+        assert isinstance(first, Frame) and first.keyframe
+        # The caller goes silent (no keepalives): the server times it out.
+        assert isinstance(await next_frame_or_end(reader), StreamEnd)
+        assert not env.live.publishing
+    closed = [r for r in caplog.records if r.getMessage() == "srt connection closed"]
+    assert [r.fields["reason"] for r in closed] == ["peer idle timeout"]  # type: ignore[attr-defined]
+
+
+async def next_frame_or_end(reader: Reader) -> StreamEnd:
+    async with asyncio.timeout(5):
+        while not isinstance(item := await reader.get(), StreamEnd):
+            pass
+    return item
+
+
+@pytest.mark.parametrize(("stream_id", "passphrase", "reason"), [
+    ("#!::r=live/not-a-key,m=publish", PASSPHRASE, REJX_FORBIDDEN),
+    ("#!::r=live/{key},m=request", PASSPHRASE, REJX_BAD_MODE),
+    ("#!::r=live/{key},m=publish", "a-wrong-passphrase", REJ_BADSECRET),
+])
+async def test_refusals_carry_their_codes(tmp_path: Path, stream_id: str, passphrase: str,
+                                          reason: int) -> None:
+    async with server_env(tmp_path) as env:
+        sock = await env.caller(stream_id.format(key=env.key), passphrase)
+        assert sock.caller.rejection == reason
+        assert not env.live.publishing
+
+
+async def test_garbage_datagrams_disturb_nobody(tmp_path: Path) -> None:
+    async with server_env(tmp_path) as env:
+        sock = await env.caller(f"{env.key}")
+        assert sock.caller.connected
+        sock.send(b"\x80\x7f\x00\x00" + bytes(12))  # an unknown control type
+        sock.send(b"short")
+        await asyncio.sleep(0.1)
+        assert env.server.malformed == 2 and env.live.publishing
