@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 from ingest.media import Frame, TrackInfo
 from ingest.mpegts.errors import MpegTsError
 from ingest.mpegts.events import FrameReceived, TrackAnnounced, TsEvent
-from ingest.rtmp.bitstream import BitstreamError, h264_sps_size
-from ingest.rtmp.flv import avc_codec_string
+from ingest.mpegts.hevc import hevc_config
+from ingest.rtmp.bitstream import BitstreamError, h264_sps_size, hevc_sps_size
+from ingest.rtmp.flv import avc_codec_string, hevc_codec_string
 
 __all__ = ["TsDemuxer"]
 
 PACKET = 188
 SYNC = 0x47
 TIMESCALE = 90000
-STREAM_H264, STREAM_AAC = 0x1B, 0x0F
+STREAM_H264, STREAM_HEVC, STREAM_AAC = 0x1B, 0x24, 0x0F
 _WRAP = 1 << 33
 _AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
               8000, 7350)
@@ -70,6 +71,8 @@ class TsDemuxer:
         self._cc: dict[int, int] = {}
         self._pmt_pids: set[int] = set()
         self._es: dict[int, str] = {}  # pid -> "video" | "audio"
+        self._video_codec = "h264"
+        self._vps = b""
         self._pes: dict[int, _Pes] = {}
         self._clocks = {"video": _Clock(), "audio": _Clock()}
         self._sps = b""
@@ -193,10 +196,13 @@ class TsDemuxer:
             pid = (section[pos + 1] & 0x1F) << 8 | section[pos + 2]
             es_length = (section[pos + 3] & 0x0F) << 8 | section[pos + 4]
             pos += 5 + es_length
-            kind = {STREAM_H264: "video", STREAM_AAC: "audio"}.get(stream_type)
+            kind = {STREAM_H264: "video", STREAM_HEVC: "video",
+                    STREAM_AAC: "audio"}.get(stream_type)
             if kind is not None and (kind not in kinds or self._es.get(pid) == kind):
                 self._es[pid] = kind
                 kinds.add(kind)
+                if kind == "video":
+                    self._video_codec = "hevc" if stream_type == STREAM_HEVC else "h264"
 
     # -- PES -------------------------------------------------------------------------------
 
@@ -244,7 +250,9 @@ class TsDemuxer:
         offset = (pes.pts - pes.dts) % _WRAP  # pts - dts, itself across a wrap
         pts = dts + (offset - _WRAP if offset >= _WRAP // 2 else offset)
         data = bytes(pes.data[:pes.expected] if pes.expected else pes.data)
-        if pes.kind == "video":
+        if pes.kind == "video" and self._video_codec == "hevc":
+            self._hevc(data, pts, dts, pes.arrival)
+        elif pes.kind == "video":
             self._h264(data, pts, dts, pes.arrival)
         else:
             self._adts(data, pts, pes.arrival)
@@ -288,6 +296,44 @@ class TsDemuxer:
         self._video = TrackInfo(0, "video", "h264", TIMESCALE, avcc, avc_codec_string(avcc),
                                 width, height)
         self._events.append(TrackAnnounced(self._video))
+
+    # -- HEVC ------------------------------------------------------------------------------
+
+    def _hevc(self, data: bytes, pts: int, dts: int, arrival: float) -> None:
+        out: list[bytes] = []
+        key = False
+        vps, sps, pps = self._vps, self._sps, self._pps
+        for nal in _split_annex_b(data):
+            if len(nal) < 2:
+                continue
+            kind = nal[0] >> 1 & 0x3F
+            if kind == 32:
+                vps = nal
+            elif kind == 33:
+                sps = nal
+            elif kind == 34:
+                pps = nal
+            elif kind == 35:  # access unit delimiter
+                continue
+            else:
+                key = key or 16 <= kind <= 23  # IRAP pictures
+                out.append(len(nal).to_bytes(4, "big") + nal)
+        if (vps, sps, pps) != (self._vps, self._sps, self._pps) and vps and sps and pps:
+            try:
+                config = hevc_config(vps, sps, pps)
+                width, height = hevc_sps_size(sps)
+            except (BitstreamError, IndexError, ValueError):
+                config = b""
+            if config:
+                self._vps, self._sps, self._pps = vps, sps, pps
+                self._video = TrackInfo(0, "video", "hevc", TIMESCALE, config,
+                                        hevc_codec_string(config), width, height)
+                self._events.append(TrackAnnounced(self._video))
+        if self._video is None or not out:
+            self.dropped_frames += 1
+            return
+        self._events.append(FrameReceived(Frame(self._video, dts, pts, key, b"".join(out),
+                                                arrival)))
 
     # -- AAC -------------------------------------------------------------------------------
 

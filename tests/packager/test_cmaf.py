@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.media import TrackInfo
+from ingest.mpegts.hevc import hevc_config
 from packager.cmaf import CmafTrack, Sample, box, fragment, full_box, init_segment
 from tests.peers import require_tool
 
@@ -227,24 +228,7 @@ def length_prefixed(data: bytes) -> Iterator[bytes]:
 def hvcc_from_nals(nals: Sequence[bytes]) -> bytes:
     """HEVCDecoderConfigurationRecord from VPS/SPS/PPS (libx265 gives no hvcC of its own)."""
     by_type = {(n[0] >> 1) & 0x3F: n for n in nals}
-    sps = by_type[33]
-    rbsp = sps[2:].replace(b"\x00\x00\x03", b"\x00\x00")  # good enough for 13 header bytes
-    profile_tier_level = rbsp[1:13]
-    sub_layers = ((rbsp[0] >> 1) & 7) + 1
-    nested = rbsp[0] & 1
-    head = struct.pack(
-        ">B12sHBBBBHBB", 1, profile_tier_level,
-        0xF000,  # min_spatial_segmentation_idc 0
-        0xFC,  # parallelismType 0
-        0xFC | 1,  # chroma 4:2:0 (we encode yuv420p)
-        0xF8, 0xF8,  # 8-bit luma and chroma
-        0,  # avgFrameRate unspecified
-        sub_layers << 3 | nested << 2 | 3,  # lengthSizeMinusOne 3
-        3,
-    )
-    arrays = b"".join(struct.pack(">BHH", 0x80 | t, 1, len(by_type[t])) + by_type[t]
-                      for t in (32, 33, 34))
-    return head + arrays
+    return hevc_config(by_type[32], by_type[33], by_type[34])
 
 
 def obus(data: bytes) -> Iterator[tuple[int, bytes]]:

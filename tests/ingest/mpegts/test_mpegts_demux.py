@@ -150,3 +150,32 @@ def test_mutated_streams_raise_only_protocol_errors(mutations: list[tuple[int, i
         demux([bytes(data)])
     except ProtocolError:
         pass
+
+
+HEVC_FIXTURE = FIXTURE.with_name("hevc_aac.ts")
+"""Made like the H.264 one with ``-c:v libx265 -x265-params bframes=2:keyint=15``, 48 kHz."""
+
+
+def test_hevc_matches_ffprobe_and_its_record_decodes() -> None:
+    ffprobe = require_tool("ffprobe")
+    av = pytest.importorskip("av")
+    out = subprocess.run([ffprobe, "-v", "error", "-select_streams", "v", "-show_entries",
+                          "packet=pts,dts,flags", "-of", "json", str(HEVC_FIXTURE)],
+                         capture_output=True, text=True, check=True).stdout
+    probed = [(int(p["pts"]), int(p["dts"]), "K" in p["flags"])
+              for p in json.loads(out)["packets"]]
+    tracks, frames, _ = demux([HEVC_FIXTURE.read_bytes()])
+    video = [f for f in frames if f.is_video]
+    assert [(f.pts, f.dts, f.keyframe) for f in video] == probed
+    track = tracks[0]
+    assert (track.codec, track.width, track.height) == ("hevc", 160, 120)
+    assert track.codec_string.startswith("hvc1.")
+    # The record and the length-prefixed samples decode: what the fMP4 writer will carry.
+    decoder = av.CodecContext.create("hevc", "r")
+    decoder.extradata = track.config
+    pictures = 0
+    for frame in video:
+        packet = av.Packet(frame.payload)
+        pictures += len(decoder.decode(packet))
+    pictures += len(decoder.decode(None))
+    assert pictures == len(video)
