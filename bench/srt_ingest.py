@@ -51,16 +51,17 @@ def ts_file(seconds: int) -> Path:
 
 
 def packet_count(path: Path) -> int:
+    """Audio and video packets ffprobe reads (one line per packet: MPEG-TS files list
+    their streams twice, under the program and on their own, so no per-stream totals)."""
     out = subprocess.run(
-        [require("ffprobe"), "-v", "error", "-count_packets", "-show_entries",
-         "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
-        capture_output=True, text=True, check=True).stdout
-    return sum(int(x) for x in out.split() if x.strip().isdigit())
+        [require("ffprobe"), "-v", "error", "-show_entries", "packet=stream_index",
+         "-of", "csv=p=0", str(path)], capture_output=True, text=True).stdout
+    return len(out.split())
 
 
 def srt_url(port: int, key: str, latency_ms: int, passphrase: str | None) -> str:
     url = (f"srt://127.0.0.1:{port}?streamid={quote(f'#!::r=live/{key},m=publish', safe='')}"
-           f"&latency={latency_ms * 1000}")
+           f"&latency={latency_ms * 1000}&linger=2")  # live default linger 0 drops the tail
     if passphrase:
         url += f"&passphrase={quote(passphrase)}&pbkeylen=16"
     return url
@@ -155,10 +156,11 @@ async def libsrt_frames(source: Path, loss: float, tmp: Path) -> int:
 
     port = free_udp_port()
     out = tmp / f"libsrt_{loss}.ts"
+    sink = out.open("wb")  # srt-live-transmit writes files only as file://con (stdout)
     relay_proc = await asyncio.create_subprocess_exec(
         require("srt-live-transmit"), "-q",
         f"srt://:{port}?mode=listener&passphrase={quote(PASSPHRASE)}&latency=200",
-        f"file://{out}", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        "file://con", stdout=sink, stderr=subprocess.DEVNULL)
     relay = LossyRelay(("127.0.0.1", port), loss=loss, delay=0.02, seed=11)
     relay_port = await relay.start()
     await asyncio.sleep(0.5)
@@ -168,8 +170,10 @@ async def libsrt_frames(source: Path, loss: float, tmp: Path) -> int:
         srt_url(relay_port, "x", 200, PASSPHRASE))
     await proc.wait()
     await asyncio.sleep(1.0)
-    relay_proc.terminate()
+    if relay_proc.returncode is None:
+        relay_proc.terminate()
     await relay_proc.wait()
+    sink.close()
     relay.close()
     return packet_count(out) if out.exists() else 0
 

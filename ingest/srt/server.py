@@ -79,7 +79,8 @@ class SrtServer(asyncio.DatagramProtocol):
                                 peer_idle_timeout=config.peer_idle_timeout_sec)
         self.transport: asyncio.DatagramTransport | None = None
         self.publishes: dict[int, _Publish] = {}
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self.malformed = 0
 
@@ -154,12 +155,14 @@ class SrtServer(asyncio.DatagramProtocol):
     def _rearm(self) -> None:
         deadline = self.core.get_timer()
         if self._timer is not None:
-            if deadline is not None and abs(self._timer.when() - deadline) < 0.001:
+            if deadline is not None and abs(self._timer_at - deadline) < 0.001:
                 return
             self._timer.cancel()
             self._timer = None
         if deadline is not None:
             loop = asyncio.get_running_loop()
+            # uvloop's call_at returns a plain Handle (no .when()): keep the deadline here.
+            self._timer_at = deadline
             self._timer = loop.call_at(max(deadline, loop.time()), self._on_timer)
 
     # -- publishing --------------------------------------------------------------------------

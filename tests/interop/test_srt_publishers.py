@@ -66,7 +66,8 @@ class SrtEnv:
 
 
 @asynccontextmanager
-async def srt_env(tmp_path: Path, passphrase: str = PASSPHRASE) -> AsyncIterator[SrtEnv]:
+async def srt_env(tmp_path: Path, passphrase: str = PASSPHRASE,
+                  host: str = "127.0.0.1") -> AsyncIterator[SrtEnv]:
     store = await Store.open(tmp_path / "db.sqlite3")
     registry = StreamRegistry(store)
     user = await store.users.create("streamer", "Streamer", "creator", "x")
@@ -80,8 +81,7 @@ async def srt_env(tmp_path: Path, passphrase: str = PASSPHRASE) -> AsyncIterator
         row = await store.streams.get(found.stream_id)
         return None if row is None else row.srt_passphrase
 
-    server = SrtServer(SrtServerConfig(host="127.0.0.1", port=free_port()), registry,
-                       passphrase_for)
+    server = SrtServer(SrtServerConfig(host=host, port=free_port()), registry, passphrase_for)
     port = await server.start()
     live = await registry.live_stream(stream.id)
     assert live is not None
@@ -182,33 +182,73 @@ async def test_wrong_passphrase_and_wrong_key_are_refused(tmp_path: Path,
             assert not env.live.publishing
 
 
+NETNS = "mediad-srt-loss"
+NETNS_HOST, NETNS_PEER = "10.231.77.1", "10.231.77.2"
+
+
+def netem_link(loss: str = "5%", delay: str = "20ms") -> bool:
+    """A network namespace joined by a veth pair whose far end has ``tc netem`` loss and
+    delay (both directions). False where namespaces or netem are unavailable."""
+    steps = [
+        ["ip", "netns", "add", NETNS],
+        ["ip", "link", "add", "mdsrt0", "type", "veth", "peer", "name", "mdsrt1"],
+        ["ip", "link", "set", "mdsrt1", "netns", NETNS],
+        ["ip", "addr", "add", f"{NETNS_HOST}/24", "dev", "mdsrt0"],
+        ["ip", "link", "set", "mdsrt0", "up"],
+        ["ip", "netns", "exec", NETNS, "ip", "addr", "add", f"{NETNS_PEER}/24", "dev", "mdsrt1"],
+        ["ip", "netns", "exec", NETNS, "ip", "link", "set", "mdsrt1", "up"],
+        ["ip", "netns", "exec", NETNS, "tc", "qdisc", "add", "dev", "mdsrt1", "root", "netem",
+         "loss", loss, "delay", delay],
+        ["tc", "qdisc", "add", "dev", "mdsrt0", "root", "netem", "loss", loss, "delay", delay],
+    ]
+    for step in steps:
+        if subprocess.run(step, capture_output=True).returncode != 0:
+            remove_netem_link()
+            return False
+    return True
+
+
+def remove_netem_link() -> None:
+    subprocess.run(["ip", "link", "del", "mdsrt0"], capture_output=True)
+    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
+
+
 async def test_no_frame_lost_through_a_lossy_link(tmp_path: Path, reference_ts: Path) -> None:
-    """5 % loss each way and 20 ms delay at 200 ms latency. A loopback relay makes the loss
-    (no network namespace needed, so it runs the same everywhere)."""
+    """5 % loss and 20 ms delay each way at 200 ms latency: a network namespace with
+    ``tc netem`` where the kernel has it, else a loopback relay that drops datagrams."""
     from tests.interop.lossy_relay import LossyRelay
 
     ffmpeg = require_tool("ffmpeg")
-    async with srt_env(tmp_path) as env:
-        relay = LossyRelay(("127.0.0.1", env.port), loss=0.05, delay=0.02, seed=7)
-        relay_port = await relay.start()
-        try:
-            url = env.url(latency_ms=200).replace(f":{env.port}?", f":{relay_port}?")
+    use_netem = netem_link()
+    print(f"\nlossy link: {'network namespace + tc netem' if use_netem else 'loopback relay'}")
+    relay: LossyRelay | None = None
+    try:
+        async with srt_env(tmp_path, host=NETNS_HOST if use_netem else "127.0.0.1") as env:
+            if use_netem:
+                url = env.url(latency_ms=200).replace("127.0.0.1", NETNS_HOST)
+                command = ["ip", "netns", "exec", NETNS, ffmpeg]
+            else:
+                relay = LossyRelay(("127.0.0.1", env.port), loss=0.05, delay=0.02, seed=7)
+                relay_port = await relay.start()
+                url = env.url(latency_ms=200).replace(f":{env.port}?", f":{relay_port}?")
+                command = [ffmpeg]
             code, out = await run_peer(
-                ffmpeg, "-hide_banner", "-loglevel", "error", "-re", "-i", str(reference_ts),
+                *command, "-hide_banner", "-loglevel", "error", "-re", "-i", str(reference_ts),
                 "-c", "copy", "-f", "mpegts", url)
             assert code == 0, out
             await env.collect_until_end()
-        finally:
-            relay.close()
-        print(f"\nlossy relay: {relay.dropped} of {relay.dropped + relay.forwarded} "
-              "datagrams dropped")
-        assert relay.dropped > 20
-        # A packet lost at the very end is undetectable (no later packet shows the gap, and
-        # live-mode senders retransmit only on NAK), so the last half second is excused.
-        video, audio = probe_packets(reference_ts, "v"), probe_packets(reference_ts, "a")
-        end = video[-1].dts - 45_000
-        got = received(env.frames("video"))
-        want = [p for p in relative(video) if p.dts <= end - video[0].dts]
-        assert got[:len(want)] == want
-        got_audio = env.frames("audio")
-        assert len(got_audio) >= len([p for p in audio if p.dts <= end])
+            if relay is not None:
+                relay.close()
+                print(f"relay dropped {relay.dropped} of {relay.dropped + relay.forwarded}")
+                assert relay.dropped > 20
+            # A packet lost at the very end is undetectable (no later packet shows the gap,
+            # and live-mode senders retransmit only on NAK): the last half second is excused.
+            video, audio = probe_packets(reference_ts, "v"), probe_packets(reference_ts, "a")
+            end = video[-1].dts - 45_000
+            got = received(env.frames("video"))
+            want = [p for p in relative(video) if p.dts <= end - video[0].dts]
+            assert got[:len(want)] == want
+            assert len(env.frames("audio")) >= len([p for p in audio if p.dts <= end])
+    finally:
+        if use_netem:
+            remove_netem_link()

@@ -1,0 +1,234 @@
+"""PES packets (fmp4-mpegts.md §8.3): reassembly from TS payloads, the header with PTS/DTS,
+and the timeline that carries 33-bit 90 kHz timestamps onto one 64-bit axis per track.
+
+A PES ends at the next payload_unit_start on its PID or, when PES_packet_length is set, once
+that many bytes arrived (then it is handed on without waiting for the next PES: audio PES
+carry a length, so audio leaves with its last byte). Anything a loss explains (no start code,
+a header cut short, a PES shorter than its length) makes ``PesAssembler`` drop the PES and say
+so through its return value; it never raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+WRAP: Final = 1 << 33
+_HALF_WRAP: Final = 1 << 32
+
+# stream_id values whose PES has no optional header (13818-1 Table 2-21 and §2.4.3.7):
+# program_stream_map, padding, private_stream_2, ECM, EMM, DSMCC, H.222.1 type E, directory.
+_NO_HEADER_IDS: Final = frozenset({0xBC, 0xBE, 0xBF, 0xF0, 0xF1, 0xF2, 0xF8, 0xFF})
+
+
+@dataclass(frozen=True, slots=True)
+class PesHeader:
+    stream_id: int
+    packet_length: int
+    """PES_packet_length: bytes after this field, 0 = unbounded."""
+    header_size: int
+    """Bytes from the start code to the payload (9 + PES_header_data_length)."""
+    pts: int | None
+    dts: int | None
+    """Equals ``pts`` when the PES carries no DTS."""
+
+    @property
+    def payload_size(self) -> int:
+        """Payload bytes promised by PES_packet_length, 0 = unbounded."""
+        return self.packet_length + 6 - self.header_size if self.packet_length else 0
+
+
+def timestamp(data: bytes | bytearray | memoryview, pos: int) -> int:
+    """A 33-bit PTS/DTS from its 5-byte field (marker bits not checked: loss-damaged markers
+    with sane values are still the best guess, and no muxer gets them wrong)."""
+    return ((data[pos] >> 1 & 7) << 30 | data[pos + 1] << 22 | (data[pos + 2] >> 1) << 15
+            | data[pos + 3] << 7 | data[pos + 4] >> 1)
+
+
+def header_size(data: bytes | bytearray | memoryview) -> int:
+    """How many bytes the header at the start of ``data`` has; 0 = unknown yet (fewer than 9
+    bytes), -1 = not a PES header this demuxer can use."""
+    if len(data) < 9:
+        return 0 if data[:3] == b"\x00\x00\x01"[:len(data)] else -1
+    if data[0] or data[1] or data[2] != 1 or data[3] in _NO_HEADER_IDS or data[6] & 0xC0 != 0x80:
+        return -1
+    return 9 + data[8]
+
+
+def parse_header(data: bytes | bytearray | memoryview) -> PesHeader | None:
+    """The header at the start of ``data`` (which holds at least ``header_size`` bytes), or
+    None when it is malformed: PTS_DTS_flags 01, timestamps longer than the header, a
+    PES_packet_length shorter than the header."""
+    size = header_size(data)
+    if size <= 0 or len(data) < size:
+        return None
+    packet_length = data[4] << 8 | data[5]
+    if packet_length and packet_length + 6 < size:
+        return None
+    flags = data[7] >> 6
+    pts = dts = None
+    if flags == 0b10 and size >= 14:
+        pts = dts = timestamp(data, 9)
+    elif flags == 0b11 and size >= 19:
+        pts = timestamp(data, 9)
+        dts = timestamp(data, 14)
+    elif flags:
+        return None
+    return PesHeader(data[3], packet_length, size, pts, dts)
+
+
+class Pes:
+    """One PES being assembled."""
+
+    __slots__ = ("data", "header")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        """Raw bytes from the start code until the header is known, then only the payload."""
+        self.header: PesHeader | None = None
+
+
+class PesAssembler:
+    """One elementary PID's payloads → whole PES packets.
+
+    ``push`` returns ``(finished, dropped)``: the PES completed by this packet, if any, and
+    how many PES were given up (0-2: one cut short by this packet's start, one found broken
+    in it). ``max_size`` bounds the bytes held; a PES that grows past it is dropped (and
+    reported in ``oversized``) and the PID waits for the next PES start.
+    """
+
+    __slots__ = ("_pes", "max_size", "oversized")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self._pes: Pes | None = None
+        self.oversized = 0
+
+    @property
+    def active(self) -> bool:
+        return self._pes is not None
+
+    def discard(self) -> int:
+        """Drop the PES being assembled (a loss broke it); 1 if there was one."""
+        dropped = self._pes is not None
+        self._pes = None
+        return int(dropped)
+
+    def push(self, payload: memoryview, pusi: bool,
+             merge_unstamped: bool = False) -> tuple[list[Pes], int]:
+        """``merge_unstamped``: a new PES without PTS continues an unbounded PES in
+        progress instead of ending it (an access unit split over PES packets)."""
+        finished: list[Pes] = []
+        dropped = 0
+        pes = self._pes
+        if pusi:
+            if pes is not None:
+                if merge_unstamped and pes.header is not None and not pes.header.packet_length:
+                    head = parse_header(payload)
+                    if head is not None and head.pts is None:
+                        pes.data += payload[head.header_size:]
+                        return finished, self._check_size(pes)
+                done = self._end(pes)
+                if done is None:
+                    dropped += 1
+                else:
+                    finished.append(done)
+            pes = self._pes = Pes()
+            pes.data += payload
+        elif pes is None:
+            return finished, dropped  # the rest of a PES whose start was lost
+        else:
+            pes.data += payload
+        if pes.header is None:
+            size = header_size(pes.data)
+            if size < 0:
+                self._pes = None
+                return finished, dropped + 1
+            if not size or len(pes.data) < size:
+                return finished, dropped + self._check_size(pes)
+            header = parse_header(pes.data)
+            if header is None:
+                self._pes = None
+                return finished, dropped + 1
+            pes.header = header
+            del pes.data[:size]
+        expected = pes.header.payload_size
+        if expected and len(pes.data) >= expected:
+            del pes.data[expected:]  # stuffing after a PES is not allowed in TS; be lenient
+            self._pes = None
+            finished.append(pes)
+            return finished, dropped
+        return finished, dropped + self._check_size(pes)
+
+    def flush(self) -> tuple[Pes | None, int]:
+        """End of stream: the unbounded PES in progress, or how many were dropped (0/1)."""
+        pes, self._pes = self._pes, None
+        if pes is None:
+            return None, 0
+        done = self._end(pes)
+        return done, int(done is None)
+
+    @staticmethod
+    def _end(pes: Pes) -> Pes | None:
+        """A PES cut off by the next one's start (or the end of the stream): whole if it is
+        unbounded, else it lost bytes."""
+        if pes.header is None or pes.header.packet_length:
+            return None
+        return pes
+
+    def _check_size(self, pes: Pes) -> int:
+        if len(pes.data) <= self.max_size:
+            return 0
+        self._pes = None
+        self.oversized += 1
+        return 1
+
+
+class Timeline:
+    """One track's 33-bit PTS/DTS → integers on a 64-bit axis that never goes backwards.
+
+    DTS is extended by serial arithmetic (a step of less than 2^32 ticks, about 13 hours,
+    either way is taken as such, so the 26.5-hour wrap becomes +2^33); PTS follows as DTS plus
+    the signed 33-bit PTS - DTS difference. A DTS behind the last one (a broken muxer, a
+    discontinuity) rebases the rest of the track so it continues from there: ``jumps``.
+    """
+
+    __slots__ = ("_offset", "_raw", "jumps", "last")
+
+    def __init__(self) -> None:
+        self._raw: int | None = None
+        """Last DTS on the extended axis, before the rebasing offset."""
+        self._offset = 0
+        self.last: int | None = None
+        """Last DTS handed out (the demuxer raises it past derived audio frames)."""
+        self.jumps = 0
+
+    def stamp(self, pts33: int, dts33: int, anchor: int | None = None) -> tuple[int, int]:
+        """(pts, dts) for a PES's 33-bit stamps. ``anchor`` places the first DTS of a track
+        near an already extended value of another track (so a track that starts after the
+        other one wrapped starts past the wrap too)."""
+        raw = self._raw
+        if raw is None:
+            raw = dts33 if anchor is None else anchor + _signed(dts33 - anchor)
+        else:
+            raw += _signed(dts33 - raw)
+        self._raw = raw
+        dts = raw + self._offset
+        last = self.last
+        if last is not None and dts < last:
+            self._offset += last - dts
+            self.jumps += 1
+            dts = last
+        self.last = dts
+        pts = dts + _signed(pts33 - dts33)
+        return (pts if pts >= dts else dts), dts
+
+    @property
+    def raw(self) -> int | None:
+        return self._raw
+
+
+def _signed(diff: int) -> int:
+    """A 33-bit difference as the nearest signed step."""
+    diff %= WRAP
+    return diff - WRAP if diff >= _HALF_WRAP else diff
