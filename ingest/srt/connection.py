@@ -387,6 +387,7 @@ class SrtConnection:
         self._acks_sent: dict[int, float] = {}
         self._next_ack = now + SYN_INTERVAL
         self._next_nak = now + 0.02
+        self._losses_reported = False
         self.rtt = 0.1
         self.rtt_var = 0.05
         # Counters for health and tests.
@@ -564,7 +565,9 @@ class SrtConnection:
             self._send_ack(now)
             self._next_ack = now + SYN_INTERVAL
         if self._losses and now >= self._next_nak:
-            self._send_nak(self._loss_ranges(), now)
+            self._send_nak(self._loss_ranges(), now, periodic=True)
+        elif not self._losses:
+            self._losses_reported = False
         if now - self._last_sent >= KEEPALIVE_INTERVAL:
             self._send(ControlPacket(KEEPALIVE, self._ts(now), self.peer_id), now)
 
@@ -599,13 +602,19 @@ class SrtConnection:
                 ranges.append((seq, seq))
         return ranges
 
-    def _send_nak(self, ranges: list[tuple[int, int]], now: float) -> None:
+    def _send_nak(self, ranges: list[tuple[int, int]], now: float, *,
+                  periodic: bool = False) -> None:
         if not ranges:
             return
         self.naks_sent += 1
         self._send(ControlPacket(NAK, self._ts(now), self.peer_id,
                                  cif=encode_loss_list(ranges[:300])), now)
-        self._next_nak = now + max(0.02, (self.rtt + 4 * self.rtt_var) / 2)
+        if periodic or not self._losses_reported:
+            # Only the periodic report moves its own timer: the immediate NAKs of new gaps
+            # (every few packets under heavy loss) must not postpone the re-reports of
+            # older losses whose NAK or retransmission was lost.
+            self._next_nak = now + max(0.02, (self.rtt + 4 * self.rtt_var) / 2)
+        self._losses_reported = True
 
     # -- output --------------------------------------------------------------------------
 
