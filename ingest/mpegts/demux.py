@@ -1,398 +1,454 @@
-"""MPEG-TS to the media model (``shared/specs/fmp4-mpegts.md``): 188-byte packets, PAT and
-PMT, PES reassembly, H.264 (Annex B to length-prefixed NAL units, SPS/PPS into an avcC) and
-AAC (ADTS to raw frames and an AudioSpecificConfig), 90 kHz timestamps extended past the
-33-bit wrap.
+"""MPEG-TS → the media model (sans-IO, ``shared/specs/fmp4-mpegts.md`` §8): what SRT
+publishers send, as ``TrackAnnounced``/``FrameReceived`` events.
 
-Input is a byte stream in any chunking (SRT payloads need not hold whole TS packets). What
-loss explains (a continuity-counter jump, a broken sync byte, a truncated PES) is counted and
-recovered from, never raised: the SRT receiver feeds this after dropping packets it could not
-recover. Only a PES beyond ``max_pes_size`` raises ``MpegTsError``.
+Layers: ``packet`` cuts 188-byte packets out of any chunking and regains sync; here a table
+maps each PID to its handler (PAT, the PMT of the first program, the first H.264/HEVC and
+the first AAC stream; anything else is skipped after its continuity counter is checked);
+``psi`` and ``pes`` reassemble sections and PES packets; ``h264``/``hevc``/``aac`` turn access
+units into fMP4-ready frames and configuration records. Track ids: 0 video, 1 audio;
+timescale 90 kHz for both; timestamps extended past the 33-bit wrap, per track, never
+backwards.
+
+Errors. The SRT receiver hands this its payloads after dropping what it could not recover,
+so whatever loss explains is counted and recovered from, never raised: continuity-counter
+jumps (the PES or section in progress on that PID is dropped), lost sync (hunt for two sync
+bytes 188 apart), PES cut short or without a start code, bad CRCs, broken ADTS framing, a
+PES longer than ``max_pes_size`` (dropped, memory stays bounded; a loss of the next PES start
+can make one PES look like two). Only input no loss explains raises ``MpegTsError`` (a
+``ProtocolError``): ``no_sync``, 64 KiB without a transport stream's sync pattern. Nothing
+else escapes.
+
+Video frames leave when their PES ends (the next PES start on the PID, ``flush``, or
+PES_packet_length when a muxer sets it); audio frames leave with their PES's last byte
+(ADTS PES carry a length). Video before the first configuration and keyframe is dropped
+(``dropped_frames``).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from collections import Counter, deque
+from typing import Final, Protocol
 
 from ingest.media import Frame, TrackInfo
-from ingest.mpegts.errors import MpegTsError
+from ingest.mpegts.aac import AdtsParser
+from ingest.mpegts.annexb import length_prefixed
 from ingest.mpegts.events import FrameReceived, TrackAnnounced, TsEvent
-from ingest.mpegts.hevc import hevc_config
-from ingest.rtmp.bitstream import BitstreamError, h264_sps_size, hevc_sps_size
-from ingest.rtmp.flv import avc_codec_string, hevc_codec_string
+from ingest.mpegts.h264 import H264Parser
+from ingest.mpegts.hevc import HevcParser
+from ingest.mpegts.packet import PID_NULL, PID_PAT, PacketSplitter, parse_header
+from ingest.mpegts.pes import Pes, PesAssembler, Timeline
+from ingest.mpegts.psi import (
+    TABLE_PAT,
+    TABLE_PMT,
+    SectionAssembler,
+    crc32_mpeg,
+    parse_pat,
+    parse_pmt,
+    section_header,
+)
 
-__all__ = ["TsDemuxer"]
+__all__ = ["STREAM_AAC", "STREAM_H264", "STREAM_HEVC", "TsDemuxer"]
 
-PACKET = 188
-SYNC = 0x47
-TIMESCALE = 90000
-STREAM_H264, STREAM_HEVC, STREAM_AAC = 0x1B, 0x24, 0x0F
-_WRAP = 1 << 33
-_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
-              8000, 7350)
-_NAL_AUD, _NAL_SPS, _NAL_PPS, _NAL_IDR = 9, 7, 8, 5
+STREAM_H264: Final = 0x1B
+STREAM_HEVC: Final = 0x24
+STREAM_AAC: Final = 0x0F
+_VIDEO_TYPES: Final = frozenset({STREAM_H264, STREAM_HEVC})
+_FIRST_ES_PID: Final = 0x0010  # 0x0000-0x000F are reserved for tables
+
+VideoParser = H264Parser | HevcParser
 
 
-class _Clock:
-    """33-bit PTS/DTS onto one growing axis (per track)."""
+class _Handler(Protocol):
+    def packet(self, payload: memoryview, pusi: bool) -> None: ...
+
+    def lost(self) -> None:
+        """A continuity error (or scrambled payload) on this PID: drop what is in progress."""
+
+
+class _Psi:
+    def __init__(self, demuxer: TsDemuxer, pid: int) -> None:
+        self.demuxer = demuxer
+        self.pid = pid
+        self.assembler = SectionAssembler()
+
+    def packet(self, payload: memoryview, pusi: bool) -> None:
+        assembler = self.assembler
+        sections = assembler.push(payload, pusi)
+        if assembler.errors:
+            self.demuxer.psi_errors += assembler.errors
+            assembler.errors = 0
+        for section in sections:
+            self.demuxer._section(self.pid, section)
+
+    def lost(self) -> None:
+        self.assembler.reset()
+
+
+class _VideoState:
+    """The video track across PMT updates: parser (per codec), timeline, keyframe gate."""
+
+    __slots__ = ("keyed", "parser", "stream_type", "timeline")
 
     def __init__(self) -> None:
-        self.last: int | None = None
-
-    def extend(self, raw: int) -> int:
-        if self.last is None:
-            self.last = raw
-            return raw
-        step = (raw - self.last) % _WRAP
-        if step >= _WRAP // 2:
-            step -= _WRAP  # a little backwards (B-frame pts, or a reordered stream)
-        self.last += step
-        return self.last
+        self.parser: VideoParser | None = None
+        self.stream_type = 0
+        self.keyed = False
+        self.timeline = Timeline()
 
 
-@dataclass
-class _Pes:
-    pid: int
-    kind: str
-    data: bytearray = field(default_factory=bytearray)
-    expected: int = 0
-    """PES_packet_length's payload size, 0 = unbounded (video)."""
-    pts: int | None = None
-    dts: int | None = None
-    arrival: float = 0.0
-    broken: bool = False
+class _Es:
+    """One elementary PID's PES reassembly, handing whole PES to the demuxer."""
+
+    def __init__(self, demuxer: TsDemuxer, video: bool) -> None:
+        self.demuxer = demuxer
+        self.video = video
+        self.assembler = PesAssembler(demuxer.max_pes_size)
+
+    def packet(self, payload: memoryview, pusi: bool) -> None:
+        demuxer = self.demuxer
+        assembler = self.assembler
+        finished, dropped = assembler.push(payload, pusi, self.video)
+        if dropped:
+            self._dropped(dropped)
+        for pes in finished:
+            if self.video:
+                demuxer._video_pes(pes)
+            else:
+                demuxer._audio_pes(pes)
+
+    def lost(self) -> None:
+        dropped = self.assembler.discard()
+        if dropped:
+            self._dropped(dropped)
+        elif not self.video:
+            self.demuxer._adts.reset()
+
+    def flush(self) -> None:
+        pes, dropped = self.assembler.flush()
+        if dropped:
+            self._dropped(dropped)
+        if pes is not None:
+            if self.video:
+                self.demuxer._video_pes(pes)
+            else:
+                self.demuxer._audio_pes(pes)
+        if not self.video:
+            self.demuxer._adts.reset()
+
+    def _dropped(self, count: int) -> None:
+        demuxer = self.demuxer
+        demuxer.dropped_pes += count
+        demuxer.oversized_pes += self.assembler.oversized
+        self.assembler.oversized = 0
+        if not self.video:
+            demuxer._adts.reset()  # a frame straddling into the lost PES cannot be finished
 
 
 class TsDemuxer:
+    """One publish's transport stream. Feed ``receive_data``, drain ``next_event``.
+
+    Counters (loss and damage, for logs and health): ``cc_errors``, ``duplicate_packets``,
+    ``transport_errors``, ``scrambled_packets``, ``invalid_packets``, ``resyncs``,
+    ``skipped_bytes``, ``psi_errors``, ``dropped_pes`` (of which ``oversized_pes``),
+    ``dropped_frames``, ``adts_errors``, ``parameter_set_errors``, ``timestamp_jumps``;
+    ``counters()`` gives them all.
+    """
+
     def __init__(self, *, max_pes_size: int = 8 << 20) -> None:
+        if max_pes_size <= 0:
+            raise ValueError("max_pes_size must be positive")
         self.max_pes_size = max_pes_size
-        self._buf = bytearray()
+        self._splitter = PacketSplitter()
         self._events: deque[TsEvent] = deque()
-        self._cc: dict[int, int] = {}
-        self._pmt_pids: set[int] = set()
-        self._es: dict[int, str] = {}  # pid -> "video" | "audio"
-        self._video_codec = "h264"
-        self._vps = b""
-        self._pes: dict[int, _Pes] = {}
-        self._clocks = {"video": _Clock(), "audio": _Clock()}
-        self._sps = b""
-        self._pps = b""
-        self._video: TrackInfo | None = None
-        self._audio: TrackInfo | None = None
         self._now = 0.0
-        # Counters (health, tests).
+        self._cc: dict[int, int] = {}
+        self._handlers: dict[int, _Handler] = {PID_PAT: _Psi(self, PID_PAT)}
+        self._applied: dict[tuple[int, int], bytes] = {}
+        """(PID, section_number) → the last section acted on: repeats skip CRC and parse."""
+        self._program: int | None = None
+        self._pmt_pid: int | None = None
+        self._video_pid: int | None = None
+        self._audio_pid: int | None = None
+        self._video = _VideoState()
+        self._adts = AdtsParser()
+        self._audio_timeline = Timeline()
+        self._anchor: int | None = None
+        """The last extended DTS of any track: where a track's first timestamp is placed."""
+        self._retired: Counter[str] = Counter()
         self.cc_errors = 0
-        self.resyncs = 0
-        self.dropped_frames = 0
-        self.broken_pes = 0
+        """Continuity-counter jumps on any PID (TS packets lost)."""
+        self.duplicate_packets = 0
+        self.transport_errors = 0
+        """Packets flagged by transport_error_indicator (dropped)."""
+        self.scrambled_packets = 0
+        self.invalid_packets = 0
+        """Reserved adaptation_field_control or an adaptation field past the packet."""
         self.psi_errors = 0
+        """PAT/PMT sections with a bad CRC or malformed contents, or unassemblable."""
+        self.dropped_pes = 0
+        """PES given up: cut by loss, shorter than PES_packet_length, no start code or PTS,
+        over ``max_pes_size``."""
+        self.oversized_pes = 0
+        self.dropped_frames = 0
+        """Video access units before the first configuration and keyframe, and ADTS frames
+        with several raw data blocks."""
+
+    # -- public API -------------------------------------------------------------------------
 
     def receive_data(self, data: bytes, now: float = 0.0) -> None:
+        """Bytes of the stream, in any chunking. ``now`` (the caller's clock) becomes the
+        ``arrival`` of the frames completed by these bytes."""
         self._now = now
-        buf = self._buf
-        buf += data
-        pos = 0
-        end = len(buf)
-        while end - pos >= PACKET:
-            if buf[pos] != SYNC:
-                found = self._resync(buf, pos)
-                self.resyncs += 1
-                if found < 0:
-                    pos = end - PACKET + 1  # keep a tail that may start a packet
-                    break
-                pos = found
+        handlers = self._handlers
+        cc_table = self._cc
+        for packet in self._splitter.feed(data):
+            b1, b3 = packet[1], packet[3]
+            if b3 & 0xF0 == 0x10 and not b1 & 0x80:
+                # The common case decoded inline: clear, payload only, no transport error.
+                pid = (b1 & 0x1F) << 8 | packet[2]
+                pusi = bool(b1 & 0x40)
+                offset = 4
+                discontinuity = False
+            else:
+                header = parse_header(packet)
+                if header is None:
+                    self.invalid_packets += 1
+                    continue
+                if header.transport_error:
+                    self.transport_errors += 1
+                    continue
+                if not header.has_payload:
+                    continue  # adaptation only (PCR, stuffing): the CC does not advance
+                pid, pusi, offset = header.pid, header.pusi, header.payload_offset
+                discontinuity = header.discontinuity
+            if pid == PID_NULL:
                 continue
-            self._packet(memoryview(buf)[pos:pos + PACKET])
-            pos += PACKET
-        del buf[:pos]
+            cc = b3 & 0x0F
+            last = cc_table.get(pid)
+            cc_table[pid] = cc
+            handler = handlers.get(pid)
+            if last is not None and not discontinuity:
+                if cc == last:
+                    self.duplicate_packets += 1
+                    continue
+                if cc != (last + 1) & 0x0F:
+                    self.cc_errors += 1
+                    if handler is not None:
+                        handler.lost()
+            if handler is None:
+                continue
+            if b3 & 0xC0:
+                self.scrambled_packets += 1
+                handler.lost()
+                continue
+            handler.packet(packet[offset:], pusi)
 
-    @staticmethod
-    def _resync(buf: bytearray, pos: int) -> int:
-        """The next offset where two sync bytes 188 apart (or one at the end) line up."""
-        while True:
-            pos = buf.find(SYNC, pos + 1)
-            if pos < 0:
-                return -1
-            if pos + PACKET >= len(buf) or buf[pos + PACKET] == SYNC:
-                return pos
-
-    def next_event(self) -> TsEvent | None:
+    def next_event(self) -> TrackAnnounced | FrameReceived | None:
         return self._events.popleft() if self._events else None
 
     def flush(self) -> None:
-        """End of stream: emit the PES still being assembled."""
-        for pid in list(self._pes):
-            self._finish(pid)
+        """End of stream: finish the unbounded video PES in progress (its end would be the
+        next PES start), drop what is incomplete."""
+        for handler in list(self._handlers.values()):
+            if isinstance(handler, _Es):
+                handler.flush()
 
-    # -- packets ---------------------------------------------------------------------------
+    @property
+    def video_track(self) -> TrackInfo | None:
+        parser = self._video.parser
+        return None if parser is None else parser.track
 
-    def _packet(self, packet: memoryview) -> None:
-        b1, b2, b3 = packet[1], packet[2], packet[3]
-        if b1 & 0x80:  # transport_error_indicator
-            self.cc_errors += 1
-            return
-        pid = (b1 & 0x1F) << 8 | b2
-        pusi = bool(b1 & 0x40)
-        afc = b3 >> 4 & 3
-        cc = b3 & 0x0F
-        pos = 4
-        if afc & 2:
-            pos += 1 + packet[4]
-            if pos > PACKET:
-                self.cc_errors += 1
-                return
-        if not afc & 1 or pid == 0x1FFF:
-            return  # no payload / null packet
-        last = self._cc.get(pid)
-        self._cc[pid] = cc
-        if last is not None and cc != (last + 1) & 0xF:
-            if cc == last:
-                return  # a duplicate packet (allowed once)
-            self.cc_errors += 1
-            pes = self._pes.get(pid)
-            if pes is not None:
-                pes.broken = True
-        payload = packet[pos:]
-        if pid == 0:
-            self._pat(payload, pusi)
-        elif pid in self._pmt_pids:
-            self._pmt(payload, pusi)
-        elif pid in self._es:
-            self._pes_data(pid, payload, pusi)
+    @property
+    def audio_track(self) -> TrackInfo | None:
+        return self._adts.track
 
-    def _section(self, payload: memoryview, pusi: bool) -> memoryview | None:
-        """A whole PSI section in this packet (PAT/PMT fit one), CRC-checked."""
-        if not pusi or not payload:
-            return None
-        start = 1 + payload[0]
-        if start + 3 > len(payload):
+    @property
+    def resyncs(self) -> int:
+        """Times sync was lost and hunted for again."""
+        return self._splitter.resyncs
+
+    @property
+    def skipped_bytes(self) -> int:
+        return self._splitter.skipped_bytes
+
+    @property
+    def adts_errors(self) -> int:
+        return self._adts.errors
+
+    @property
+    def parameter_set_errors(self) -> int:
+        """SPS/PPS/VPS that did not parse (left in the samples)."""
+        parser = self._video.parser
+        current = 0 if parser is None else parser.parameter_set_errors
+        return self._retired["parameter_set_errors"] + current
+
+    @property
+    def timestamp_jumps(self) -> int:
+        """Times a track's DTS went backwards and the track was rebased to continue."""
+        return self._video.timeline.jumps + self._audio_timeline.jumps
+
+    def counters(self) -> dict[str, int]:
+        names = ("cc_errors", "duplicate_packets", "transport_errors", "scrambled_packets",
+                 "invalid_packets", "resyncs", "skipped_bytes", "psi_errors", "dropped_pes",
+                 "oversized_pes", "dropped_frames", "adts_errors", "parameter_set_errors",
+                 "timestamp_jumps")
+        return {name: getattr(self, name) for name in names}
+
+    # -- PSI --------------------------------------------------------------------------------
+
+    def _section(self, pid: int, section: bytes) -> None:
+        if len(section) < 3:
             self.psi_errors += 1
-            return None
-        length = (payload[start + 1] & 0x0F) << 8 | payload[start + 2]
-        end = start + 3 + length
-        if end > len(payload) or length < 9 or _crc32_mpeg(payload[start:end]) != 0:
+            return
+        key = (pid, section[6] if len(section) > 6 else 0)
+        if self._applied.get(key) == section:
+            return
+        if crc32_mpeg(section):
             self.psi_errors += 1
-            return None
-        return payload[start:end]
-
-    def _pat(self, payload: memoryview, pusi: bool) -> None:
-        section = self._section(payload, pusi)
-        if section is None or section[0] != 0x00:
             return
-        for pos in range(8, len(section) - 4, 4):
-            program = section[pos] << 8 | section[pos + 1]
-            if program:
-                self._pmt_pids.add((section[pos + 2] & 0x1F) << 8 | section[pos + 3])
-
-    def _pmt(self, payload: memoryview, pusi: bool) -> None:
-        section = self._section(payload, pusi)
-        if section is None or section[0] != 0x02:
+        head = section_header(section)
+        if head is None:
+            self.psi_errors += 1
             return
-        info_length = (section[10] & 0x0F) << 8 | section[11]
-        pos = 12 + info_length
-        kinds = set(self._es.values())
-        while pos + 5 <= len(section) - 4:
-            stream_type = section[pos]
-            pid = (section[pos + 1] & 0x1F) << 8 | section[pos + 2]
-            es_length = (section[pos + 3] & 0x0F) << 8 | section[pos + 4]
-            pos += 5 + es_length
-            kind = {STREAM_H264: "video", STREAM_HEVC: "video",
-                    STREAM_AAC: "audio"}.get(stream_type)
-            if kind is not None and (kind not in kinds or self._es.get(pid) == kind):
-                self._es[pid] = kind
-                kinds.add(kind)
-                if kind == "video":
-                    self._video_codec = "hevc" if stream_type == STREAM_HEVC else "h264"
-
-    # -- PES -------------------------------------------------------------------------------
-
-    def _pes_data(self, pid: int, payload: memoryview, pusi: bool) -> None:
-        if pusi:
-            self._finish(pid)
-            if len(payload) < 9 or payload[0] != 0 or payload[1] != 0 or payload[2] != 1:
-                self.broken_pes += 1
-                return
-            length = payload[4] << 8 | payload[5]
-            flags = payload[7]
-            header_length = payload[8]
-            if 9 + header_length > len(payload):
-                self.broken_pes += 1
-                return
-            pts = dts = None
-            if flags & 0x80 and header_length >= 5:
-                pts = _timestamp(payload, 9)
-                dts = _timestamp(payload, 14) if flags & 0x40 and header_length >= 10 else pts
-            pes = _Pes(pid, self._es[pid], pts=pts, dts=dts, arrival=self._now,
-                       expected=max(0, length - 3 - header_length) if length else 0)
-            pes.data += payload[9 + header_length:]
-            self._pes[pid] = pes
+        if not head.current:
+            return  # a table to apply later: it is sent again once current
+        if pid == PID_PAT and head.table_id == TABLE_PAT:
+            applied = self._pat(section)
+        elif pid == self._pmt_pid and head.table_id == TABLE_PMT:
+            applied = self._pmt(section, head.table_id_extension)
         else:
-            pes_or_none = self._pes.get(pid)
-            if pes_or_none is None:
-                return  # the middle of a PES whose start was lost
-            pes = pes_or_none
-            pes.data += payload
-            pes.arrival = self._now
-        if len(pes.data) > self.max_pes_size:
-            del self._pes[pid]
-            raise MpegTsError(f"PES of more than {self.max_pes_size} bytes", "limit")
-        if pes.expected and len(pes.data) >= pes.expected:
-            self._finish(pid)
-
-    def _finish(self, pid: int) -> None:
-        pes = self._pes.pop(pid, None)
-        if pes is None:
-            return
-        if pes.broken or pes.pts is None or pes.dts is None:
-            self.broken_pes += 1
-            return
-        dts = self._clocks[pes.kind].extend(pes.dts)
-        offset = (pes.pts - pes.dts) % _WRAP  # pts - dts, itself across a wrap
-        pts = dts + (offset - _WRAP if offset >= _WRAP // 2 else offset)
-        data = bytes(pes.data[:pes.expected] if pes.expected else pes.data)
-        if pes.kind == "video" and self._video_codec == "hevc":
-            self._hevc(data, pts, dts, pes.arrival)
-        elif pes.kind == "video":
-            self._h264(data, pts, dts, pes.arrival)
+            return  # another table sharing the PID
+        if applied:
+            self._applied[key] = section
         else:
-            self._adts(data, pts, pes.arrival)
+            self.psi_errors += 1
 
-    # -- H.264 -----------------------------------------------------------------------------
+    def _pat(self, section: bytes) -> bool:
+        programs = parse_pat(section)
+        if programs is None:
+            return False
+        chosen = next((p for p in programs if p.number == self._program), None)
+        if chosen is None and programs and (self._program is None or section[7] == 0):
+            chosen = programs[0]  # the first program, or ours is gone from a 1-section PAT
+        if chosen is None:
+            return True
+        pmt_pid = chosen.pmt_pid
+        if pmt_pid < _FIRST_ES_PID or pmt_pid == PID_NULL:
+            return False
+        if chosen.number != self._program or pmt_pid != self._pmt_pid:
+            if self._pmt_pid is not None:
+                self._unbind(self._pmt_pid)
+            if pmt_pid == self._video_pid:
+                self._set_video(None, 0)
+            elif pmt_pid == self._audio_pid:
+                self._set_audio(None)
+            self._program = chosen.number
+            self._pmt_pid = pmt_pid
+            self._handlers[pmt_pid] = _Psi(self, pmt_pid)
+        return True
 
-    def _h264(self, data: bytes, pts: int, dts: int, arrival: float) -> None:
-        nals = _split_annex_b(data)
-        out: list[bytes] = []
-        key = False
-        sps, pps = self._sps, self._pps
-        for nal in nals:
-            kind = nal[0] & 0x1F
-            if kind == _NAL_SPS:
-                sps = nal
-            elif kind == _NAL_PPS:
-                pps = nal
-            elif kind == _NAL_AUD:
+    def _pmt(self, section: bytes, program_number: int) -> bool:
+        if program_number != self._program:
+            return True  # another program's map on the same PID
+        program_map = parse_pmt(section)
+        if program_map is None:
+            return False
+        video: tuple[int, int] | None = None
+        audio: int | None = None
+        for stream in program_map.streams:
+            pid = stream.pid
+            if pid < _FIRST_ES_PID or pid in (PID_NULL, self._pmt_pid):
                 continue
-            else:
-                key = key or kind == _NAL_IDR
-                out.append(len(nal).to_bytes(4, "big") + nal)
-        if (sps, pps) != (self._sps, self._pps) and sps and pps:
-            self._announce_h264(sps, pps)
-        if self._video is None or not out:
+            if video is None and stream.stream_type in _VIDEO_TYPES and pid != audio:
+                video = (pid, stream.stream_type)
+            elif audio is None and stream.stream_type == STREAM_AAC and (
+                    video is None or pid != video[0]):
+                audio = pid
+        self._set_video(*(video or (None, 0)))
+        self._set_audio(audio)
+        return True
+
+    def _unbind(self, pid: int) -> None:
+        handler = self._handlers.pop(pid, None)
+        if isinstance(handler, _Es):
+            handler.flush()  # the PMT moved the stream: an unbounded PES ended here
+        self._applied = {k: v for k, v in self._applied.items() if k[0] != pid}
+
+    def _set_video(self, pid: int | None, stream_type: int) -> None:
+        state = self._video
+        if pid == self._video_pid and stream_type == state.stream_type:
+            return
+        if self._video_pid is not None:
+            self._unbind(self._video_pid)
+        self._video_pid = pid
+        if pid is None:
+            return
+        if stream_type != state.stream_type:
+            old = state.parser
+            if old is not None:
+                self._retired["parameter_set_errors"] += old.parameter_set_errors
+            state.parser = HevcParser() if stream_type == STREAM_HEVC else H264Parser()
+            state.stream_type = stream_type
+            state.keyed = False
+        self._handlers[pid] = _Es(self, video=True)
+
+    def _set_audio(self, pid: int | None) -> None:
+        if pid == self._audio_pid:
+            return
+        if self._audio_pid is not None:
+            self._unbind(self._audio_pid)
+        self._adts.reset()
+        self._audio_pid = pid
+        if pid is not None:
+            self._handlers[pid] = _Es(self, video=False)
+
+    # -- elementary streams -----------------------------------------------------------------
+
+    def _video_pes(self, pes: Pes) -> None:
+        header = pes.header
+        state = self._video
+        parser = state.parser
+        if header is None or parser is None:
+            return
+        if header.pts is None or header.dts is None:
+            self.dropped_pes += 1
+            return
+        nals, key, announced = parser.access_unit(bytes(pes.data))
+        if announced is not None:
+            self._events.append(TrackAnnounced(announced))
+        if not nals:
+            return  # parameter sets alone, or nothing at all
+        track = parser.track
+        if track is None or not (key or state.keyed):
             self.dropped_frames += 1
             return
-        self._events.append(FrameReceived(Frame(self._video, dts, pts, key, b"".join(out),
-                                                arrival)))
+        state.keyed = True
+        pts, dts = state.timeline.stamp(header.pts, header.dts, self._anchor)
+        self._anchor = state.timeline.raw
+        self._events.append(FrameReceived(Frame(track, dts, pts, key, length_prefixed(nals),
+                                                self._now)))
 
-    def _announce_h264(self, sps: bytes, pps: bytes) -> None:
-        if len(sps) < 4:
+    def _audio_pes(self, pes: Pes) -> None:
+        header = pes.header
+        if header is None:
             return
-        try:
-            width, height = h264_sps_size(sps)
-        except (BitstreamError, IndexError, ValueError):
+        timeline = self._audio_timeline
+        pts = None
+        if header.pts is not None:
+            pts, _ = timeline.stamp(header.pts, header.pts, self._anchor)
+            self._anchor = timeline.raw
+        elif self._adts.next_time is None:
+            self.dropped_pes += 1  # no PTS, and no frame before it to continue from
+            self._adts.reset()
             return
-        self._sps, self._pps = sps, pps
-        avcc = (bytes([1, sps[1], sps[2], sps[3], 0xFF, 0xE1]) + len(sps).to_bytes(2, "big")
-                + sps + b"\x01" + len(pps).to_bytes(2, "big") + pps)
-        self._video = TrackInfo(0, "video", "h264", TIMESCALE, avcc, avc_codec_string(avcc),
-                                width, height)
-        self._events.append(TrackAnnounced(self._video))
+        before = self._adts.multi_block_frames
+        last = self._adts.pes(bytes(pes.data), pts, self._emit_audio)
+        self.dropped_frames += self._adts.multi_block_frames - before
+        if last is not None and timeline.last is not None and last > timeline.last:
+            timeline.last = last
 
-    # -- HEVC ------------------------------------------------------------------------------
-
-    def _hevc(self, data: bytes, pts: int, dts: int, arrival: float) -> None:
-        out: list[bytes] = []
-        key = False
-        vps, sps, pps = self._vps, self._sps, self._pps
-        for nal in _split_annex_b(data):
-            if len(nal) < 2:
-                continue
-            kind = nal[0] >> 1 & 0x3F
-            if kind == 32:
-                vps = nal
-            elif kind == 33:
-                sps = nal
-            elif kind == 34:
-                pps = nal
-            elif kind == 35:  # access unit delimiter
-                continue
-            else:
-                key = key or 16 <= kind <= 23  # IRAP pictures
-                out.append(len(nal).to_bytes(4, "big") + nal)
-        if (vps, sps, pps) != (self._vps, self._sps, self._pps) and vps and sps and pps:
-            try:
-                config = hevc_config(vps, sps, pps)
-                width, height = hevc_sps_size(sps)
-            except (BitstreamError, IndexError, ValueError):
-                config = b""
-            if config:
-                self._vps, self._sps, self._pps = vps, sps, pps
-                self._video = TrackInfo(0, "video", "hevc", TIMESCALE, config,
-                                        hevc_codec_string(config), width, height)
-                self._events.append(TrackAnnounced(self._video))
-        if self._video is None or not out:
-            self.dropped_frames += 1
-            return
-        self._events.append(FrameReceived(Frame(self._video, dts, pts, key, b"".join(out),
-                                                arrival)))
-
-    # -- AAC -------------------------------------------------------------------------------
-
-    def _adts(self, data: bytes, pts: int, arrival: float) -> None:
-        pos = 0
-        n = 0
-        while len(data) - pos >= 7:
-            if data[pos] != 0xFF or data[pos + 1] & 0xF0 != 0xF0:
-                self.broken_pes += 1
-                return
-            protection_absent = data[pos + 1] & 1
-            profile = data[pos + 2] >> 6
-            rate_index = data[pos + 2] >> 2 & 0x0F
-            channels = (data[pos + 2] & 1) << 2 | data[pos + 3] >> 6
-            length = (data[pos + 3] & 3) << 11 | data[pos + 4] << 3 | data[pos + 5] >> 5
-            header = 7 if protection_absent else 9
-            if rate_index >= len(_AAC_RATES) or length < header or pos + length > len(data):
-                self.broken_pes += 1
-                return
-            rate = _AAC_RATES[rate_index]
-            asc = ((profile + 1) << 11 | rate_index << 7 | channels << 3).to_bytes(2, "big")
-            track = self._audio
-            if track is None or track.config != asc:
-                track = self._audio = TrackInfo(1, "audio", "aac", TIMESCALE, asc,
-                                                f"mp4a.40.{profile + 1}", sample_rate=rate,
-                                                channels=channels)
-                self._events.append(TrackAnnounced(track))
-            frame_pts = pts + n * 1024 * TIMESCALE // rate
-            self._events.append(FrameReceived(Frame(
-                track, frame_pts, frame_pts, True, data[pos + header:pos + length], arrival)))
-            pos += length
-            n += 1
-
-
-def _timestamp(data: memoryview, pos: int) -> int:
-    return ((data[pos] >> 1 & 7) << 30 | data[pos + 1] << 22 | (data[pos + 2] >> 1) << 15
-            | data[pos + 3] << 7 | data[pos + 4] >> 1)
-
-
-def _split_annex_b(data: bytes) -> list[bytes]:
-    """NAL units between 00 00 01 start codes (a 00 00 00 01 leaves a trailing zero that is
-    stripped)."""
-    nals: list[bytes] = []
-    start = data.find(b"\x00\x00\x01")
-    while start >= 0:
-        begin = start + 3
-        nxt = data.find(b"\x00\x00\x01", begin)
-        end = len(data) if nxt < 0 else nxt
-        nal = data[begin:end].rstrip(b"\x00") if nxt >= 0 else data[begin:end]
-        if nal:
-            nals.append(nal)
-        start = nxt
-    return nals
-
-
-def _crc32_mpeg(data: memoryview) -> int:
-    crc = 0xFFFFFFFF
-    for byte in bytes(data):
-        crc ^= byte << 24
-        for _ in range(8):
-            crc = (crc << 1 ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
-    return crc
+    def _emit_audio(self, announced: TrackInfo | None, track: TrackInfo, pts: int,
+                    raw: bytes) -> None:
+        if announced is not None:
+            self._events.append(TrackAnnounced(announced))
+        self._events.append(FrameReceived(Frame(track, pts, pts, True, raw, self._now)))

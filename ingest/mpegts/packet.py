@@ -26,12 +26,13 @@ AFC_PAYLOAD: Final = 0b01
 AFC_ADAPTATION: Final = 0b10
 
 _SYNC = b"\x47"
+_SETTLED: Final = 8
 
 
 class PacketHeader:
     """The fields of one packet that a demuxer acts on."""
 
-    __slots__ = ("cc", "discontinuity", "pid", "pusi", "payload_offset", "scrambled",
+    __slots__ = ("cc", "discontinuity", "payload_offset", "pid", "pusi", "scrambled",
                  "transport_error")
 
     def __init__(self, pid: int, pusi: bool, cc: int, payload_offset: int, *,
@@ -90,14 +91,17 @@ class PacketSplitter:
     decrypted with the wrong key) and ``MpegTsError`` ("no_sync") is raised.
     """
 
-    __slots__ = ("_hunted", "_synced", "_tail", "max_unsynced", "resyncs", "skipped_bytes")
+    __slots__ = ("_good", "_hunted", "_synced", "_tail", "max_unsynced", "resyncs",
+                 "skipped_bytes")
 
     def __init__(self, *, max_unsynced: int = 64 * 1024) -> None:
         self.max_unsynced = max_unsynced
         self._tail = b""
         self._synced = True
         self._hunted = 0
-        """Bytes skipped since sync was lost."""
+        """Bytes skipped since sync was last held for ``_SETTLED`` packets in a row (random
+        bytes confirm a false sync every 64 KiB or so, but never hold it)."""
+        self._good = 0
         self.resyncs = 0
         """Times sync was lost (each followed by a hunt for the next confirmed 0x47)."""
         self.skipped_bytes = 0
@@ -119,6 +123,10 @@ class PacketSplitter:
                     if buf[pos] == SYNC_BYTE:
                         packet = view[pos:pos + PACKET_SIZE]
                         pos += PACKET_SIZE
+                        if self._hunted:
+                            self._good += 1
+                            if self._good >= _SETTLED:
+                                self._hunted = 0
                         yield packet
                         continue
                     self._synced = False
@@ -138,7 +146,7 @@ class PacketSplitter:
             if buf[candidate + PACKET_SIZE] == SYNC_BYTE:
                 self._skip(candidate - pos)
                 self._synced = True
-                self._hunted = 0
+                self._good = 0
                 return candidate, False
             candidate = buf.find(_SYNC, candidate + 1)
         stop = end if candidate < 0 else candidate

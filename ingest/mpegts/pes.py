@@ -80,18 +80,25 @@ def parse_header(data: bytes | bytearray | memoryview) -> PesHeader | None:
 class Pes:
     """One PES being assembled."""
 
-    __slots__ = ("data", "header")
+    __slots__ = ("data", "expected", "header")
 
     def __init__(self) -> None:
         self.data = bytearray()
         """Raw bytes from the start code until the header is known, then only the payload."""
         self.header: PesHeader | None = None
+        self.expected = 0
+        """Payload bytes promised by PES_packet_length (once the header is known), 0 =
+        unbounded."""
+
+
+Finished = tuple[tuple[Pes, ...], int]
+_NOTHING: Final[Finished] = ((), 0)
 
 
 class PesAssembler:
     """One elementary PID's payloads → whole PES packets.
 
-    ``push`` returns ``(finished, dropped)``: the PES completed by this packet, if any, and
+    ``push`` returns ``(finished, dropped)``: the PES completed by this packet (0-2), and
     how many PES were given up (0-2: one cut short by this packet's start, one found broken
     in it). ``max_size`` bounds the bytes held; a PES that grows past it is dropped (and
     reported in ``oversized``) and the PID waits for the next PES start.
@@ -114,74 +121,77 @@ class PesAssembler:
         self._pes = None
         return int(dropped)
 
-    def push(self, payload: memoryview, pusi: bool,
-             merge_unstamped: bool = False) -> tuple[list[Pes], int]:
+    def push(self, payload: memoryview, pusi: bool, merge_unstamped: bool = False) -> Finished:
         """``merge_unstamped``: a new PES without PTS continues an unbounded PES in
         progress instead of ending it (an access unit split over PES packets)."""
-        finished: list[Pes] = []
-        dropped = 0
         pes = self._pes
-        if pusi:
-            if pes is not None:
-                if merge_unstamped and pes.header is not None and not pes.header.packet_length:
-                    head = parse_header(payload)
-                    if head is not None and head.pts is None:
-                        pes.data += payload[head.header_size:]
-                        return finished, self._check_size(pes)
-                done = self._end(pes)
-                if done is None:
-                    dropped += 1
-                else:
-                    finished.append(done)
-            pes = self._pes = Pes()
-            pes.data += payload
-        elif pes is None:
-            return finished, dropped  # the rest of a PES whose start was lost
-        else:
-            pes.data += payload
+        if not pusi:
+            if pes is None:
+                return _NOTHING  # the rest of a PES whose start was lost
+            data = pes.data
+            data += payload
+            # The common case, kept short: a payload packet in the middle of a PES.
+            if (pes.header is not None and len(data) <= self.max_size
+                    and (not pes.expected or len(data) < pes.expected)):
+                return _NOTHING
+            return self._progress(pes, (), 0)
+        finished: tuple[Pes, ...] = ()
+        dropped = 0
+        if pes is not None:
+            if merge_unstamped and pes.header is not None and not pes.header.packet_length:
+                head = parse_header(payload)
+                if head is not None and head.pts is None:
+                    pes.data += payload[head.header_size:]
+                    return self._progress(pes, (), 0)
+            if self._ends(pes):
+                finished = (pes,)
+            else:
+                dropped = 1
+        pes = self._pes = Pes()
+        pes.data += payload
+        return self._progress(pes, finished, dropped)
+
+    def _progress(self, pes: Pes, finished: tuple[Pes, ...], dropped: int) -> Finished:
+        """Parse the header once it is whole, finish a PES whose length is reached, enforce
+        ``max_size``."""
+        data = pes.data
         if pes.header is None:
-            size = header_size(pes.data)
+            size = header_size(data)
             if size < 0:
                 self._pes = None
                 return finished, dropped + 1
-            if not size or len(pes.data) < size:
-                return finished, dropped + self._check_size(pes)
-            header = parse_header(pes.data)
-            if header is None:
-                self._pes = None
-                return finished, dropped + 1
-            pes.header = header
-            del pes.data[:size]
-        expected = pes.header.payload_size
-        if expected and len(pes.data) >= expected:
-            del pes.data[expected:]  # stuffing after a PES is not allowed in TS; be lenient
+            if size and len(data) >= size:
+                header = parse_header(data)
+                if header is None:
+                    self._pes = None
+                    return finished, dropped + 1
+                pes.header = header
+                pes.expected = header.payload_size
+                del data[:size]
+        if pes.header is not None and pes.expected and len(data) >= pes.expected:
+            del data[pes.expected:]  # stuffing after a PES is not allowed in TS; be lenient
             self._pes = None
-            finished.append(pes)
-            return finished, dropped
-        return finished, dropped + self._check_size(pes)
+            return (*finished, pes), dropped
+        if len(data) > self.max_size:
+            self._pes = None
+            self.oversized += 1
+            return finished, dropped + 1
+        return finished, dropped
 
     def flush(self) -> tuple[Pes | None, int]:
         """End of stream: the unbounded PES in progress, or how many were dropped (0/1)."""
         pes, self._pes = self._pes, None
         if pes is None:
             return None, 0
-        done = self._end(pes)
-        return done, int(done is None)
+        if self._ends(pes):
+            return pes, 0
+        return None, 1
 
     @staticmethod
-    def _end(pes: Pes) -> Pes | None:
-        """A PES cut off by the next one's start (or the end of the stream): whole if it is
-        unbounded, else it lost bytes."""
-        if pes.header is None or pes.header.packet_length:
-            return None
-        return pes
-
-    def _check_size(self, pes: Pes) -> int:
-        if len(pes.data) <= self.max_size:
-            return 0
-        self._pes = None
-        self.oversized += 1
-        return 1
+    def _ends(pes: Pes) -> bool:
+        """Whether a PES cut off by the next one's start (or the end of the stream) is
+        whole: it is if unbounded, else it lost bytes."""
+        return pes.header is not None and not pes.header.packet_length
 
 
 class Timeline:
