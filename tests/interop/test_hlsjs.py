@@ -13,21 +13,12 @@ from typing import Any
 import pytest
 
 from mediad.testing import DaemonProcess
+from tests.interop.live_publisher import publish
 from tests.peers import require_tool
 
 pytestmark = pytest.mark.interop
 
 PLAYER = Path(__file__).resolve().parent / "hlsjs" / "play.mjs"
-
-
-def publish(ffmpeg: str, url: str, seconds: float) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [ffmpeg, "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
-         "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
-         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-         "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
-         "-g", "30", "-c:a", "aac", "-f", "flv", url],
-        stdin=subprocess.DEVNULL)
 
 
 def start_player(url: str, seconds: float) -> subprocess.Popen[str]:
