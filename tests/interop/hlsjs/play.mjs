@@ -2,7 +2,10 @@
 // JSON report: playback samples, errors, and the end-to-end latency
 // (Date.now() - hls.playingDate, where PROGRAM-DATE-TIME is mediad's ingest wall clock).
 //
-//   node play.mjs URL [--seconds N] [--switch-level-at S]
+//   node play.mjs URL [--seconds N] [--start-timeout S] [--switch-level-at S]
+// --seconds N: sample every 500 ms for N seconds once playback has started (a reconnect test
+//   just asks for a longer window).
+// --start-timeout S: give up waiting for playback to start after S seconds (report started=false).
 // --switch-level-at S: S seconds into sampling, force hls.currentLevel to another rendition.
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
@@ -18,7 +21,7 @@ const seconds = option('--seconds', 10);
 const startTimeout = option('--start-timeout', 20);
 const switchAt = option('--switch-level-at', -1);
 if (!url) {
-  console.error('usage: node play.mjs URL [--seconds N]');
+  console.error('usage: node play.mjs URL [--seconds N] [--start-timeout S] [--switch-level-at S]');
   process.exit(2);
 }
 
@@ -45,7 +48,11 @@ try {
     window.report = { errors: [], fatalErrors: [], levelSwitches: 0, fragsLoaded: 0 };
     hls.on(window.Hls.Events.ERROR, (_, data) => {
       const entry = { type: data.type, details: data.details, fatal: data.fatal,
-        at: video.currentTime };
+        at: video.currentTime, t: Date.now(),
+        url: data.url || (data.context && data.context.url) || (data.frag && data.frag.url)
+          || null,
+        code: (data.response && data.response.code) || null,
+        reason: data.reason || (data.error ? String(data.error) : null) };
       window.report.errors.push(entry);
       if (data.fatal) window.report.fatalErrors.push(entry);
     });
@@ -68,6 +75,7 @@ try {
     return {
       t: Date.now(),
       currentTime: video.currentTime,
+      playingDate: playing,
       paused: video.paused,
       readyState: video.readyState,
       latency: playing ? (Date.now() - playing) / 1000 : null,
