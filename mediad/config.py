@@ -119,9 +119,43 @@ class ChatConfig:
     max_message_length: int = field(default=500, metadata=_range(1, 5000))
     history: int = field(default=50, metadata=_range(0, 1000))
     """Messages sent to a viewer when they join."""
-    messages_per_minute: int = field(default=20, metadata=_range(1, 1000))
-    """Per-user send limit (per IP for guests)."""
+    messages_per_minute: int = field(default=20, metadata=_range(1, 100_000))
+    """Per-chatter send limit (an account, or a guest's cookie)."""
+    messages_per_minute_per_ip: int = field(default=60, metadata=_range(1, 1_000_000))
+    """Per-IP send limit over every chatter behind that address."""
     blocked_words: tuple[str, ...] = ()
+    """Refused in every stream's chat (each stream adds its own list)."""
+    link_min_account_age_hours: float = field(default=24.0, metadata=_range(0, 24 * 365))
+    """Links are refused from guests and from accounts younger than this."""
+
+
+@dataclass(frozen=True, slots=True)
+class RealtimeConfig:
+    bus: Literal["memory", "redis"] = "memory"
+    """``memory``: one process. ``redis``: several mediad processes sharing one data
+    directory fan chat, tips and health out through Redis pub/sub."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "mediad"
+    """Channel name prefix, so several deployments can share one Redis."""
+    flush_interval_ms: int = field(default=50, metadata=_range(0, 1000))
+    """Messages to a socket are sent at most this often, several to a frame (0: at once)."""
+    outbound_queue_frames: int = field(default=256, metadata=_range(4, 100_000))
+    """Frames queued for one slow socket before it is disconnected."""
+    outbound_buffer_bytes: int = field(default=256 * 1024, metadata=_range(4096, 64 << 20))
+    """Unsent bytes in a socket's kernel-side buffer before frames queue up."""
+    health_interval_sec: float = field(default=5.0, metadata=_range(0.5, 60))
+    health_retention_days: int = field(default=30, metadata=_range(1, 3650))
+    """Health samples (the control room chart, analytics) are kept this long."""
+    event_retention_hours: int = field(default=24, metadata=_range(1, 24 * 365))
+    """How far back a reconnecting client can resume from its cursor."""
+
+
+@dataclass(frozen=True, slots=True)
+class TipsConfig:
+    webhook_secret: str = ""
+    """Shared secret of ``POST /api/webhooks/tips`` (HMAC-SHA256); empty: webhook off."""
+    max_age_sec: int = field(default=300, metadata=_range(10, 3600))
+    """Signed requests older than this (or as far in the future) are refused as replays."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +187,8 @@ class Config:
     hls: HlsConfig = field(default_factory=HlsConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
+    tips: TipsConfig = field(default_factory=TipsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
 

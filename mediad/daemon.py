@@ -10,11 +10,14 @@ from typing import Protocol
 
 from aiohttp import web
 
+from mediad.auth import Tokens
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
 from mediad.packaging import Packaging
+from mediad.realtime.routes import setup_realtime
+from mediad.realtime.service import Realtime
 from mediad.store import Store
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
@@ -56,6 +59,8 @@ class Daemon:
         await self.packaging.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.packaging)
+        setup_realtime(app, Realtime(config, self.store, self.registry,
+                                     Tokens.from_config(config), pipelines=self.packaging.get))
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()

@@ -23,6 +23,9 @@ STARTED_AT = web.AppKey("started_at", float)
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PlaybackObserver = Callable[[str, web.Request], None]
+PLAYBACK_OBSERVERS: web.AppKey[list[PlaybackObserver]] = web.AppKey("playback_observers")
+"""Told of every playlist request, with the stream id (viewer counting)."""
 
 
 def json_error(status: int, message: str) -> web.Response:
@@ -73,6 +76,7 @@ def create_app(config: Config, store: Store, registry: StreamRegistry | None = N
     app[REGISTRY] = registry if registry is not None else StreamRegistry(store)
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
+    app[PLAYBACK_OBSERVERS] = []
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", healthz)
     return app

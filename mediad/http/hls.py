@@ -15,7 +15,7 @@ import re
 from aiohttp import web
 
 from mediad.config import HlsConfig
-from mediad.http.app import CONFIG, json_error
+from mediad.http.app import CONFIG, PLAYBACK_OBSERVERS, json_error
 from mediad.packaging import Packaging
 from packager.llhls import Decision, MediaPlaylist, Rendered, decide, parse_directives
 from packager.pipeline import StreamPipeline
@@ -68,8 +68,15 @@ def _playlist_response(request: web.Request, rendered: Rendered, cache: str) -> 
     return web.Response(body=body, content_type=PLAYLIST_TYPE, headers=headers)
 
 
+def _observe(request: web.Request) -> None:
+    stream_id = request.match_info["stream"]
+    for observer in request.app[PLAYBACK_OBSERVERS]:
+        observer(stream_id, request)
+
+
 async def multivariant(request: web.Request) -> web.Response:
     config: HlsConfig = request.app[CONFIG].hls
+    _observe(request)
     pipeline = await request.app[PACKAGING].wait_pipeline(
         request.match_info["stream"], config.block_timeout_sec)
     if pipeline is None:
@@ -92,6 +99,7 @@ async def media_playlist(request: web.Request) -> web.Response:
     found = _rendition(request)
     if found is None:
         return _error(404, "no such playlist", 2)
+    _observe(request)
     _, playlist = found
     try:
         msn, part, skip = parse_directives(list(request.query.items()))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 
@@ -25,12 +26,31 @@ class Stream:
     age_restricted: bool
     watermark: bool
     srt_passphrase: str
+    slow_mode_sec: int = 0
+    guests_may_chat: bool = True
+    blocked_words: tuple[str, ...] = ()
+    pinned_message_id: str | None = None
 
 
 def _stream(row: aiosqlite.Row) -> Stream:
     return Stream(row["id"], row["owner_id"], row["title"], row["state"], row["created_at"],
                   row["updated_at"], row["dvr_window_sec"], bool(row["age_restricted"]),
-                  bool(row["watermark"]), row["srt_passphrase"])
+                  bool(row["watermark"]), row["srt_passphrase"], row["slow_mode_sec"],
+                  bool(row["guests_may_chat"]), tuple(json.loads(row["blocked_words"])),
+                  row["pinned_message_id"])
+
+
+# Stream fields a caller may change with ``update``, and how each is stored.
+_UPDATABLE: dict[str, Any] = {
+    "title": str,
+    "dvr_window_sec": int,
+    "age_restricted": int,
+    "watermark": int,
+    "slow_mode_sec": int,
+    "guests_may_chat": int,
+    "blocked_words": lambda words: json.dumps(list(words)),
+    "pinned_message_id": lambda value: value,
+}
 
 
 def new_stream_id() -> str:
@@ -76,3 +96,17 @@ class StreamRepository:
             (state, now_ms(), stream_id),
         )
         return cur.rowcount == 1
+
+    async def update(self, stream_id: str, **changes: Any) -> Stream | None:
+        """Change the given fields (validated by the caller); the stream, or None if gone."""
+        unknown = set(changes) - set(_UPDATABLE)
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        columns = [f"{name} = ?" for name in changes]
+        values = [_UPDATABLE[name](value) for name, value in changes.items()]
+        async with self._db.execute(
+            f"UPDATE streams SET {', '.join([*columns, 'updated_at = ?'])} WHERE id = ?"
+            " RETURNING *", (*values, now_ms(), stream_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return _stream(row) if row else None

@@ -1,0 +1,1 @@
+"""Chat, tips, stream health and viewer counts to browsers, over WebSocket or polling."""

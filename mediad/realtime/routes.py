@@ -1,0 +1,292 @@
+"""HTTP and WebSocket routes of the real-time channels (``docs/realtime.md``).
+
+``GET /ws/streams/{id}`` is the WebSocket. The HTTP fallback carries the same messages:
+``GET /api/streams/{id}/events?cursor=N`` (poll every ``pollAfterMs``) and a POST, PUT or
+DELETE for every command a socket can send.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from mediad.http.app import PLAYBACK_OBSERVERS, json_error
+from mediad.realtime import messages as m
+from mediad.realtime import tips
+from mediad.realtime.chat import CommandRefused
+from mediad.realtime.identity import (
+    STAFF,
+    Identity,
+    InvalidToken,
+    browser_id,
+    chat_role,
+    identify,
+    set_guest_cookie,
+)
+from mediad.realtime.service import Realtime
+from mediad.realtime.session import SocketSession
+from mediad.realtime.snapshot import hello, history
+from mediad.store.streams import Stream
+from mediad.store.tips import Tip
+
+REALTIME = web.AppKey("realtime", Realtime)
+POLL_LIMIT = 500
+MAX_COMMAND_BYTES = 16 * 1024
+MAX_WEBHOOK_BYTES = 16 * 1024
+
+
+def setup_realtime(app: web.Application, realtime: Realtime) -> None:
+    app[REALTIME] = realtime
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await realtime.start()
+        yield
+        await realtime.stop()
+
+    app.cleanup_ctx.append(lifetime)
+
+    def playback(stream_id: str, request: web.Request) -> None:
+        key = realtime.viewer_key(browser_id(request, realtime.tokens), request.remote,
+                                  request.headers.get("User-Agent", ""))
+        realtime.viewers.seen(stream_id, key, realtime.clock())
+
+    app[PLAYBACK_OBSERVERS].append(playback)
+    add = app.router.add_route
+    add("GET", "/ws/streams/{stream}", stream_socket)
+    add("GET", "/api/streams/{stream}/events", poll_events)
+    add("POST", "/api/streams/{stream}/chat", send_chat)
+    add("DELETE", "/api/streams/{stream}/chat/{message}", delete_message)
+    add("PUT", "/api/streams/{stream}/chat-pin", pin_message)
+    add("POST", "/api/streams/{stream}/chat-clear", clear_chat)
+    add("PUT", "/api/streams/{stream}/slow-mode", slow_mode)
+    add("POST", "/api/streams/{stream}/moderation/timeouts", timeout_chatter)
+    add("PUT", "/api/streams/{stream}/moderation/bans/{target}", ban_chatter)
+    add("DELETE", "/api/streams/{stream}/moderation/bans/{target}", unban_chatter)
+    add("GET", "/api/streams/{stream}/moderation/bans", list_bans)
+    add("GET", "/api/streams/{stream}/moderation/actions", list_actions)
+    add("GET", "/api/streams/{stream}/health", health_history)
+    add("POST", "/api/webhooks/tips", tip_webhook)
+
+
+def _json(body: Any, status: int = 200, identity: Identity | None = None) -> web.Response:
+    response = web.json_response(body, status=status, headers={"Cache-Control": "no-store"},
+                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    if identity is not None:
+        set_guest_cookie(response, identity)
+    return response
+
+
+async def _stream_and_identity(request: web.Request) -> tuple[Stream, Identity]:
+    realtime = request.app[REALTIME]
+    stream = await realtime.store.streams.get(request.match_info["stream"])
+    if stream is None:
+        raise web.HTTPNotFound(reason="no such stream")
+    try:
+        identity = await identify(request, realtime.tokens, realtime.store)
+    except InvalidToken as exc:
+        raise web.HTTPUnauthorized(reason=str(exc)) from None
+    return stream, identity
+
+
+def _cursor(request: web.Request) -> int | None:
+    raw = request.query.get("cursor")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise web.HTTPBadRequest(reason="'cursor' must be a non-negative integer")
+    return int(raw)
+
+
+# -- WebSocket ---------------------------------------------------------------------------
+
+async def stream_socket(request: web.Request) -> web.StreamResponse:
+    realtime = request.app[REALTIME]
+    stream, identity = await _stream_and_identity(request)
+    cursor = _cursor(request)
+    ws = web.WebSocketResponse(protocols=(m.MSGPACK,), heartbeat=30.0,
+                               max_msg_size=MAX_COMMAND_BYTES, compress=False)
+    if not ws.can_prepare(request).ok:
+        return json_error(400, "expected a WebSocket upgrade")
+    set_guest_cookie(ws, identity)
+    await ws.prepare(request)
+    await SocketSession(realtime, request, ws, stream, identity).run(cursor)
+    return ws
+
+
+# -- polling -----------------------------------------------------------------------------
+
+async def poll_events(request: web.Request) -> web.Response:
+    realtime = request.app[REALTIME]
+    stream, identity = await _stream_and_identity(request)
+    cursor = _cursor(request)
+    store = realtime.store
+    realtime.viewers.seen(stream.id, realtime.viewer_key(identity.browser, request.remote, ""),
+                          realtime.clock())
+    latest = await store.events.latest_seq(stream.id)
+    events: list[m.Message] = []
+    more = False
+    if cursor is not None and cursor + 1 < await store.events.oldest_seq(stream.id):
+        events.append({"type": m.RESYNC, "reason": "cursor too old"})
+        cursor = None
+    if cursor is None:
+        events += [await hello(realtime, stream.id, identity, latest),
+                   await history(realtime, stream.id)]
+        next_cursor = latest
+    else:
+        rows = await store.events.since(stream.id, cursor, POLL_LIMIT)
+        events += [json.loads(body) for _, body in rows]
+        next_cursor = rows[-1][0] if rows else max(cursor, 0)
+        more = len(rows) == POLL_LIMIT
+    health = realtime.latest_health.get(stream.id)
+    if health is not None:
+        events.append(health)
+    events.append(realtime.viewers_message(stream.id))
+    return _json({"cursor": next_cursor, "events": events, "more": more,
+                  "pollAfterMs": 0 if more else 4000}, identity=identity)
+
+
+# -- commands over HTTP ------------------------------------------------------------------
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_COMMAND_BYTES:
+        raise web.HTTPRequestEntityTooLarge(MAX_COMMAND_BYTES, request.content_length)
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(reason="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason="the body must be a JSON object")
+    return body
+
+
+async def _command(request: web.Request, command: m.Message, status: int = 200
+                   ) -> web.Response:
+    realtime = request.app[REALTIME]
+    stream, identity = await _stream_and_identity(request)
+    try:
+        result = await realtime.commands.execute(identity, stream.id, command)
+    except CommandRefused as exc:
+        response = _json({"error": exc.message, "code": exc.code, **exc.extra}, exc.status,
+                         identity)
+        wait = exc.extra.get("retryAfterMs")
+        if isinstance(wait, int):
+            response.headers["Retry-After"] = str(max(1, -(-wait // 1000)))
+        return response
+    return _json({"command": command["type"], **result}, status, identity)
+
+
+async def send_chat(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _command(request, {"type": "chat.send", "text": body.get("text")}, 201)
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    return await _command(request, {"type": "chat.delete",
+                                    "messageId": request.match_info["message"]})
+
+
+async def pin_message(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _command(request, {"type": "chat.pin", "messageId": body.get("messageId")})
+
+
+async def clear_chat(request: web.Request) -> web.Response:
+    return await _command(request, {"type": "chat.clear"})
+
+
+async def slow_mode(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _command(request, {"type": "moderation.slow_mode",
+                                    "seconds": body.get("seconds")})
+
+
+async def timeout_chatter(request: web.Request) -> web.Response:
+    body = await _body(request)
+    return await _command(request, {"type": "moderation.timeout", "target": body.get("target"),
+                                    "seconds": body.get("seconds")})
+
+
+async def ban_chatter(request: web.Request) -> web.Response:
+    return await _command(request, {"type": "moderation.ban",
+                                    "target": request.match_info["target"]})
+
+
+async def unban_chatter(request: web.Request) -> web.Response:
+    return await _command(request, {"type": "moderation.unban",
+                                    "target": request.match_info["target"]})
+
+
+# -- staff views -------------------------------------------------------------------------
+
+async def _staff(request: web.Request) -> tuple[Realtime, Stream]:
+    realtime = request.app[REALTIME]
+    stream, identity = await _stream_and_identity(request)
+    if identity.guest:
+        raise web.HTTPUnauthorized(reason="sign in first")
+    if await chat_role(realtime.store, stream, identity) not in STAFF:
+        raise web.HTTPForbidden(reason="only the creator and the stream's moderators")
+    return realtime, stream
+
+
+async def list_bans(request: web.Request) -> web.Response:
+    realtime, stream = await _staff(request)
+    banned = await realtime.store.chat.banned(stream.id)
+    return _json({"bans": [{"id": b.subject, "handle": b.handle} for b in banned]})
+
+
+async def list_actions(request: web.Request) -> web.Response:
+    realtime, stream = await _staff(request)
+    actions = await realtime.store.chat.actions(stream.id)
+    return _json({"actions": actions})
+
+
+async def health_history(request: web.Request) -> web.Response:
+    realtime, stream = await _staff(request)
+    raw = request.query.get("minutes", "10")
+    if not raw.isdigit() or not 1 <= int(raw) <= 24 * 60:
+        raise web.HTTPBadRequest(reason="'minutes' must be an integer in 1..1440")
+    since = int(time.time() * 1000) - int(raw) * 60_000
+    rows = await realtime.store.health.since(stream.id, since)
+    samples = [{"at": m_at, "bitrateKbps": kbps, "fps": fps, "dropRate": drops,
+                "viewers": viewers} for m_at, kbps, fps, drops, viewers in rows]
+    return _json({"samples": samples, "intervalSec": realtime.config.realtime.health_interval_sec})
+
+
+# -- tips --------------------------------------------------------------------------------
+
+async def tip_webhook(request: web.Request) -> web.Response:
+    realtime = request.app[REALTIME]
+    config = realtime.config.tips
+    if not config.webhook_secret:
+        return json_error(404, "the tips webhook is not configured (tips.webhook_secret)")
+    if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
+        return json_error(413, "body too large")
+    body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return json_error(413, "body too large")
+    try:
+        tips.verify(config.webhook_secret, request.headers.get(tips.SIGNATURE_HEADER, ""), body,
+                    time.time(), config.max_age_sec)
+        tip = tips.parse(body, realtime.tip_words)
+    except tips.WebhookRefused as exc:
+        return json_error(exc.status, exc.message)
+    store = realtime.store
+    if await store.streams.get(tip.stream_id) is None:
+        return json_error(404, "no such stream")
+    added: list[Tip] = []
+
+    async def write() -> m.Message | bool:
+        found, new = await store.tips.add(tip.stream_id, tip.idempotency_key, tip.amount_minor,
+                                          tip.currency, tip.sender, tip.message,
+                                          int(time.time() * 1000))
+        added.append(found)
+        return m.tip_message(found) if new else False
+
+    published = await realtime.recorder.record(tip.stream_id, {}, write)
+    if published is None:
+        return _json({"id": added[0].id, "duplicate": True})
+    return _json({"id": added[0].id, "duplicate": False, "seq": published["seq"]}, 201)

@@ -1,0 +1,155 @@
+"""One browser tab's WebSocket: join (history, or a resume from a cursor), then commands.
+
+Only this task reads the socket. Everything it is sent goes through its ``Outbox``: the
+stream's broadcasts, and the replies to its own commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import msgpack
+from aiohttp import WSMsgType, web
+
+from mediad.http.app import track_websocket
+from mediad.realtime import messages as m
+from mediad.realtime.chat import CommandRefused
+from mediad.realtime.hub import Subscriber
+from mediad.realtime.identity import Identity, identify_token
+from mediad.realtime.outbox import Outbox
+from mediad.realtime.ratelimit import RateLimiter
+from mediad.realtime.service import Realtime
+from mediad.realtime.snapshot import hello, history
+from mediad.store.streams import Stream
+
+log = logging.getLogger("mediad.realtime")
+
+REPLAY_LIMIT = 1000
+"""A resume further behind than this gets a fresh history instead (``resync``)."""
+MAX_BAD_COMMANDS = 20
+
+
+class SocketSession:
+    def __init__(self, realtime: Realtime, request: web.Request, ws: web.WebSocketResponse,
+                 stream: Stream, identity: Identity) -> None:
+        self.realtime = realtime
+        self.request = request
+        self.ws = ws
+        self.stream = stream
+        self.identity = identity
+        self.binary = ws.ws_protocol == m.MSGPACK
+        config = realtime.config.realtime
+        transport = request.transport
+        assert isinstance(transport, asyncio.Transport)
+        self.outbox = Outbox(transport, max_frames=config.outbound_queue_frames,
+                             max_buffer=config.outbound_buffer_bytes, on_close=self._cut_off)
+        self.subscriber = Subscriber(self.outbox, self.binary)
+        self.commands = RateLimiter(40, 2.0)
+        self.bad_commands = 0
+        self.viewer_key = realtime.viewer_key(identity.browser, request.remote, "")
+
+    def _cut_off(self, reason: str) -> None:
+        log.info("websocket cut off", extra={"fields": {
+            "stream": self.stream.id, "peer": self.request.remote, "reason": reason}})
+
+    async def run(self, cursor: int | None) -> None:
+        realtime = self.realtime
+        track_websocket(self.request.app, self.ws)
+        writer = asyncio.get_running_loop().create_task(self.outbox.run())
+        realtime.viewers.socket_opened(self.stream.id, self.viewer_key)
+        try:
+            await self._join(cursor)
+            async for message in self.ws:
+                if message.type == WSMsgType.TEXT:
+                    await self._receive(message.data, False)
+                elif message.type == WSMsgType.BINARY:
+                    await self._receive(message.data, True)
+                if self.outbox.closed:
+                    break
+        finally:
+            realtime.hub.leave(self.stream.id, self.subscriber)
+            realtime.viewers.socket_closed(self.stream.id, self.viewer_key)
+            self.outbox.stop()
+            writer.cancel()
+
+    async def _join(self, cursor: int | None) -> None:
+        realtime = self.realtime
+        channel = await realtime.hub.channel(self.stream.id)
+        self.subscriber.hold()
+        channel.subscribers.add(self.subscriber)
+        sent_up_to = channel.last_seq
+        self.subscriber.send(await hello(realtime, self.stream.id, self.identity, sent_up_to))
+        replay = None
+        if cursor is not None and cursor < sent_up_to:
+            oldest = await realtime.store.events.oldest_seq(self.stream.id)
+            if cursor + 1 >= oldest:
+                rows = await realtime.store.events.since(self.stream.id, cursor, REPLAY_LIMIT)
+                if len(rows) < REPLAY_LIMIT:
+                    replay = [json.loads(body) for _, body in rows]
+            if replay is None:
+                self.subscriber.send({"type": m.RESYNC, "reason": "cursor too old"})
+        elif cursor is not None:
+            replay = []
+        if replay is None:
+            self.subscriber.send(await history(realtime, self.stream.id))
+        elif replay:
+            self.subscriber.send(replay)
+            sent_up_to = max(sent_up_to, replay[-1]["seq"])
+        health = realtime.latest_health.get(self.stream.id)
+        if health is not None:
+            self.subscriber.send(health)
+        self.subscriber.release(sent_up_to)
+
+    async def _receive(self, data: str | bytes, binary: bool) -> None:
+        try:
+            command: Any = msgpack.unpackb(data) if binary else json.loads(data)
+        except (ValueError, msgpack.UnpackException):
+            command = None
+        ref = command.get("ref") if isinstance(command, dict) else None
+        if not isinstance(ref, str | int | None) or (isinstance(ref, str) and len(ref) > 64):
+            ref = None
+        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+            await self._bad(m.error("bad_request", "send a JSON object with a 'type'", ref))
+            return
+        if self.commands.acquire("socket", self.realtime.clock()) > 0:
+            self.subscriber.send(m.error("rate_limited", "too many commands", ref))
+            return
+        kind = command["type"]
+        if kind == "ping":
+            self.subscriber.send({"type": "pong", "ref": ref})
+        elif kind == "auth":
+            await self._auth(command, ref)
+        else:
+            try:
+                result = await self.realtime.commands.execute(self.identity, self.stream.id,
+                                                              command)
+            except CommandRefused as exc:
+                self.subscriber.send(m.error(exc.code, exc.message, ref, status=exc.status,
+                                             **exc.extra))
+                return
+            self.subscriber.send({"type": m.ACK, "ref": ref, "command": kind, **result})
+
+    async def _bad(self, reply: m.Message) -> None:
+        self.bad_commands += 1
+        self.subscriber.send(reply)
+        if self.bad_commands > MAX_BAD_COMMANDS:
+            await self.ws.close(code=1008, message=b"too many malformed commands")
+
+    async def _auth(self, command: m.Message, ref: object) -> None:
+        """Sign in on an open socket (a player on another origin cannot send cookies)."""
+        token = command.get("token")
+        found = None
+        if isinstance(token, str) and len(token) < 4096:
+            found = await identify_token(token, self.realtime.tokens, self.realtime.store,
+                                         self.identity.ip, self.identity.browser)
+        if found is None:
+            self.subscriber.send(m.error("unauthorized", "the access token is invalid or expired",
+                                         ref))
+            return
+        self.identity = found
+        self.subscriber.send({**await hello(self.realtime, self.stream.id, found,
+                                            self.realtime.hub.channels[self.stream.id].last_seq),
+                              "ref": ref})

@@ -1,0 +1,53 @@
+"""The per-stream event log: what a client that reconnects or polls resumes from.
+
+``seq`` counts 1, 2, 3... within a stream with no gaps, allocated inside the writer's
+transaction, so several mediad processes sharing the database never hand out one twice.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+
+class EventLog:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def next_seq(self, stream_id: str) -> int:
+        """Call inside a write transaction, then ``append`` with the result."""
+        return await self.latest_seq(stream_id) + 1
+
+    async def append(self, stream_id: str, seq: int, body: str, at: int) -> None:
+        await self._db.execute(
+            "INSERT INTO stream_events (stream_id, seq, body, created_at) VALUES (?, ?, ?, ?)",
+            (stream_id, seq, body, at))
+
+    async def latest_seq(self, stream_id: str) -> int:
+        async with self._db.execute(
+            "SELECT MAX(seq) FROM stream_events WHERE stream_id = ?", (stream_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    async def oldest_seq(self, stream_id: str) -> int:
+        async with self._db.execute(
+            "SELECT MIN(seq) FROM stream_events WHERE stream_id = ?", (stream_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    async def since(self, stream_id: str, cursor: int, limit: int) -> list[tuple[int, str]]:
+        """Events after ``cursor``, in order: (seq, body)."""
+        async with self._db.execute(
+            "SELECT seq, body FROM stream_events WHERE stream_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?", (stream_id, cursor, limit)
+        ) as cur:
+            return [(int(r[0]), str(r[1])) for r in await cur.fetchall()]
+
+    async def prune(self, older_than: int) -> int:
+        """Forget events written before ``older_than`` (ms), keeping each stream's newest."""
+        cur = await self._db.execute(
+            "DELETE FROM stream_events WHERE created_at < ? AND seq < (SELECT MAX(seq)"
+            " FROM stream_events AS newest WHERE newest.stream_id = stream_events.stream_id)",
+            (older_than,))
+        return cur.rowcount
