@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from mediad.realtime.messages import (
     OP_BINARY,
@@ -41,6 +40,9 @@ class Subscriber:
         self.outbox = outbox
         self.binary = binary
         self._held: list[Message] | None = None
+        self._floor = 0
+        """Durable messages up to this seq reached the client another way (history or
+        replay at join); a batch already pending then must not repeat them."""
 
     def send(self, message: Message | list[Message]) -> None:
         if self.binary:
@@ -54,15 +56,22 @@ class Subscriber:
 
     def release(self, sent_up_to: int) -> None:
         held, self._held = self._held or [], None
+        self._floor = sent_up_to
         fresh = [m for m in held if m.get("seq", sent_up_to + 1) > sent_up_to]
         if fresh:
             self.send(fresh)
 
-    def deliver(self, messages: list[Message], text: bytes, binary: bytes | None) -> None:
+    def deliver(self, messages: list[Message], lowest_seq: int | None, text: bytes,
+                binary: bytes | None) -> None:
         if self._held is not None:
             self._held.extend(messages)
             if len(self._held) > HOLD_LIMIT:
                 self.outbox.cut_off("client too slow: resume backlog")
+            return
+        if lowest_seq is not None and lowest_seq <= self._floor:
+            fresh = [m for m in messages if m.get("seq", self._floor + 1) > self._floor]
+            if fresh:
+                self.send(fresh)
             return
         self.outbox.send(binary if self.binary and binary is not None else text)
 
@@ -163,8 +172,9 @@ class StreamChannel:
         subscribers = list(self.subscribers)
         if any(s.binary for s in subscribers):
             binary = ws_frame(encode_msgpack(body), OP_BINARY)
+        lowest = next((m["seq"] for m in batch if isinstance(m.get("seq"), int)), None)
         for subscriber in subscribers:
-            subscriber.deliver(batch, text, binary)
+            subscriber.deliver(batch, lowest, text, binary)
 
     def close(self) -> None:
         for handle in (self._gap_timer, self._flush_at):
@@ -228,8 +238,3 @@ class Hub:
         for channel in list(channels or self.channels.values()):
             channel.close()
         self.channels.clear()
-
-
-def seq_of(message: dict[str, Any]) -> int | None:
-    seq = message.get("seq")
-    return seq if isinstance(seq, int) else None

@@ -12,7 +12,7 @@ from typing import Any
 
 import msgpack
 import pytest
-from aiohttp import ClientWebSocketResponse, WSMsgType
+from aiohttp import ClientWebSocketResponse, DummyCookieJar, WSMsgType
 from aiohttp.test_utils import TestClient, TestServer
 
 from mediad.auth import Tokens
@@ -36,7 +36,7 @@ class Socket:
         self.seen: list[dict[str, Any]] = []
         self._buffer: list[dict[str, Any]] = []
 
-    async def _read(self, timeout: float) -> dict[str, Any]:
+    async def _read(self, timeout: float) -> dict[str, Any]:  # noqa: ASYNC109
         while not self._buffer:
             frame = await asyncio.wait_for(self.ws.receive(), timeout)
             if frame.type == WSMsgType.TEXT:
@@ -50,7 +50,7 @@ class Socket:
         self.seen.append(message)
         return message
 
-    async def next(self, kind: str | None = None, timeout: float = 5.0,
+    async def next(self, kind: str | None = None, timeout: float = 5.0,  # noqa: ASYNC109
                    where: Callable[[dict[str, Any]], bool] = lambda m: True) -> dict[str, Any]:
         """The next message of type ``kind`` (others are skipped, and kept in ``seen``)."""
         loop = asyncio.get_running_loop()
@@ -141,7 +141,8 @@ async def make_env(tmp_path: Path, chat: ChatConfig | None = None,
     rt = Realtime(config, store, registry, tokens)
     app = create_app(config, store, registry)
     setup_realtime(app, rt)
-    client = TestClient(TestServer(app))
+    # No shared cookie jar: every connection is its own browser unless a test says otherwise.
+    client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
     await client.start_server()
     return Env(client, store, rt, registry, tokens, stream, other, users)
 
