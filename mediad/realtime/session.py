@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 from typing import Any
 
 import msgpack
@@ -44,6 +45,11 @@ class SocketSession:
         config = realtime.config.realtime
         transport = request.transport
         assert isinstance(transport, asyncio.Transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            # A fixed kernel buffer instead of autotuning (which grows to megabytes): the
+            # socket's memory stays bounded, and a client that stops reading is noticed.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, config.outbound_buffer_bytes)
         self.outbox = Outbox(transport, max_frames=config.outbound_queue_frames,
                              max_buffer=config.outbound_buffer_bytes, on_close=self._cut_off)
         self.subscriber = Subscriber(self.outbox, self.binary)
@@ -52,6 +58,7 @@ class SocketSession:
         self.viewer_key = realtime.viewer_key(identity.browser, request.remote, "")
 
     def _cut_off(self, reason: str) -> None:
+        self.realtime.hub.leave(self.stream.id, self.subscriber)  # at once, not at the close
         log.info("websocket cut off", extra={"fields": {
             "stream": self.stream.id, "peer": self.request.remote, "reason": reason}})
 
