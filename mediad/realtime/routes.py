@@ -8,11 +8,12 @@ DELETE for every command a socket can send.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from mediad.http.app import PLAYBACK_OBSERVERS, json_error
 from mediad.realtime import messages as m
@@ -32,6 +33,8 @@ from mediad.realtime.session import SocketSession
 from mediad.realtime.snapshot import hello, history
 from mediad.store.streams import Stream
 from mediad.store.tips import Tip
+
+log = logging.getLogger("mediad.realtime")
 
 REALTIME = web.AppKey("realtime", Realtime)
 POLL_LIMIT = 500
@@ -113,7 +116,12 @@ async def stream_socket(request: web.Request) -> web.StreamResponse:
         return json_error(400, "expected a WebSocket upgrade")
     set_guest_cookie(ws, identity)
     await ws.prepare(request)
-    await SocketSession(realtime, request, ws, stream, identity).run(cursor)
+    try:
+        await SocketSession(realtime, request, ws, stream, identity).run(cursor)
+    except Exception:
+        # The upgrade is sent: an HTTP error page would corrupt the socket. Close it instead.
+        log.exception("websocket session failed", extra={"fields": {"stream": stream.id}})
+        await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"internal error")
     return ws
 
 

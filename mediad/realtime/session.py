@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import socket
-from typing import Any
+from typing import Any, cast
 
 import msgpack
 from aiohttp import WSMsgType, web
@@ -43,8 +43,9 @@ class SocketSession:
         self.identity = identity
         self.binary = ws.ws_protocol == m.MSGPACK
         config = realtime.config.realtime
-        transport = request.transport
-        assert isinstance(transport, asyncio.Transport)
+        # uvloop's transports do not subclass asyncio.Transport; they are one all the same.
+        transport = cast(asyncio.Transport, request.transport)
+        assert transport is not None
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # A fixed kernel buffer instead of autotuning (which grows to megabytes): the
