@@ -48,9 +48,9 @@ def config(redis_url: str) -> str:
             f'[tips]\nwebhook_secret = "{SECRET}"\n[transcode]\nenabled = false\n')
 
 
-async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str, timeout: float = 5.0,
-                  **match: Any) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def next_of(ws: aiohttp.ClientWebSocketResponse, kind: str, **match: Any
+                  ) -> dict[str, Any]:
+    async with asyncio.timeout(5.0):
         while True:
             frame = await ws.receive()
             assert frame.type == aiohttp.WSMsgType.TEXT, frame
