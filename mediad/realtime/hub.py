@@ -3,8 +3,9 @@
 Per stream, durable messages are delivered strictly in ``seq`` order: one that arrives
 early (another process published it first) waits for the missing ones, which are read
 from the event log if the bus does not bring them soon. Messages ready together are
-batched into one frame per flush interval and encoded once per format, then written to
-every socket's outbox: the cost per socket is one ``transport.write``.
+batched into one frame per flush interval (longer for a large audience, so that one
+stream causes at most ``max_frames_per_sec`` socket writes) and encoded once per format,
+then written to every socket's outbox: the cost per socket is one ``transport.write``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from mediad.realtime.messages import (
     OP_BINARY,
@@ -29,6 +32,8 @@ log = logging.getLogger("mediad.realtime")
 
 GAP_WAIT_SEC = 0.3
 """How long an early message waits for the bus to bring the ones before it."""
+WRITE_CHUNK = 256
+"""Sockets written to before the loop gets a turn."""
 HOLD_LIMIT = 2000
 """Messages held for a socket while its resume replays from the log."""
 
@@ -76,6 +81,18 @@ class Subscriber:
         self.outbox.send(binary if self.binary and binary is not None else text)
 
 
+@dataclass(slots=True)
+class _Write:
+    """One flushed frame on its way to the sockets that were there when it was made."""
+
+    subscribers: list[Subscriber]
+    batch: list[Message]
+    lowest: int | None
+    text: bytes
+    binary: bytes | None
+    done: int = 0
+
+
 class StreamChannel:
     def __init__(self, hub: Hub, stream_id: str, last_seq: int) -> None:
         self.hub = hub
@@ -88,6 +105,8 @@ class StreamChannel:
         self._pending: list[Message] = []
         self._flush_at: asyncio.TimerHandle | asyncio.Handle | None = None
         self._last_flush = 0.0
+        self._writes: deque[_Write] = deque()
+        self._writer: asyncio.Handle | None = None
 
     # -- ordering --------------------------------------------------------------------
 
@@ -154,7 +173,10 @@ class StreamChannel:
         if self._flush_at is not None:
             return
         loop = asyncio.get_running_loop()
-        due = self._last_flush + self.hub.flush_interval
+        hub = self.hub
+        # Each flush costs a write per socket: past max_frames_per_sec, batch longer.
+        due = self._last_flush + max(hub.flush_interval,
+                                     len(self.subscribers) / hub.max_frames_per_sec)
         if due <= loop.time():
             self._flush_at = loop.call_soon(self.flush)
         else:
@@ -173,11 +195,28 @@ class StreamChannel:
         if any(s.binary for s in subscribers):
             binary = ws_frame(encode_msgpack(body), OP_BINARY)
         lowest = next((m["seq"] for m in batch if isinstance(m.get("seq"), int)), None)
-        for subscriber in subscribers:
-            subscriber.deliver(batch, lowest, text, binary)
+        self._writes.append(_Write(subscribers, batch, lowest, text, binary))
+        if len(self._writes) == 1:
+            self._write_some()
+
+    def _write_some(self) -> None:
+        """Writes go out WRITE_CHUNK sockets at a time, in flush order, with the loop's
+        other work (store replies, new requests) let in between: a flush to thousands of
+        sockets takes tens of milliseconds, and nothing else should wait that long."""
+        self._writer = None
+        write = self._writes[0]
+        end = min(write.done + WRITE_CHUNK, len(write.subscribers))
+        for subscriber in write.subscribers[write.done:end]:
+            subscriber.deliver(write.batch, write.lowest, write.text, write.binary)
+        write.done = end
+        if end == len(write.subscribers):
+            self._writes.popleft()
+        if self._writes:
+            self._writer = asyncio.get_running_loop().call_soon(self._write_some)
 
     def close(self) -> None:
-        for handle in (self._gap_timer, self._flush_at):
+        self._writes.clear()
+        for handle in (self._gap_timer, self._flush_at, self._writer):
             if handle is not None:
                 handle.cancel()
         if self._gap_fill is not None:
@@ -185,9 +224,11 @@ class StreamChannel:
 
 
 class Hub:
-    def __init__(self, store: Store, flush_interval_ms: int) -> None:
+    def __init__(self, store: Store, flush_interval_ms: int,
+                 max_frames_per_sec: int = 50_000) -> None:
         self.store = store
         self.flush_interval = flush_interval_ms / 1000
+        self.max_frames_per_sec = max_frames_per_sec
         self.channels: dict[str, StreamChannel] = {}
         self._opening: dict[str, asyncio.Future[StreamChannel]] = {}
 

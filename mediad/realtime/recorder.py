@@ -28,9 +28,9 @@ class Recorder:
                 return None
             if isinstance(written, dict):
                 message = {**message, **written}
-            seq = await store.events.next_seq(stream_id)
+            seq = await store.events.append_next(stream_id, encode_json(message).decode(),
+                                                 now_ms())
             message = {**message, "seq": seq}
-            await store.events.append(stream_id, seq, encode_json(message).decode(), now_ms())
         await self.bus.publish(stream_id, message)
         return message
 

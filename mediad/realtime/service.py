@@ -50,7 +50,8 @@ class Realtime:
         self.pipelines = pipelines
         self.bus = bus if bus is not None else make_bus(config.realtime)
         self.clock = clock
-        self.hub = Hub(store, config.realtime.flush_interval_ms)
+        self.hub = Hub(store, config.realtime.flush_interval_ms,
+                       config.realtime.max_frames_per_sec)
         self.viewers = ViewerTracker(self.bus.instance_id)
         self.recorder = Recorder(store, self.bus)
         self.commands = ChatCommands(store, config.chat, self.recorder, clock=clock)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -97,3 +98,11 @@ def _statements(sql: str) -> list[str]:
     """Split a migration into statements (our migrations hold no ';' inside literals)."""
     lines = [line.split("--", 1)[0] for line in sql.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+async def fetch_one(db: aiosqlite.Connection, sql: str,
+                    parameters: tuple[Any, ...] = ()) -> aiosqlite.Row | None:
+    """The first row, in one round trip to the store's thread (``execute`` then
+    ``fetchone`` on a cursor costs three, each waiting for the loop)."""
+    rows = await db.execute_fetchall(sql, parameters)
+    return next(iter(rows), None)

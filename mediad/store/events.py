@@ -13,9 +13,16 @@ class EventLog:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
-    async def next_seq(self, stream_id: str) -> int:
-        """Call inside a write transaction, then ``append`` with the result."""
-        return await self.latest_seq(stream_id) + 1
+    async def append_next(self, stream_id: str, body: str, at: int) -> int:
+        """Append ``body`` (a JSON object) under the stream's next seq, which is also set
+        as its ``seq`` field; returns that seq. One statement: call it inside the writer's
+        transaction, which holds the database's write lock for as few round trips as can be."""
+        rows = await self._db.execute_fetchall(
+            "INSERT INTO stream_events (stream_id, seq, body, created_at)"
+            " SELECT ?1, n, json_set(?2, '$.seq', n), ?3 FROM"
+            " (SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM stream_events WHERE stream_id = ?1)"
+            " RETURNING seq", (stream_id, body, at))
+        return int(next(iter(rows))[0])
 
     async def append(self, stream_id: str, seq: int, body: str, at: int) -> None:
         await self._db.execute(
@@ -23,10 +30,9 @@ class EventLog:
             (stream_id, seq, body, at))
 
     async def latest_seq(self, stream_id: str) -> int:
-        async with self._db.execute(
-            "SELECT MAX(seq) FROM stream_events WHERE stream_id = ?", (stream_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        rows = await self._db.execute_fetchall(
+            "SELECT MAX(seq) FROM stream_events WHERE stream_id = ?", (stream_id,))
+        row = next(iter(rows), None)
         return 0 if row is None or row[0] is None else int(row[0])
 
     async def oldest_seq(self, stream_id: str) -> int:

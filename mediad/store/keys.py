@@ -11,6 +11,7 @@ from typing import Literal
 import aiosqlite
 
 from mediad.clock import now_ms
+from mediad.store.database import fetch_one
 
 KeyKind = Literal["primary", "backup"]
 KEY_KINDS: tuple[KeyKind, ...] = ("primary", "backup")
@@ -52,14 +53,13 @@ class StreamKeyRepository:
     async def issue(self, stream_id: str, kind: KeyKind) -> StreamKey:
         """Create or replace (rotate) one key of a stream; the old secret stops at once."""
         secret = new_key_secret()
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "INSERT INTO stream_keys (stream_id, kind, secret, lookup, created_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream_id, kind) DO UPDATE SET"
             " secret = excluded.secret, lookup = excluded.lookup,"
             " created_at = excluded.created_at RETURNING *",
-            (stream_id, kind, secret, _lookup(secret), now_ms()),
-        ) as cur:
-            row = await cur.fetchone()
+            (stream_id, kind, secret, _lookup(secret), now_ms()))
         assert row is not None
         return _key(row)
 
@@ -76,10 +76,9 @@ class StreamKeyRepository:
         The index lookup is on a hash (which reveals nothing about how many leading bytes
         matched), and the final comparison is constant-time.
         """
-        async with self._db.execute(
-            "SELECT * FROM stream_keys WHERE lookup = ?", (_lookup(secret),)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(
+            self._db,
+            "SELECT * FROM stream_keys WHERE lookup = ?", (_lookup(secret),))
         if row is None:
             return None
         key = _key(row)
