@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from aiohttp import web
 
 from mediad.config import Config
 from mediad.store.users import Role, User
 
 ACCESS_COOKIE = "mediad_access"
+REFRESH_COOKIE = "mediad_refresh"
+REFRESH_COOKIE_PATH = "/api/auth"
 GUEST_COOKIE = "mediad_guest"
 GUEST_COOKIE_MAX_AGE = 365 * 86400
 _ALGORITHM = "HS256"
@@ -99,3 +102,11 @@ class Tokens:
         if not hmac.compare_digest(signature.encode(), self._guest_signature(guest_id).encode()):
             return None
         return guest_id
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The access token of a request: ``Authorization: Bearer``, else the HttpOnly cookie."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.cookies.get(ACCESS_COOKIE)

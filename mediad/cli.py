@@ -1,4 +1,4 @@
-"""``mediad`` command line: serve, check-config, streams."""
+"""``mediad`` command line: serve, check-config, streams, user."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from mediad.cli_users import add_user_commands, run_user_command
 from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
 from mediad.logs import setup_logging
 from mediad.store import Store, StoreError
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate the config file and exit")
     streams = sub.add_parser("streams", help="list streams with their ingest and player URLs")
     streams.add_argument("--reveal", action="store_true", help="show the keys unmasked")
+    add_user_commands(sub)
     return parser
 
 
@@ -66,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _run(_serve(config))
+        if args.command == "user":
+            return _run(run_user_command(config, args))
         return _run(_list_streams(config, reveal=args.reveal))
     except StoreError as exc:
         log.error("store: %s", exc)

@@ -139,6 +139,10 @@ class RealtimeConfig:
     """Channel name prefix, so several deployments can share one Redis."""
     flush_interval_ms: int = field(default=50, metadata=_range(0, 1000))
     """Messages to a socket are sent at most this often, several to a frame (0: at once)."""
+    max_frames_per_sec: int = field(default=25_000, metadata=_range(1000, 10_000_000))
+    """Socket writes per second one stream may cause in this process: a large audience gets
+    fewer, fuller frames (the interval grows to audience / this), which keeps a busy chat
+    deliverable to thousands of viewers instead of drowning the machine in syscalls."""
     outbound_queue_frames: int = field(default=256, metadata=_range(4, 100_000))
     """Frames queued for one slow socket before it is disconnected."""
     outbound_buffer_bytes: int = field(default=256 * 1024, metadata=_range(4096, 64 << 20))
@@ -176,6 +180,24 @@ class AuthConfig:
     refresh_token_ttl_sec: int = field(default=14 * 86400, metadata=_range(300, 365 * 86400))
     admin_handle: str = "admin"
     """Handle of the admin account created on first start."""
+    login_attempts_per_minute_per_ip: int = field(default=10, metadata=_range(1, 10_000))
+    login_attempts_per_hour_per_account: int = field(default=20, metadata=_range(1, 10_000))
+    """Sign-in attempts (right or wrong) before ``429 Retry-After``: slows a password guesser
+    from one address and from many addresses at one account."""
+    secure_cookies: bool = False
+    """Mark the sign-in cookies ``Secure`` (turn on when browsers reach mediad over HTTPS);
+    requests that arrive over HTTPS get them anyway."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    writes_per_minute_per_user: int = field(default=120, metadata=_range(1, 100_000))
+    """Creator-side changes (streams, keys, settings) per account, before ``429``."""
+    metrics_per_minute_per_ip: int = field(default=30, metadata=_range(1, 100_000))
+    """Player reports (``POST /api/streams/{id}/metrics``) per address."""
+    discovery_ended_hours: int = field(default=48, metadata=_range(0, 24 * 365))
+    """Ended streams stay in public discovery this long."""
+    metrics_retention_days: int = field(default=30, metadata=_range(1, 3650))
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +213,7 @@ class Config:
     tips: TipsConfig = field(default_factory=TipsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    api: ApiConfig = field(default_factory=ApiConfig)
 
 
 def load_config(

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
@@ -50,7 +51,7 @@ class Daemon:
 
     async def start(self) -> None:
         config = self.config
-        self.store = await Store.open(config.storage.database_path)
+        self.store = await Store.open(config.storage.database_path, background_checkpoints=True)
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
         self.services = self._ingest_services(self.registry)
@@ -59,8 +60,12 @@ class Daemon:
         await self.packaging.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.packaging)
-        setup_realtime(app, Realtime(config, self.store, self.registry,
-                                     Tokens.from_config(config), pipelines=self.packaging.get))
+        tokens = Tokens.from_config(config)
+        realtime = Realtime(config, self.store, self.registry, tokens,
+                            pipelines=self.packaging.get)
+        setup_realtime(app, realtime)
+        setup_api(app, ApiContext(config, self.store, self.registry, tokens, realtime,
+                                  ports=lambda: self.ports))
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()

@@ -223,6 +223,12 @@ class StreamRegistry:
             self._notify(live)  # already ended by a lost publisher: now the end is final
         return state
 
+    async def forget(self, stream_id: str) -> None:
+        """A deleted stream: its publisher is dropped and its viewers told it ended."""
+        if await self.live_stream(stream_id) is not None:
+            await self.end(stream_id, "stream deleted")
+        self._streams.pop(stream_id, None)
+
     def disconnect_key(self, stream_id: str, kind: KeyKind, reason: str) -> bool:
         """Drop the publisher using a key that was just rotated."""
         live = self._streams.get(stream_id)

@@ -26,9 +26,13 @@ def rtmp_server_url(config: Config, ports: Ports) -> str:
     return f"rtmp://{_host(config)}:{ports.rtmp}/{config.rtmp.app}"
 
 
+def srt_server_url(config: Config, ports: Ports) -> str:
+    return f"srt://{_host(config)}:{ports.srt}"
+
+
 def srt_url(config: Config, ports: Ports, key: str, passphrase: str) -> str:
     streamid = quote(f"#!::r={config.rtmp.app}/{key},m=publish", safe="")
-    url = f"srt://{_host(config)}:{ports.srt}?streamid={streamid}"
+    url = f"{srt_server_url(config, ports)}?streamid={streamid}"
     if passphrase:
         url += f"&passphrase={quote(passphrase, safe='')}"
     return url

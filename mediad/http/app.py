@@ -40,7 +40,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except web.HTTPException as exc:
         if exc.status < 400 or exc.content_type == "application/json":
             raise
-        return json_error(exc.status, exc.reason)
+        response = json_error(exc.status, exc.reason)
+        for name in ("Retry-After", "WWW-Authenticate", "Allow"):
+            if name in exc.headers:
+                response.headers[name] = exc.headers[name]
+        return response
     except Exception:
         log.exception("unhandled error", extra={"fields": {"path": request.path}})
         return json_error(500, "internal error")

@@ -100,6 +100,8 @@ class ChatCommands:
             raise CommandRefused(404, "not_found", "no such stream")
         role = await chat_role(self.store, stream, identity)
         if command["type"] != "chat.send" and role not in STAFF:
+            if role == "guest":
+                raise CommandRefused(401, "sign_in_required", "sign in to moderate")
             raise CommandRefused(403, "forbidden",
                                  "only the creator and the stream's moderators may moderate")
         return await handler(identity, stream, role, command)

@@ -9,7 +9,7 @@ from typing import Literal
 
 from aiohttp import web
 
-from mediad.auth import ACCESS_COOKIE, GUEST_COOKIE, GUEST_COOKIE_MAX_AGE, Tokens
+from mediad.auth import GUEST_COOKIE, GUEST_COOKIE_MAX_AGE, Tokens, bearer_token
 from mediad.store import Store
 from mediad.store.streams import Stream
 
@@ -44,13 +44,6 @@ def guest_handle(guest_id: str) -> str:
     return f"guest-{guest_id[:6]}"
 
 
-def _bearer(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip()
-    return request.cookies.get(ACCESS_COOKIE)
-
-
 def browser_id(request: web.Request, tokens: Tokens) -> str | None:
     """The verified guest cookie id of the browser making ``request``, if it has one."""
     cookie = request.cookies.get(GUEST_COOKIE, "")
@@ -63,7 +56,7 @@ async def identify(request: web.Request, tokens: Tokens, store: Store) -> Identi
     new_cookie = None
     if guest_id is None:
         guest_id, new_cookie = tokens.new_guest_cookie()
-    token = _bearer(request)
+    token = bearer_token(request)
     if token:
         identity = await identify_token(token, tokens, store, ip, guest_id)
         if identity is None:

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from mediad.http.app import PLAYBACK_OBSERVERS, json_error
+from mediad.http.jsonio import read_object, reply
 from mediad.realtime import messages as m
 from mediad.realtime import tips
 from mediad.realtime.chat import CommandRefused
@@ -76,8 +77,7 @@ def setup_realtime(app: web.Application, realtime: Realtime) -> None:
 
 
 def _json(body: Any, status: int = 200, identity: Identity | None = None) -> web.Response:
-    response = web.json_response(body, status=status, headers={"Cache-Control": "no-store"},
-                                 dumps=lambda v: json.dumps(v, ensure_ascii=False))
+    response = reply(body, status)
     if identity is not None:
         set_guest_cookie(response, identity)
     return response
@@ -160,15 +160,7 @@ async def poll_events(request: web.Request) -> web.Response:
 # -- commands over HTTP ------------------------------------------------------------------
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_COMMAND_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_COMMAND_BYTES, request.content_length)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(reason="the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(reason="the body must be a JSON object")
-    return body
+    return await read_object(request, MAX_COMMAND_BYTES)
 
 
 async def _command(request: web.Request, command: m.Message, status: int = 200

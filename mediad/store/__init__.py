@@ -10,11 +10,15 @@ from pathlib import Path
 
 import aiosqlite
 
+from mediad.store.audit import KeyEvents
 from mediad.store.chat import ChatRepository, ModeratorRepository
+from mediad.store.checkpoints import Checkpointer
 from mediad.store.database import StoreError, open_database
 from mediad.store.events import EventLog
 from mediad.store.health import HealthSamples
 from mediad.store.keys import StreamKeyRepository
+from mediad.store.metrics import PlayerMetrics
+from mediad.store.sessions import RefreshTokens
 from mediad.store.streams import StreamRepository
 from mediad.store.tips import TipRepository
 from mediad.store.users import UserRepository
@@ -33,14 +37,24 @@ class Store:
     tips: TipRepository
     events: EventLog
     health: HealthSamples
+    refresh_tokens: RefreshTokens
+    key_events: KeyEvents
+    player_metrics: PlayerMetrics
     _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _checkpointer: Checkpointer | None = None
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(cls, path: str | Path, *, background_checkpoints: bool = False) -> Store:
+        """``background_checkpoints``: for the long-running daemon (``checkpoints.py``)."""
         db = await open_database(path)
+        checkpointer = None
+        if background_checkpoints and str(path) != ":memory:":
+            checkpointer = Checkpointer(path)
+            await checkpointer.start(db)
         return cls(db, UserRepository(db), StreamRepository(db), StreamKeyRepository(db),
                    ChatRepository(db), ModeratorRepository(db), TipRepository(db),
-                   EventLog(db), HealthSamples(db))
+                   EventLog(db), HealthSamples(db), RefreshTokens(db), KeyEvents(db),
+                   PlayerMetrics(db), _checkpointer=checkpointer)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
@@ -57,3 +71,5 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()

@@ -8,6 +8,8 @@ from typing import Any
 
 import aiosqlite
 
+from mediad.store.database import fetch_one
+
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
@@ -46,10 +48,9 @@ class ChatRepository:
              message.author_role, message.text, message.created_at))
 
     async def get(self, stream_id: str, message_id: str) -> ChatMessage | None:
-        async with self._db.execute(
-            "SELECT * FROM chat_messages WHERE stream_id = ? AND id = ?", (stream_id, message_id)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(
+            self._db,
+            "SELECT * FROM chat_messages WHERE stream_id = ? AND id = ?", (stream_id, message_id))
         return _message(row) if row else None
 
     async def recent(self, stream_id: str, limit: int) -> list[ChatMessage]:
@@ -61,19 +62,18 @@ class ChatRepository:
             rows = await cur.fetchall()
         return [_message(row) for row in reversed(list(rows))]
 
-    async def count(self, stream_id: str) -> int:
-        async with self._db.execute(
-            "SELECT COUNT(*) FROM chat_messages WHERE stream_id = ?", (stream_id,)
-        ) as cur:
-            row = await cur.fetchone()
+    async def count(self, stream_id: str, since: int = 0) -> int:
+        row = await fetch_one(
+            self._db,
+            "SELECT COUNT(*) FROM chat_messages WHERE stream_id = ? AND created_at >= ?",
+            (stream_id, since))
         return int(row[0]) if row else 0
 
     async def last_sent_at(self, stream_id: str, author_id: str) -> int | None:
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "SELECT MAX(created_at) FROM chat_messages WHERE stream_id = ? AND author_id = ?",
-            (stream_id, author_id)
-        ) as cur:
-            row = await cur.fetchone()
+            (stream_id, author_id))
         return None if row is None or row[0] is None else int(row[0])
 
     async def delete(self, stream_id: str, message_id: str, by: str, at: int) -> bool:
@@ -90,11 +90,10 @@ class ChatRepository:
         return cur.rowcount
 
     async def sanction(self, stream_id: str, subject: str) -> Sanction | None:
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "SELECT * FROM chat_sanctions WHERE stream_id = ? AND subject = ?",
-            (stream_id, subject)
-        ) as cur:
-            row = await cur.fetchone()
+            (stream_id, subject))
         if row is None:
             return None
         return Sanction(row["subject"], row["handle"], bool(row["banned"]), row["muted_until"])
@@ -153,11 +152,10 @@ class ModeratorRepository:
         return cur.rowcount == 1
 
     async def is_moderator(self, stream_id: str, user_id: int) -> bool:
-        async with self._db.execute(
+        return await fetch_one(
+            self._db,
             "SELECT 1 FROM stream_moderators WHERE stream_id = ? AND user_id = ?",
-            (stream_id, user_id)
-        ) as cur:
-            return await cur.fetchone() is not None
+            (stream_id, user_id)) is not None
 
     async def for_stream(self, stream_id: str) -> list[int]:
         async with self._db.execute(
@@ -165,3 +163,9 @@ class ModeratorRepository:
             (stream_id,)
         ) as cur:
             return [int(r[0]) for r in await cur.fetchall()]
+
+    async def streams_of(self, user_id: int) -> list[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT stream_id FROM stream_moderators WHERE user_id = ? ORDER BY stream_id",
+            (user_id,))
+        return [str(r[0]) for r in rows]

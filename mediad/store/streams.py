@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from mediad.clock import now_ms
+from mediad.store.database import fetch_one
 
 StreamState = Literal["preview", "live", "ended"]
 
@@ -30,6 +32,10 @@ class Stream:
     guests_may_chat: bool = True
     blocked_words: tuple[str, ...] = ()
     pinned_message_id: str | None = None
+    poster_url: str = ""
+    start_at: int | None = None
+    """Scheduled start, ms since the epoch (discovery lists scheduled streams with it)."""
+    ended_at: int | None = None
 
 
 def _stream(row: aiosqlite.Row) -> Stream:
@@ -37,7 +43,7 @@ def _stream(row: aiosqlite.Row) -> Stream:
                   row["updated_at"], row["dvr_window_sec"], bool(row["age_restricted"]),
                   bool(row["watermark"]), row["srt_passphrase"], row["slow_mode_sec"],
                   bool(row["guests_may_chat"]), tuple(json.loads(row["blocked_words"])),
-                  row["pinned_message_id"])
+                  row["pinned_message_id"], row["poster_url"], row["start_at"], row["ended_at"])
 
 
 # Stream fields a caller may change with ``update``, and how each is stored.
@@ -50,6 +56,8 @@ _UPDATABLE: dict[str, Any] = {
     "guests_may_chat": int,
     "blocked_words": lambda words: json.dumps(list(words)),
     "pinned_message_id": lambda value: value,
+    "poster_url": str,
+    "start_at": lambda value: value,
 }
 
 
@@ -69,20 +77,18 @@ class StreamRepository:
     async def create(self, owner_id: int, title: str, *, dvr_window_sec: int = 120,
                      srt_passphrase: str | None = None) -> Stream:
         stamp = now_ms()
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "INSERT INTO streams (id, owner_id, title, state, created_at, updated_at,"
             " dvr_window_sec, srt_passphrase) VALUES (?, ?, ?, 'preview', ?, ?, ?, ?)"
             " RETURNING *",
             (new_stream_id(), owner_id, title, stamp, stamp, dvr_window_sec,
-             new_srt_passphrase() if srt_passphrase is None else srt_passphrase),
-        ) as cur:
-            row = await cur.fetchone()
+            new_srt_passphrase() if srt_passphrase is None else srt_passphrase))
         assert row is not None
         return _stream(row)
 
     async def get(self, stream_id: str) -> Stream | None:
-        async with self._db.execute("SELECT * FROM streams WHERE id = ?", (stream_id,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._db, "SELECT * FROM streams WHERE id = ?", (stream_id,))
         return _stream(row) if row else None
 
     async def list(self, owner_id: int | None = None) -> list[Stream]:
@@ -91,10 +97,31 @@ class StreamRepository:
             return [_stream(row) for row in await cur.fetchall()]
 
     async def set_state(self, stream_id: str, state: StreamState) -> bool:
+        stamp = now_ms()
         cur = await self._db.execute(
-            "UPDATE streams SET state = ?, updated_at = ? WHERE id = ?",
-            (state, now_ms(), stream_id),
+            "UPDATE streams SET state = ?, updated_at = ?,"
+            " ended_at = CASE WHEN ? = 'ended' THEN ? ELSE ended_at END WHERE id = ?",
+            (state, stamp, state, stamp, stream_id),
         )
+        return cur.rowcount == 1
+
+    async def discover(self, *, ended_since: int, limit: int) -> builtins.list[Stream]:
+        """Public discovery order: live, then scheduled (soonest first), then recently
+        ended (latest first); previews that are neither scheduled nor ended are private."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM streams WHERE state = 'live'"
+            " OR (state = 'preview' AND start_at IS NOT NULL)"
+            " OR (state = 'ended' AND ended_at >= ?)"
+            " ORDER BY CASE state WHEN 'live' THEN 0 WHEN 'preview' THEN 1 ELSE 2 END,"
+            " CASE state WHEN 'live' THEN -updated_at WHEN 'preview' THEN start_at"
+            " ELSE -ended_at END, id LIMIT ?", (ended_since, limit))
+        return [_stream(row) for row in rows]
+
+    async def delete(self, stream_id: str) -> bool:
+        """The stream and all it owns (keys, chat, tips, its event log)."""
+        for table in ("stream_events", "health_samples"):  # kept without a foreign key
+            await self._db.execute(f"DELETE FROM {table} WHERE stream_id = ?", (stream_id,))
+        cur = await self._db.execute("DELETE FROM streams WHERE id = ?", (stream_id,))
         return cur.rowcount == 1
 
     async def update(self, stream_id: str, **changes: Any) -> Stream | None:
@@ -104,9 +131,8 @@ class StreamRepository:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         columns = [f"{name} = ?" for name in changes]
         values = [_UPDATABLE[name](value) for name, value in changes.items()]
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             f"UPDATE streams SET {', '.join([*columns, 'updated_at = ?'])} WHERE id = ?"
-            " RETURNING *", (*values, now_ms(), stream_id),
-        ) as cur:
-            row = await cur.fetchone()
+            " RETURNING *", (*values, now_ms(), stream_id))
         return _stream(row) if row else None

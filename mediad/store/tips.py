@@ -53,10 +53,10 @@ class TipRepository:
         ) as cur:
             return [_tip(row) for row in await cur.fetchall()]
 
-    async def totals(self, stream_id: str) -> dict[str, int]:
-        """Sum per currency (amounts in different currencies are never added together)."""
+    async def totals(self, stream_id: str, since: int = 0) -> dict[str, tuple[int, int]]:
+        """Per currency, the sum and the number of tips (currencies are never added up)."""
         async with self._db.execute(
-            "SELECT currency, SUM(amount_minor) FROM tips WHERE stream_id = ? GROUP BY currency",
-            (stream_id,)
+            "SELECT currency, SUM(amount_minor), COUNT(*) FROM tips WHERE stream_id = ?"
+            " AND created_at >= ? GROUP BY currency ORDER BY currency", (stream_id, since)
         ) as cur:
-            return {row[0]: int(row[1]) for row in await cur.fetchall()}
+            return {row[0]: (int(row[1]), int(row[2])) for row in await cur.fetchall()}

@@ -8,6 +8,7 @@ from typing import Literal
 import aiosqlite
 
 from mediad.clock import now_ms
+from mediad.store.database import fetch_one
 
 Role = Literal["admin", "creator", "viewer"]
 
@@ -34,32 +35,36 @@ class UserRepository:
     async def create(self, handle: str, display_name: str, role: Role,
                      password_hash: str) -> User:
         created = now_ms()
-        async with self._db.execute(
+        row = await fetch_one(
+            self._db,
             "INSERT INTO users (handle, display_name, role, password_hash, created_at)"
             " VALUES (?, ?, ?, ?, ?) RETURNING *",
-            (handle, display_name, role, password_hash, created),
-        ) as cur:
-            row = await cur.fetchone()
+            (handle, display_name, role, password_hash, created))
         assert row is not None
         return _user(row)
 
     async def get(self, user_id: int) -> User | None:
-        async with self._db.execute("SELECT * FROM users WHERE id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._db, "SELECT * FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     async def get_by_handle(self, handle: str) -> User | None:
-        async with self._db.execute("SELECT * FROM users WHERE handle = ?", (handle,)) as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._db, "SELECT * FROM users WHERE handle = ?", (handle,))
         return _user(row) if row else None
+
+    async def get_many(self, user_ids: set[int]) -> dict[int, User]:
+        if not user_ids:
+            return {}
+        marks = ",".join("?" * len(user_ids))
+        rows = await self._db.execute_fetchall(
+            f"SELECT * FROM users WHERE id IN ({marks})", tuple(user_ids))
+        return {row["id"]: _user(row) for row in rows}
 
     async def list(self) -> list[User]:
         async with self._db.execute("SELECT * FROM users ORDER BY id") as cur:
             return [_user(row) for row in await cur.fetchall()]
 
     async def count(self) -> int:
-        async with self._db.execute("SELECT COUNT(*) FROM users") as cur:
-            row = await cur.fetchone()
+        row = await fetch_one(self._db, "SELECT COUNT(*) FROM users")
         return int(row[0]) if row else 0
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> bool:

@@ -36,7 +36,7 @@ async def test_a_signed_tip_is_recorded_and_broadcast(env: Env) -> None:
     assert tip["amountMinor"] == 500 and tip["currency"] == "EUR" and tip["from"] == "Ada"
     assert tip["message"] == "<img src=x onerror=alert(1)>"  # text, for the client to show as text
     assert tip["seq"] == body["seq"]
-    assert await env.store.tips.totals(env.stream.id) == {"EUR": 500}
+    assert await env.store.tips.totals(env.stream.id) == {"EUR": (500, 1)}
 
 
 async def test_a_retried_delivery_counts_once(env: Env) -> None:
@@ -48,7 +48,7 @@ async def test_a_retried_delivery_counts_once(env: Env) -> None:
     assert first[0] == 201 and second == (200, {"id": first[1]["id"], "duplicate": True})
     await socket.next("tip")
     await socket.nothing("tip")
-    assert await env.store.tips.totals(env.stream.id) == {"EUR": 500}
+    assert await env.store.tips.totals(env.stream.id) == {"EUR": (500, 1)}
     assert len(await env.store.tips.for_stream(env.stream.id)) == 1
 
 

@@ -1,0 +1,61 @@
+"""Stream settings, validated field by field; a change reaches every viewer at once as a
+``stream.settings`` event (the player's DVR window and age gate, the chat's slow mode)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from mediad.api.context import API, managed_stream
+from mediad.api.validation import Fields
+from mediad.api.views import public_settings, settings_view
+from mediad.clock import iso_utc, now_ms
+from mediad.http.jsonio import read_object, reply
+from mediad.realtime import messages as m
+from mediad.realtime.chat import MAX_SLOW_MODE_SEC
+from mediad.store.streams import Stream
+
+MAX_DVR_WINDOW_SEC = 7200
+MAX_BLOCKED_WORDS = 500
+MAX_WORD_LENGTH = 64
+FIELDS = {"dvrWindowSec", "ageRestricted", "watermark", "slowModeSec", "guestsMayChat",
+          "blockedWords"}
+
+
+def setup_settings(app: web.Application) -> None:
+    app.router.add_get("/api/streams/{stream}/settings", get_settings)
+    app.router.add_route("PATCH", "/api/streams/{stream}/settings", update_settings)
+
+
+async def get_settings(request: web.Request) -> web.Response:
+    stream, _ = await managed_stream(request)
+    return reply(settings_view(stream))
+
+
+async def update_settings(request: web.Request) -> web.Response:
+    """Only the fields given change. The DVR window and the watermark apply from the next
+    broadcast (a running packager keeps its window); the rest apply at once."""
+    api = request.app[API]
+    stream, _ = await managed_stream(request, write=True)
+    fields = Fields(await read_object(request), FIELDS)
+    changes = fields.changes(
+        dvr_window_sec=fields.integer("dvrWindowSec", 0, MAX_DVR_WINDOW_SEC),
+        age_restricted=fields.boolean("ageRestricted"),
+        watermark=fields.boolean("watermark"),
+        slow_mode_sec=fields.integer("slowModeSec", 0, MAX_SLOW_MODE_SEC),
+        guests_may_chat=fields.boolean("guestsMayChat"),
+        blocked_words=fields.words("blockedWords", max_items=MAX_BLOCKED_WORDS,
+                                   max_length=MAX_WORD_LENGTH))
+    if not changes:
+        return reply(settings_view(stream))
+    updated: list[Stream] = []
+
+    async def write() -> m.Message:
+        changed = await api.store.streams.update(stream.id, **changes)
+        if changed is None:
+            raise web.HTTPNotFound(reason="no such stream")
+        updated.append(changed)
+        return public_settings(changed)
+
+    await api.realtime.recorder.record(
+        stream.id, {"type": m.STREAM_SETTINGS, "at": iso_utc(now_ms())}, write)
+    return reply(settings_view(updated[0]))

@@ -1,0 +1,95 @@
+"""How accounts, streams, keys and settings look at the API (camelCase, ISO 8601 UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mediad.clock import iso_utc
+from mediad.config import Config
+from mediad.store.keys import KeyKind, StreamKey
+from mediad.store.streams import Stream
+from mediad.store.users import User
+from mediad.urls import (
+    Ports,
+    hls_url,
+    player_url,
+    rtmp_server_url,
+    srt_server_url,
+    srt_url,
+)
+
+
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else iso_utc(ms)
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {"id": user.id, "handle": user.handle, "displayName": user.display_name,
+            "role": user.role, "createdAt": iso_utc(user.created_at)}
+
+
+def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, Any]:
+    """What discovery shows of a stream, to anyone."""
+    return {
+        "id": stream.id,
+        "title": stream.title,
+        "posterUrl": stream.poster_url,
+        "state": stream.state,
+        "creator": {"handle": owner.handle if owner else "",
+                    "displayName": owner.display_name if owner else ""},
+        "viewers": viewers if stream.state == "live" else 0,
+        "startAt": _iso(stream.start_at),
+        "endedAt": _iso(stream.ended_at),
+        "ageRestricted": stream.age_restricted,
+    }
+
+
+def public_settings(stream: Stream) -> dict[str, Any]:
+    """The settings a viewer's player and chat act on (broadcast as ``stream.settings``)."""
+    return {"dvrWindowSec": stream.dvr_window_sec, "ageRestricted": stream.age_restricted,
+            "slowModeSec": stream.slow_mode_sec, "guestsMayChat": stream.guests_may_chat}
+
+
+def settings_view(stream: Stream) -> dict[str, Any]:
+    return {**public_settings(stream), "watermark": stream.watermark,
+            "blockedWords": list(stream.blocked_words)}
+
+
+def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Config,
+                  ports: Ports) -> dict[str, Any]:
+    return {**stream_card(stream, owner, viewers), **public_settings(stream),
+            "createdAt": iso_utc(stream.created_at), "updatedAt": iso_utc(stream.updated_at),
+            "hlsUrl": hls_url(config, ports, stream.id),
+            "playerUrl": player_url(config, ports, stream.id)}
+
+
+def masked_passphrase(passphrase: str) -> str:
+    return "•" * 8 if passphrase else ""
+
+
+def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
+              ports: Ports) -> dict[str, Any]:
+    """Masked: what the control room shows until the creator asks to reveal one."""
+    return {
+        "keys": [{"kind": key.kind, "masked": key.masked, "createdAt": iso_utc(key.created_at)}
+                 for key in keys.values()],
+        "rtmpServer": rtmp_server_url(config, ports),
+        "srtServer": srt_server_url(config, ports),
+        "srtPassphrase": masked_passphrase(stream.srt_passphrase),
+        "srtEncrypted": bool(stream.srt_passphrase),
+    }
+
+
+def revealed_key(stream: Stream, key: StreamKey, config: Config, ports: Ports
+                 ) -> dict[str, Any]:
+    server = rtmp_server_url(config, ports)
+    return {
+        "kind": key.kind,
+        "key": key.secret,
+        "createdAt": iso_utc(key.created_at),
+        "rtmpServer": server,
+        "rtmpUrl": f"{server}/{key.secret}",
+        "srtUrl": srt_url(config, ports, key.secret, stream.srt_passphrase),
+        "srtPassphrase": stream.srt_passphrase,
+    }

@@ -1,0 +1,32 @@
+"""JSON in and out of the HTTP API: bounded object bodies, uncached replies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+MAX_BODY_BYTES = 16 * 1024
+
+
+def reply(body: Any, status: int = 200) -> web.Response:
+    """A JSON reply that no cache keeps (the API answers per user)."""
+    return web.json_response(body, status=status, headers={"Cache-Control": "no-store"},
+                             dumps=lambda v: json.dumps(v, ensure_ascii=False))
+
+
+async def read_object(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
+    """The request's JSON object body; 413 past ``limit``, 400 for anything not an object."""
+    if request.content_length is not None and request.content_length > limit:
+        raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise web.HTTPRequestEntityTooLarge(limit, len(raw))
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(reason="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(reason="the body must be a JSON object")
+    return body
