@@ -8,7 +8,7 @@ from aiohttp import web
 from mediad.api.context import API, find_stream, managed_stream, too_many
 from mediad.api.validation import ABSENT, Fields
 from mediad.clock import iso_utc, now_ms
-from mediad.http.jsonio import read_object, reply
+from mediad.http.jsonio import query_int, read_object, reply
 
 MAX_TTFF_MS = 120_000
 MAX_LATENCY_MS = 3_600_000
@@ -47,10 +47,7 @@ def _quantile(ordered: list[int], q: float) -> int | None:
 async def analytics(request: web.Request) -> web.Response:
     api = request.app[API]
     stream, _ = await managed_stream(request)
-    raw = request.query.get("hours", "24")
-    if not raw.isdigit() or not 1 <= int(raw) <= 24 * 30:
-        raise web.HTTPBadRequest(reason="'hours' must be an integer from 1 to 720")
-    since = now_ms() - int(raw) * 3_600_000
+    since = now_ms() - query_int(request, "hours", 24, 1, 24 * 30) * 3_600_000
     store = api.store
     samples = await store.health.since(stream.id, since)
     counts = [viewers for _, _, _, _, viewers in samples]

@@ -52,6 +52,7 @@ async def _signed_in(request: web.Request, api: ApiContext, user: User) -> web.R
 async def login(request: web.Request) -> web.Response:
     api = request.app[API]
     fields = Fields(await read_object(request), {"handle", "password"})
+    fields.require("handle", "password")
     handle = fields.text("handle", min_length=1, max_length=64)
     password = fields.body.get("password")
     if not isinstance(password, str) or not 1 <= len(password) <= 1024:

@@ -15,7 +15,7 @@ from mediad.api.context import (
 from mediad.api.validation import ABSENT, Fields
 from mediad.api.views import stream_card, stream_detail
 from mediad.clock import now_ms
-from mediad.http.jsonio import read_object, reply
+from mediad.http.jsonio import query_int, read_object, reply
 from mediad.lifecycle import TransitionRefused
 from mediad.store.keys import KEY_KINDS
 from mediad.store.streams import Stream
@@ -43,11 +43,9 @@ async def discover(request: web.Request) -> web.Response:
     """Live first (most recently started first), then scheduled (soonest first), then
     recently ended; previews without a schedule stay private."""
     api = request.app[API]
-    raw = request.query.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise web.HTTPBadRequest(reason="'limit' must be an integer from 1 to 100")
+    limit = query_int(request, "limit", 50, 1, 100)
     ended_since = now_ms() - api.config.api.discovery_ended_hours * 3_600_000
-    streams = await api.store.streams.discover(ended_since=ended_since, limit=int(raw))
+    streams = await api.store.streams.discover(ended_since=ended_since, limit=limit)
     owners = await api.store.users.get_many({s.owner_id for s in streams})
     now = api.realtime.clock()
     return reply({"streams": [stream_card(s, owners.get(s.owner_id),
@@ -70,8 +68,7 @@ async def create_stream(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(reason="only creators and admins may create streams")
     charge_write(request, user)
     fields = Fields(await read_object(request), {"title", "posterUrl", "startAt"})
-    if "title" not in fields.body:
-        fields.errors["title"] = "is required"
+    fields.require("title")
     changes = _stream_fields(fields, creating=True)
     async with api.store.transaction():
         stream = await api.store.streams.create(user.id, str(changes.pop("title")),

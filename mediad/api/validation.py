@@ -41,6 +41,11 @@ class Fields:
         self.errors: dict[str, str] = {
             name: "unknown field" for name in body if name not in allowed}
 
+    def require(self, *names: str) -> None:
+        for name in names:
+            if name not in self.body:
+                self.errors.setdefault(name, "is required")
+
     def changes(self, **values: Any) -> dict[str, Any]:
         """The given values that the body set, after ``done``."""
         self.done()

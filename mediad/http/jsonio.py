@@ -30,3 +30,14 @@ async def read_object(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body must be a JSON object")
     return body
+
+
+def query_int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter in ``low..high``; 400 naming it otherwise."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    # ASCII digits only: str.isdigit() also accepts '²', which int() refuses.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
+        raise web.HTTPBadRequest(reason=f"'{name}' must be an integer from {low} to {high}")
+    return int(raw)

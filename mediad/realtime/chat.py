@@ -47,8 +47,8 @@ def new_message_id() -> str:
 
 def _string(command: m.Message, name: str, limit: int = 200) -> str:
     value = command.get(name)
-    if not isinstance(value, str) or not value or len(value) > limit:
-        raise CommandRefused(400, "bad_request", f"{name!r} must be a non-empty string")
+    if not isinstance(value, str) or not value or len(value) > limit or not value.isascii():
+        raise CommandRefused(400, "bad_request", f"{name!r} must be a non-empty ASCII string")
     return value
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import WSCloseCode, web
 
 from mediad.http.app import PLAYBACK_OBSERVERS, json_error
-from mediad.http.jsonio import read_object, reply
+from mediad.http.jsonio import query_int, read_object, reply
 from mediad.realtime import messages as m
 from mediad.realtime import tips
 from mediad.realtime.chat import CommandRefused
@@ -99,9 +99,7 @@ def _cursor(request: web.Request) -> int | None:
     raw = request.query.get("cursor")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise web.HTTPBadRequest(reason="'cursor' must be a non-negative integer")
-    return int(raw)
+    return query_int(request, "cursor", 0, 0, 10**18)
 
 
 # -- WebSocket ---------------------------------------------------------------------------
@@ -246,10 +244,7 @@ async def list_actions(request: web.Request) -> web.Response:
 
 async def health_history(request: web.Request) -> web.Response:
     realtime, stream = await _staff(request)
-    raw = request.query.get("minutes", "10")
-    if not raw.isdigit() or not 1 <= int(raw) <= 24 * 60:
-        raise web.HTTPBadRequest(reason="'minutes' must be an integer in 1..1440")
-    since = int(time.time() * 1000) - int(raw) * 60_000
+    since = int(time.time() * 1000) - query_int(request, "minutes", 10, 1, 24 * 60) * 60_000
     rows = await realtime.store.health.since(stream.id, since)
     samples = [{"at": m_at, "bitrateKbps": kbps, "fps": fps, "dropRate": drops,
                 "viewers": viewers} for m_at, kbps, fps, drops, viewers in rows]

@@ -24,14 +24,15 @@ class TextRefused(Exception):
 
 
 def clean_text(text: str, max_length: int) -> str:
-    """NFC, control and bidi-override characters removed, whitespace runs collapsed, trimmed.
+    """NFC; control, lone-surrogate and bidi-override characters removed; whitespace runs
+    collapsed; trimmed.
 
     Newlines become spaces (a chat line is one line); the length limit counts characters
     after cleaning.
     """
     text = unicodedata.normalize("NFC", text)
     text = "".join(" " if ch in "\t\n\r\v\f" else ch for ch in text
-                   if ch in "\t\n\r\v\f" or unicodedata.category(ch) != "Cc")
+                   if ch in "\t\n\r\v\f" or unicodedata.category(ch) not in ("Cc", "Cs"))
     text = _BIDI.sub("", text)
     text = re.sub(r"\s{2,}", " ", text).strip()
     if not text:

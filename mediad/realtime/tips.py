@@ -72,7 +72,7 @@ def parse(body: bytes, blocked: BlockedWords) -> TipRequest:
         raise WebhookRefused(400, "body must be a JSON object")
     stream_id, key = data.get("streamId"), data.get("idempotencyKey")
     amount, currency = data.get("amountMinor"), data.get("currency")
-    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 64:
+    if not isinstance(stream_id, str) or not 0 < len(stream_id) <= 64 or not stream_id.isascii():
         raise WebhookRefused(400, "'streamId' must be a stream id")
     if not isinstance(key, str) or not _KEY.fullmatch(key):
         raise WebhookRefused(400, "'idempotencyKey' must be 1-128 printable ASCII characters")
