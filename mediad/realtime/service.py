@@ -190,6 +190,9 @@ class Realtime:
                 async with self.store.transaction():
                     await self.store.events.prune(now - config.event_retention_hours * 3_600_000)
                     await self.store.health.prune(now - config.health_retention_days * 86_400_000)
+                    await self.store.player_metrics.prune(
+                        now - self.config.api.metrics_retention_days * 86_400_000)
+                    await self.store.refresh_tokens.prune(now)
             except Exception:
                 log.exception("pruning failed")
             await asyncio.sleep(PRUNE_EVERY_SEC)
