@@ -16,6 +16,7 @@ from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
+from mediad.http.web import setup_web
 from mediad.packaging import Packaging
 from mediad.realtime.routes import setup_realtime
 from mediad.realtime.service import Realtime
@@ -60,6 +61,7 @@ class Daemon:
         await self.packaging.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.packaging)
+        setup_web(app)
         tokens = Tokens.from_config(config)
         realtime = Realtime(config, self.store, self.registry, tokens,
                             pipelines=self.packaging.get)

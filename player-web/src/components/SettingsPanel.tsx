@@ -1,0 +1,98 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { api, ApiError } from "../lib/api";
+import type { Settings } from "../lib/types";
+
+interface Draft {
+  dvrWindowSec: string;
+  ageRestricted: boolean;
+  watermark: boolean;
+  slowModeSec: string;
+  guestsMayChat: boolean;
+  blockedWords: string;
+}
+
+function toDraft(settings: Settings): Draft {
+  return {
+    ...settings,
+    dvrWindowSec: String(settings.dvrWindowSec),
+    slowModeSec: String(settings.slowModeSec),
+    blockedWords: settings.blockedWords.join(", "),
+  };
+}
+
+/** The server validates; its message for each field is shown beside that field. */
+export function SettingsPanel({ streamId }: { streamId: string }) {
+  const path = `/api/streams/${encodeURIComponent(streamId)}/settings`;
+  const [draft, setDraft] = useState<Draft | null>(null);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState<string | null>(null);
+  useEffect(() => {
+    api<Settings>(path)
+      .then((settings) => setDraft(toDraft(settings)))
+      .catch((error: unknown) => setStatus(error instanceof Error ? error.message : String(error)));
+  }, [path]);
+  if (!draft) return <section className="card" aria-busy="true">{status}</section>;
+
+  const number = (value: string) => (/^-?\d+$/.test(value.trim()) ? Number(value) : value);
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setErrors({});
+    setStatus(null);
+    try {
+      const saved = await api<Settings>(path, {
+        method: "PATCH",
+        body: {
+          dvrWindowSec: number(draft.dvrWindowSec),
+          ageRestricted: draft.ageRestricted,
+          watermark: draft.watermark,
+          slowModeSec: number(draft.slowModeSec),
+          guestsMayChat: draft.guestsMayChat,
+          blockedWords: draft.blockedWords.split(",").map((word) => word.trim()).filter(Boolean),
+        },
+      });
+      setDraft(toDraft(saved));
+      setStatus("Saved.");
+    } catch (caught) {
+      if (caught instanceof ApiError && caught.fields) setErrors(caught.fields);
+      setStatus(caught instanceof Error ? caught.message : String(caught));
+    }
+  };
+  const field = (name: keyof Draft) => (errors[name] ? <span className="field-error" role="alert">{errors[name]}</span> : null);
+  const set = <K extends keyof Draft>(name: K, value: Draft[K]) => setDraft({ ...draft, [name]: value });
+  return (
+    <form className="card settings-panel" onSubmit={save} aria-labelledby="settings-title" noValidate>
+      <h2 id="settings-title">Settings</h2>
+      <label>
+        DVR window (seconds, 0-7200)
+        <input inputMode="numeric" value={draft.dvrWindowSec} onChange={(e) => set("dvrWindowSec", e.target.value)} />
+        {field("dvrWindowSec")}
+      </label>
+      <label>
+        Slow mode (seconds between messages, 0 = off)
+        <input inputMode="numeric" value={draft.slowModeSec} onChange={(e) => set("slowModeSec", e.target.value)} />
+        {field("slowModeSec")}
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={draft.ageRestricted} onChange={(e) => set("ageRestricted", e.target.checked)} />
+        Age-restricted (18+)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={draft.watermark} onChange={(e) => set("watermark", e.target.checked)} />
+        Watermark with my handle (from the next broadcast)
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={draft.guestsMayChat} onChange={(e) => set("guestsMayChat", e.target.checked)} />
+        Guests may chat
+      </label>
+      <label>
+        Blocked words (comma-separated)
+        <textarea value={draft.blockedWords} onChange={(e) => set("blockedWords", e.target.value)} rows={2} />
+        {field("blockedWords")}
+      </label>
+      <button type="submit" className="primary">
+        Save settings
+      </button>
+      {status && <p className="notice">{status}</p>}
+    </form>
+  );
+}

@@ -1,0 +1,141 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, ApiError } from "../lib/api";
+import type { KeyKind, KeysView, RevealedKey } from "../lib/types";
+
+function Copy({ value, label }: { value: string; label: string }) {
+  const [copied, setCopied] = useState(false);
+  return (
+    <button
+      type="button"
+      aria-label={`Copy ${label}`}
+      onClick={() => {
+        void navigator.clipboard?.writeText(value).then(() => {
+          setCopied(true);
+          setTimeout(() => setCopied(false), 1500);
+        });
+      }}
+    >
+      {copied ? "Copied" : "Copy"}
+    </button>
+  );
+}
+
+/** The stream keys: masked until shown, copyable, rotatable after a confirmation. */
+export function StreamKeyCard({ streamId }: { streamId: string }) {
+  const base = `/api/streams/${encodeURIComponent(streamId)}/keys`;
+  const [view, setView] = useState<KeysView | null>(null);
+  const [shown, setShown] = useState<Partial<Record<KeyKind, RevealedKey>>>({});
+  const [confirming, setConfirming] = useState<KeyKind | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const reload = useCallback(async () => {
+    try {
+      setView(await api<KeysView>(base));
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : String(caught));
+    }
+  }, [base]);
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  const reveal = async (kind: KeyKind) => {
+    setError(null);
+    try {
+      const key = await api<RevealedKey>(`${base}/${kind}/reveal`, { method: "POST" });
+      setShown((current) => ({ ...current, [kind]: key }));
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : String(caught));
+    }
+  };
+
+  const rotate = async (kind: KeyKind) => {
+    setConfirming(null);
+    setError(null);
+    try {
+      const key = await api<RevealedKey>(`${base}/${kind}/rotate`, { method: "POST" });
+      setShown((current) => ({ ...current, [kind]: key }));
+      setMessage(
+        `The ${kind} key was replaced.` + (key.publisherDisconnected ? " The encoder using the old key was disconnected." : ""),
+      );
+      await reload();
+    } catch (caught) {
+      setError(caught instanceof ApiError ? caught.message : String(caught));
+    }
+  };
+
+  if (!view) return <section className="card" aria-busy="true" />;
+  const anyShown = shown.primary ?? shown.backup;
+  return (
+    <section className="card key-card" aria-labelledby="keys-title">
+      <h2 id="keys-title">Stream keys</h2>
+      <dl>
+        <dt>RTMP server</dt>
+        <dd>
+          <code>{view.rtmpServer}</code> <Copy value={view.rtmpServer} label="RTMP server" />
+        </dd>
+        <dt>SRT server</dt>
+        <dd>
+          <code>{view.srtServer}</code>
+        </dd>
+        <dt>SRT passphrase</dt>
+        <dd>
+          <code data-testid="srt-passphrase">{anyShown ? anyShown.srtPassphrase : view.srtPassphrase}</code>
+          {anyShown && <Copy value={anyShown.srtPassphrase} label="SRT passphrase" />}
+        </dd>
+      </dl>
+      {view.keys.map(({ kind, masked }) => {
+        const key = shown[kind];
+        return (
+          <div className="key-row" key={kind} data-testid={`key-${kind}`}>
+            <span className="kind">{kind === "primary" ? "Primary" : "Backup"}</span>
+            <code className="secret">{key ? key.key : masked}</code>
+            {key ? (
+              <>
+                <button type="button" onClick={() => setShown((current) => ({ ...current, [kind]: undefined }))}>
+                  Hide
+                </button>
+                <Copy value={key.key} label={`${kind} key`} />
+              </>
+            ) : (
+              <button type="button" onClick={() => void reveal(kind)}>
+                Show
+              </button>
+            )}
+            {confirming === kind ? (
+              <span className="confirm" role="alertdialog" aria-label={`Rotate the ${kind} key?`}>
+                Rotate? The old key stops working at once.
+                <button type="button" className="danger" onClick={() => void rotate(kind)}>
+                  Rotate
+                </button>
+                <button type="button" onClick={() => setConfirming(null)}>
+                  Cancel
+                </button>
+              </span>
+            ) : (
+              <button type="button" onClick={() => setConfirming(kind)}>
+                Rotate…
+              </button>
+            )}
+            {key && (
+              <p className="urls">
+                SRT: <code>{key.srtUrl}</code>
+              </p>
+            )}
+          </div>
+        );
+      })}
+      {message && <p className="notice">{message}</p>}
+      {error && (
+        <p className="notice" role="alert">
+          {error}
+        </p>
+      )}
+      <p className="security-note">
+        Anyone with a key can stream as you. Keep keys out of screenshots and shared configs, use the backup key for a
+        second encoder, and rotate a key the moment it may have leaked: reveals and rotations are logged.
+      </p>
+    </section>
+  );
+}

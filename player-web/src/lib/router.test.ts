@@ -1,0 +1,13 @@
+import { describe, expect, it } from "vitest";
+import { parseRoute } from "./router";
+
+describe("parseRoute", () => {
+  it("knows the app's pages", () => {
+    expect(parseRoute("/")).toEqual({ page: "discover" });
+    expect(parseRoute("/watch/ab12")).toEqual({ page: "watch", streamId: "ab12" });
+    expect(parseRoute("/studio")).toEqual({ page: "studio", streamId: null });
+    expect(parseRoute("/studio/ab12/")).toEqual({ page: "studio", streamId: "ab12" });
+    expect(parseRoute("/watch")).toEqual({ page: "notFound" });
+    expect(parseRoute("/nope")).toEqual({ page: "notFound" });
+  });
+});
