@@ -93,7 +93,7 @@ export function ModerationPanel({ streamId, channel, slowModeSec }: { streamId: 
         </ul>
       )}
       <h3>Log</h3>
-      <ol className="log">
+      <ol className="log" aria-label="Moderation log">
         {actions.slice(0, 20).map((entry, n) => (
           <li key={n}>
             <strong>{entry.actorHandle}</strong> {entry.action.replace("_", " ")}

@@ -1,0 +1,45 @@
+import { act, fireEvent, render, screen } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fakeFetch } from "../test/fakes";
+import { SettingsPanel } from "./SettingsPanel";
+
+afterEach(() => vi.unstubAllGlobals());
+
+const settings = { dvrWindowSec: 120, ageRestricted: false, watermark: false, slowModeSec: 0, guestsMayChat: true, blockedWords: ["spam"] };
+
+describe("SettingsPanel", () => {
+  it("saves the form and shows what the server stored", async () => {
+    const { calls } = fakeFetch({
+      "GET /api/streams/s1/settings": () => ({ body: settings }),
+      "PATCH /api/streams/s1/settings": (call) => ({ body: { ...settings, ...(call.body as object), blockedWords: ["spam", "scam"] } }),
+    });
+    render(<SettingsPanel streamId="s1" />);
+    fireEvent.change(await screen.findByLabelText(/Slow mode/), { target: { value: "10" } });
+    fireEvent.click(screen.getByLabelText(/Age-restricted/));
+    fireEvent.change(screen.getByLabelText(/Blocked words/), { target: { value: "spam, scam," } });
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
+    expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({
+      dvrWindowSec: 120, ageRestricted: true, watermark: false, slowModeSec: 10, guestsMayChat: true, blockedWords: ["spam", "scam"],
+    });
+    expect(screen.getByText("Saved.")).toBeInTheDocument();
+    expect(screen.getByLabelText(/Blocked words/)).toHaveValue("spam, scam");
+  });
+
+  it("shows the server's validation message beside each field", async () => {
+    fakeFetch({
+      "GET /api/streams/s1/settings": () => ({ body: settings }),
+      "PATCH /api/streams/s1/settings": () => ({
+        status: 422,
+        body: {
+          error: "invalid dvrWindowSec: must be an integer from 0 to 7200",
+          fields: { dvrWindowSec: "must be an integer from 0 to 7200", slowModeSec: "must be an integer from 0 to 3600" },
+        },
+      }),
+    });
+    render(<SettingsPanel streamId="s1" />);
+    fireEvent.change(await screen.findByLabelText(/DVR window/), { target: { value: "9000" } });
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
+    const errors = screen.getAllByRole("alert").map((e) => e.textContent);
+    expect(errors).toEqual(["must be an integer from 0 to 7200", "must be an integer from 0 to 3600"]);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it, vi } from "vitest";
+import { initialState, MAX_MESSAGES, reduce, StreamChannel, type ChannelState } from "./channel";
+import type { RealtimeMessage } from "./types";
+
+const msg = (id: string, extra: Record<string, unknown> = {}) => ({
+  type: "chat.message",
+  id,
+  author: { id: "u:2", handle: "vic", role: "viewer" },
+  text: id,
+  at: "",
+  ...extra,
+});
+const apply = (...messages: RealtimeMessage[]): ChannelState => messages.reduce(reduce, initialState);
+const hello = {
+  type: "hello",
+  cursor: 0,
+  viewers: 3,
+  you: { id: "u:2", handle: "vic", role: "viewer", canChat: true, canModerate: false },
+  stream: { state: "live", title: "t" },
+  chat: { slowModeSec: 5, guestsMayChat: false, maxMessageLength: 300 },
+};
+
+describe("reduce", () => {
+  it("takes who you are and the chat settings from hello", () => {
+    const state = apply(hello);
+    expect(state.you?.handle).toBe("vic");
+    expect(state).toMatchObject({ viewers: 3, slowModeSec: 5, guestsMayChat: false, maxMessageLength: 300, streamState: "live" });
+  });
+
+  it("builds the chat from history and live messages, without duplicates", () => {
+    const state = apply(
+      { type: "chat.history", messages: [msg("a"), msg("b")], pinned: msg("a") },
+      msg("b"),
+      msg("c"),
+    );
+    expect(state.messages.map((m) => m.id)).toEqual(["a", "b", "c"]);
+    expect(state.pinned?.id).toBe("a");
+  });
+
+  it("applies deletions, pins and clears", () => {
+    let state = apply({ type: "chat.history", messages: [msg("a"), msg("b")], pinned: msg("a") });
+    state = reduce(state, { type: "chat.deleted", id: "a" });
+    expect(state.messages.map((m) => m.id)).toEqual(["b"]);
+    expect(state.pinned).toBeNull();
+    state = reduce(state, { type: "chat.pinned", message: msg("b") });
+    expect(state.pinned?.id).toBe("b");
+    state = reduce(state, { type: "chat.cleared" });
+    expect(state.messages).toEqual([]);
+  });
+
+  it("keeps the last messages only", () => {
+    const many = Array.from({ length: MAX_MESSAGES + 10 }, (_, n) => msg(`m${n}`));
+    expect(apply(...many).messages).toHaveLength(MAX_MESSAGES);
+  });
+
+  it("follows viewers, health, status, settings and slow mode", () => {
+    const state = apply(
+      { type: "viewers", count: 12 },
+      { type: "health", at: "2026-01-01T00:00:00Z", bitrateKbps: 2500, fps: 30, dropRate: 0, viewers: 14 },
+      { type: "stream.status", state: "ended" },
+      { type: "stream.settings", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 10, guestsMayChat: true },
+      { type: "moderation.slow_mode", seconds: 0 },
+    );
+    expect(state).toMatchObject({ viewers: 14, streamState: "ended", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 0 });
+    expect(state.health?.bitrateKbps).toBe(2500);
+  });
+
+  it("notices when you are timed out, banned or unbanned, and ignores others", () => {
+    let state = apply(hello);
+    state = reduce(state, { type: "moderation.ban", target: { id: "u:9", handle: "x" } });
+    expect(state.banned).toBe(false);
+    state = reduce(state, { type: "moderation.timeout", target: { id: "u:2", handle: "vic" }, until: "2030-01-01T00:00:00Z" });
+    expect(state.mutedUntil).toBe(Date.parse("2030-01-01T00:00:00Z"));
+    state = reduce(state, { type: "moderation.ban", target: { id: "u:2", handle: "vic" } });
+    expect(state.banned).toBe(true);
+    state = reduce(state, { type: "moderation.unban", target: { id: "u:2", handle: "vic" } });
+    expect(state.banned).toBe(false);
+  });
+});
+
+describe("StreamChannel", () => {
+  it("hands tips to their listeners and state changes to subscribers", () => {
+    const channel = new StreamChannel("s1");
+    const tips = vi.fn();
+    const changed = vi.fn();
+    channel.tips.subscribe(tips);
+    const unsubscribe = channel.subscribe(changed);
+    channel.apply({ type: "tip", id: 1, amountMinor: 100, currency: "EUR", from: "a", message: "", at: "" });
+    channel.apply({ type: "viewers", count: 2 });
+    expect(tips).toHaveBeenCalledTimes(1);
+    expect(changed).toHaveBeenCalledTimes(1);
+    unsubscribe();
+    channel.apply({ type: "viewers", count: 3 });
+    expect(changed).toHaveBeenCalledTimes(1);
+    expect(channel.getState().viewers).toBe(3);
+  });
+});
