@@ -28,6 +28,7 @@ run: $(VENV)/.installed player
 HLSJS := tests/interop/hlsjs
 
 test: $(VENV)/.installed-test test-deps $(HLSJS)/node_modules/.installed player
+	cd player-web && npx vitest run
 	$(BIN)/python -m pytest -q -ra
 
 lint: $(VENV)/.installed-test
@@ -71,11 +72,15 @@ bench-deps: test-deps
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
 	fi
 
-# The web player, once player-web/ exists: built into the package so a wheel needs no Node.
-player:
-	@if [ -f player-web/package.json ]; then \
-		cd player-web && npm ci --no-audit --no-fund && npm run build; \
-	fi
+# The web player, built into mediad/static (package data: a wheel needs no Node). It needs
+# Node.js 20.19 or newer; npm ci runs again only when the lock file changed.
+player: player-web/node_modules/.installed
+	cd player-web && npm run build
+
+player-web/node_modules/.installed: player-web/package.json player-web/package-lock.json
+	@command -v npm >/dev/null || { $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends nodejs npm; }
+	cd player-web && npm ci --no-audit --no-fund
+	@touch $@
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache

@@ -52,6 +52,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
   const [range, setRange] = useState<{ start: number; end: number; now: number } | null>(null);
   const [muted, setMuted] = useState(true);
   const [ttffMs, setTtffMs] = useState<number | null>(null);
+  const [firstFrameAt, setFirstFrameAt] = useState<number | null>(null);
   const [latencyS, setLatencyS] = useState<number | null>(null);
   const [attempt, setAttempt] = useState(0);
 
@@ -83,6 +84,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
       firstFrame = true;
       const ttff = performance.now() - started;
       setTtffMs(Math.round(ttff));
+      setFirstFrameAt(Math.round(performance.now())); // since navigation: what a viewer waits
       setStatus("playing");
       onFirstFrame?.(ttff);
       if (report) reportMetrics(streamId, { ttffMs: ttff, rendition: currentRendition() });
@@ -207,6 +209,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
       data-testid="live-player"
       data-status={status}
       data-ttff-ms={ttffMs ?? undefined}
+      data-first-frame-at={firstFrameAt ?? undefined}
       data-latency-s={latencyS ?? undefined}
     >
       <video ref={video} playsInline muted={muted} aria-label="live video" />

@@ -1,0 +1,96 @@
+"""The web app end to end in Debian's headless Chromium (playwright-core), against a real
+mediad and a real ffmpeg RTMP publish: discovery, playback, chat between two viewers, a
+signed tip, and the creator's control room (key rotation, slow mode, ending the stream).
+The screenshots land in ``test-results/`` as CI artifacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediad.testing import DaemonProcess
+from tests.interop.live_publisher import publish
+from tests.peers import require_tool
+
+pytestmark = pytest.mark.interop
+
+ROOT = Path(__file__).resolve().parents[2]
+PLAYER_WEB = ROOT / "player-web"
+SCRIPT = PLAYER_WEB / "e2e" / "watch-and-control.mjs"
+RESULTS = ROOT / "test-results"
+WEBHOOK_SECRET = "e2e-webhook-secret"
+SCRIPT_TIMEOUT = 150.0
+SCREENSHOTS = ("watch-page.png", "control-room.png")
+
+
+def require_player_build() -> None:
+    """The app and its driver are built artifacts: missing ones are a setup error, not a skip."""
+    if not (PLAYER_WEB / "node_modules" / "playwright-core").is_dir():
+        pytest.fail("player-web/node_modules/playwright-core is missing: "
+                    "run `cd player-web && npm ci`")
+    if not (ROOT / "mediad" / "static" / "index.html").is_file():
+        pytest.fail("mediad/static/index.html is missing: run `make player` "
+                    "(or `cd player-web && npm run build`)")
+
+
+def as_text(output: str | bytes | None) -> str:
+    """What a timed-out run captured (typed loosely by subprocess)."""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
+
+
+def last_json_line(out: str) -> dict[str, Any] | None:
+    for line in reversed(out.splitlines()):
+        if line.startswith("{"):
+            try:
+                report: dict[str, Any] = json.loads(line)
+            except ValueError:
+                continue
+            return report
+    return None
+
+
+def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
+    node = require_tool("node")
+    chromium = require_tool("chromium")
+    ffmpeg = require_tool("ffmpeg")
+    require_player_build()
+    RESULTS.mkdir(exist_ok=True)
+    for stale in RESULTS.glob("*.png"):  # the artifacts must be this run's
+        if stale.name in SCREENSHOTS or stale.name.startswith("failure-"):
+            stale.unlink()
+    config = f'[tips]\nwebhook_secret = "{WEBHOOK_SECRET}"\n[transcode]\nenabled = false\n'
+    with DaemonProcess(extra_config=config) as daemon:
+        banner = daemon.banner
+        # On the backup key: the script rotates the primary one, which would disconnect a
+        # publisher using it and end the stream before the creator gets to end it.
+        publisher = publish(ffmpeg, daemon.rtmp_url(banner.backup_key), 120)
+        try:
+            daemon.wait_for_log("publisher attached", timeout=20)
+            command = [node, str(SCRIPT), "--base", daemon.base_url,
+                       "--stream", banner.stream_id, "--admin-password", banner.admin_password,
+                       "--webhook-secret", WEBHOOK_SECRET, "--out", str(RESULTS)]
+            env = {"CHROMIUM": chromium, **os.environ}
+            try:
+                run = subprocess.run(command, cwd=PLAYER_WEB, env=env, capture_output=True,
+                                     text=True, timeout=SCRIPT_TIMEOUT, check=False)
+            except subprocess.TimeoutExpired as exc:
+                pytest.fail(f"the e2e script ran past {SCRIPT_TIMEOUT:.0f} s\n"
+                            f"stdout:\n{as_text(exc.stdout)}\nstderr:\n{as_text(exc.stderr)}\n"
+                            f"mediad:\n{daemon.logs[-4000:]}")
+        finally:
+            publisher.kill()
+            publisher.wait()
+        report = last_json_line(run.stdout)
+        output = (f"stdout:\n{run.stdout[-4000:]}\nstderr:\n{run.stderr[-4000:]}\n"
+                  f"mediad:\n{daemon.logs[-4000:]}")
+        assert run.returncode == 0, f"the e2e script failed ({run.returncode})\n{output}"
+        assert report is not None and report.get("ok") is True, output
+    steps = ", ".join(f"{s['name'].split(':')[0]} {s['ms']} ms" for s in report["steps"])
+    print(f"\nplayer-web e2e: time to first frame {report['ttffMs']} ms; steps {steps}; "
+          f"screenshots in {RESULTS}")
+    assert all((RESULTS / name).is_file() for name in SCREENSHOTS)
