@@ -19,6 +19,11 @@ export function WatchPage({ streamId }: { streamId: string }) {
   const [consented, setConsented] = useState(() => hasAgeConsent(env.ageGateTtlDays));
   const [attempt, setAttempt] = useState(0);
   useEffect(() => {
+    // Fetch the player's code while the stream's details load: the first frame comes sooner.
+    // (Code only: nothing of the stream itself is requested before the age gate.)
+    void import("hls.js/light");
+  }, []);
+  useEffect(() => {
     const abort = new AbortController();
     setLoad({ status: "loading" });
     api<StreamDetail>(`/api/streams/${encodeURIComponent(streamId)}`, { signal: abort.signal, refresh: false })
