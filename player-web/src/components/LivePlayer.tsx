@@ -201,6 +201,11 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
   const seek = (to: number) => {
     if (video.current) video.current.currentTime = to;
   };
+  // hls.js knows where live playback should sit (the part hold-back behind the edge).
+  const goLive = () => {
+    const target = hlsRef.current?.liveSyncPosition ?? (range ? range.end - 1 : null);
+    if (target !== null && target !== undefined) seek(target);
+  };
 
   const behind = range ? range.end - range.now : 0;
   return (
@@ -240,7 +245,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
           />
         )}
         {behind > env.liveEdgeThresholdSec ? (
-          <button type="button" className="go-live" onClick={() => range && seek(range.end - 1)}>
+          <button type="button" className="go-live" onClick={goLive}>
             Go live (−{formatClock(behind)})
           </button>
         ) : (
