@@ -7,14 +7,18 @@ Every benchmark takes ``--quick`` (a run under two minutes) and ends with one li
 from __future__ import annotations
 
 import argparse
+import asyncio
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, TypeVar
 
 from mediad.testing import DaemonProcess, free_port, process_cpu_seconds
 
@@ -36,6 +40,29 @@ def parse_args(description: str, argv: list[str] | None = None,
     parser = parser or argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="a run under two minutes")
     return parser.parse_args(argv)
+
+
+T = TypeVar("T")
+
+
+def raise_open_files_limit() -> None:
+    """One descriptor per simulated viewer: thousands do not fit a soft limit of 1024."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            print(f"could not raise RLIMIT_NOFILE to {hard}: {exc}", file=sys.stderr)
+
+
+def run_on_uvloop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop (what the daemon runs on), or asyncio's loop without it."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def require(tool: str) -> str:

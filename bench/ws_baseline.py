@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import signal
-from collections.abc import Callable
 
 from aiohttp import web
+
+from bench.harness import raise_open_files_limit, run_on_uvloop
 
 SOCKETS = web.AppKey("sockets", dict[str, set[web.WebSocketResponse]])
 COUNTER = web.AppKey("counter", list[int])
@@ -93,11 +93,6 @@ async def serve(host: str, port: int) -> None:
     await runner.cleanup()
 
 
-def raise_open_files_limit() -> None:
-    """One descriptor per viewer: 10000 of them do not fit a default soft limit of 1024."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def main() -> None:
@@ -107,15 +102,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
     raise_open_files_limit()
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        pass
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(serve(args.host, args.port))
+    run_on_uvloop(serve(args.host, args.port))
 
 
 if __name__ == "__main__":

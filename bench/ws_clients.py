@@ -34,14 +34,14 @@ import json
 import os
 import resource
 import struct
-import sys
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 import msgpack
+
+from bench.harness import raise_open_files_limit, run_on_uvloop
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -409,13 +409,6 @@ def process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def raise_open_files_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError) as exc:
-            print(f"could not raise RLIMIT_NOFILE to {hard}: {exc}", file=sys.stderr)
 
 
 def main() -> None:
@@ -435,15 +428,7 @@ def main() -> None:
     if args.clients < 0 or args.probe_every < 1 or args.connect_concurrency < 1:
         parser.error("--clients must be >= 0, --probe-every and --connect-concurrency >= 1")
     raise_open_files_limit()
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:
-        pass
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        result = runner.run(run(args.url, args.clients, args.seconds, args.probe_every,
+    result = run_on_uvloop(run(args.url, args.clients, args.seconds, args.probe_every,
                                 args.connect_concurrency, args.subprotocol))
     with open(args.out, "w") as out:
         json.dump(result, out, separators=(",", ":"))

@@ -8,7 +8,7 @@
 //   node e2e/join-bench.mjs --base URL --stream ID [--joins 10] [--settle 8]
 import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const require = createRequire(import.meta.url);
 const args = process.argv.slice(2);
@@ -25,13 +25,7 @@ if (!base || !stream) {
   process.exit(2);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-});
+const browser = await launchChromium();
 
 async function joinWatchPage(collectScripts) {
   const context = await browser.newContext();

@@ -15,7 +15,7 @@ import { createHmac } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -70,14 +70,7 @@ function signature(/** @type {string} */ secret, /** @type {string} */ body) {
 }
 
 await mkdir(outDir, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  // The machine has no internet: keep Chromium from reaching for Google's services.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
-});
+const browser = await launchChromium();
 /** @type {Map<string, Page>} */
 const pages = new Map();
 /** @type {string[]} Uncaught exceptions in the app: none is acceptable, whatever the steps saw. */

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
-import { ApiError } from "../lib/api";
+import { ApiError, errorMessage } from "../lib/api";
 import type { ChannelState, StreamChannel } from "../lib/channel";
 import { formatViewers } from "../lib/format";
 import { useCountdown } from "../lib/hooks";
@@ -66,7 +66,7 @@ export function LiveChat({ channel, state }: { channel: StreamChannel; state: Ch
     try {
       await channel.send(command);
     } catch (error) {
-      setNotice(error instanceof Error ? error.message : String(error));
+      setNotice(errorMessage(error));
     }
   };
 

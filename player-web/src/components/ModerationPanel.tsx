@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, ApiError } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import type { StreamChannel } from "../lib/channel";
 
 interface Ban {
@@ -30,7 +30,7 @@ export function ModerationPanel({ streamId, channel, slowModeSec }: { streamId: 
       setBans(banList.bans);
       setActions(log.actions);
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorMessage(caught));
     }
   }, [base]);
   useEffect(() => {
@@ -43,7 +43,7 @@ export function ModerationPanel({ streamId, channel, slowModeSec }: { streamId: 
       await channel.send(command);
       await reload();
     } catch (caught) {
-      setError(caught instanceof Error ? caught.message : String(caught));
+      setError(errorMessage(caught));
     }
   };
 

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { api, ApiError } from "../lib/api";
+import { api, ApiError, errorMessage } from "../lib/api";
 import type { Settings } from "../lib/types";
 
 interface Draft {
@@ -29,7 +29,7 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
   useEffect(() => {
     api<Settings>(path)
       .then((settings) => setDraft(toDraft(settings)))
-      .catch((error: unknown) => setStatus(error instanceof Error ? error.message : String(error)));
+      .catch((error: unknown) => setStatus(errorMessage(error)));
   }, [path]);
   if (!draft) return <section className="card" aria-busy="true">{status}</section>;
 
@@ -54,7 +54,7 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
       setStatus("Saved.");
     } catch (caught) {
       if (caught instanceof ApiError && caught.fields) setErrors(caught.fields);
-      setStatus(caught instanceof Error ? caught.message : String(caught));
+      setStatus(errorMessage(caught));
     }
   };
   const field = (name: keyof Draft) => (errors[name] ? <span className="field-error" role="alert">{errors[name]}</span> : null);

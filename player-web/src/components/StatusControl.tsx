@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, ApiError } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import type { StreamDetail, StreamState } from "../lib/types";
 import { LiveBadge } from "./LiveBadge";
 import { LivePlayer } from "./LivePlayer";
@@ -16,7 +16,7 @@ export function StatusControl({ stream, state, onChanged }: { stream: StreamDeta
     try {
       onChanged(await api<StreamDetail>(`/api/streams/${encodeURIComponent(stream.id)}/state`, { method: "PUT", body: { state: next } }));
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorMessage(caught));
     } finally {
       setBusy(false);
     }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api, ApiError } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import type { KeyKind, KeysView, RevealedKey } from "../lib/types";
 
 function Copy({ value, label }: { value: string; label: string }) {
@@ -33,7 +33,7 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
     try {
       setView(await api<KeysView>(base));
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorMessage(caught));
     }
   }, [base]);
   useEffect(() => {
@@ -46,7 +46,7 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
       const key = await api<RevealedKey>(`${base}/${kind}/reveal`, { method: "POST" });
       setShown((current) => ({ ...current, [kind]: key }));
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorMessage(caught));
     }
   };
 
@@ -61,7 +61,7 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
       );
       await reload();
     } catch (caught) {
-      setError(caught instanceof ApiError ? caught.message : String(caught));
+      setError(errorMessage(caught));
     }
   };
 

@@ -79,3 +79,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   if (response.status === 204 || response.status === 202) return undefined as T;
   return (await response.json()) as T;
 }
+
+/** What to tell the user about a failure: the server's words when it gave some. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

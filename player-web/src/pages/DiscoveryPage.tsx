@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import { api } from "../lib/api";
+import { api, errorMessage } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { StreamCard } from "../lib/types";
 import { LiveCard, LiveCardSkeleton } from "../components/LiveCard";
@@ -15,7 +15,7 @@ export function DiscoveryPage() {
       setLoad({ status: "ready", streams: body.streams });
     } catch (error) {
       if (signal?.aborted) return;
-      setLoad({ status: "error", message: error instanceof Error ? error.message : String(error) });
+      setLoad({ status: "error", message: errorMessage(error) });
     }
   }, []);
   useEffect(() => {
