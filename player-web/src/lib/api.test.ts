@@ -18,6 +18,22 @@ describe("api", () => {
     expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/me", "POST /api/auth/refresh", "GET /api/me"]);
   });
 
+  it("drops a session that cannot be renewed and asks again as a guest", async () => {
+    let signedOut = false;
+    const { calls } = fakeFetch({
+      "GET /api/streams/s/events": () => (signedOut ? { body: { cursor: 0, events: [] } } : { status: 401, body: { error: "invalid token" } }),
+      "POST /api/auth/refresh": () => ({ status: 401, body: { error: "no refresh token" } }),
+      "POST /api/auth/logout": () => {
+        signedOut = true;
+        return { status: 204 };
+      },
+    });
+    await expect(api("/api/streams/s/events")).resolves.toEqual({ cursor: 0, events: [] });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      "GET /api/streams/s/events", "POST /api/auth/refresh", "POST /api/auth/logout", "GET /api/streams/s/events",
+    ]);
+  });
+
   it("turns errors into ApiError with the server's message, fields and wait", async () => {
     fakeFetch({
       "PATCH /api/streams/s/settings": () => ({ status: 422, body: { error: "invalid dvrWindowSec", fields: { dvrWindowSec: "must be an integer from 0 to 7200" } } }),

@@ -73,7 +73,12 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
     });
   let response = await send();
   if (response.status === 401 && refresh && !path.startsWith("/api/auth/")) {
-    if (await refreshSession()) response = await send();
+    if (!(await refreshSession())) {
+      // A session that cannot be renewed (a stale cookie, a changed server secret) would
+      // refuse even what guests may do: drop its cookies and ask again as a guest.
+      await fetch(`${env.apiBase}/api/auth/logout`, { method: "POST", credentials: "include" }).catch(() => undefined);
+    }
+    response = await send();
   }
   if (!response.ok) throw await toError(response);
   if (response.status === 204 || response.status === 202) return undefined as T;
