@@ -28,3 +28,16 @@ def pytest_runtest_makereport(
 # CI machines are shared and slow at times: no per-example deadline there, same search.
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _ordinary_scheduling() -> None:
+    """Run every test, and so every peer it starts, under the ordinary scheduler.
+
+    The test process has been seen running under SCHED_FIFO at priority 99 on this machine
+    kind, set from outside (nothing in the project or its dependencies asks for it).
+    Children inherit the policy: a headless Chromium with real-time threads then spins and
+    starves the machine, and even SIGKILL waits.
+    """
+    if os.sched_getscheduler(0) != os.SCHED_OTHER:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
