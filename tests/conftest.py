@@ -39,5 +39,5 @@ def _ordinary_scheduling() -> None:
     Children inherit the policy: a headless Chromium with real-time threads then spins and
     starves the machine, and even SIGKILL waits.
     """
-    if os.sched_getscheduler(0) != os.SCHED_OTHER:
+    if hasattr(os, "sched_getscheduler") and os.sched_getscheduler(0) != os.SCHED_OTHER:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
