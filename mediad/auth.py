@@ -21,7 +21,7 @@ import jwt
 from aiohttp import web
 
 from mediad.config import Config
-from mediad.store.users import Role, User
+from mediad.store.users import Role, User, UserRepository
 
 ACCESS_COOKIE = "mediad_access"
 REFRESH_COOKIE = "mediad_refresh"
@@ -102,6 +102,12 @@ class Tokens:
         if not hmac.compare_digest(signature.encode(), self._guest_signature(guest_id).encode()):
             return None
         return guest_id
+
+
+async def user_for_token(token: str, tokens: Tokens, users: UserRepository) -> User | None:
+    """The account a valid access token names, None for a bad, expired or orphaned one."""
+    claims = tokens.verify_access(token)
+    return await users.get(claims.user_id) if claims else None
 
 
 def bearer_token(request: web.Request) -> str | None:

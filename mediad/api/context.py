@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from mediad.auth import Tokens, bearer_token
+from mediad.auth import Tokens, bearer_token, user_for_token
 from mediad.config import Config
 from mediad.realtime.ratelimit import RateLimiter
 from mediad.realtime.service import Realtime
@@ -59,8 +59,7 @@ async def current_user(request: web.Request) -> User | None:
     if not token:
         return None
     api = request.app[API]
-    claims = api.tokens.verify_access(token)
-    user = await api.store.users.get(claims.user_id) if claims else None
+    user = await user_for_token(token, api.tokens, api.store.users)
     if user is None:
         raise web.HTTPUnauthorized(reason="the access token is invalid or expired",
                                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})

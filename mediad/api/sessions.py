@@ -9,8 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from mediad.api.context import API, ApiContext, require_user, too_many
+from mediad.api.streams import stream_cards
 from mediad.api.validation import Fields
-from mediad.api.views import stream_card, user_view
+from mediad.api.views import user_view
 from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_COOKIE_PATH
 from mediad.clock import now_ms
 from mediad.http.jsonio import read_object, reply
@@ -115,8 +116,6 @@ async def me(request: web.Request) -> web.Response:
     api = request.app[API]
     user = await require_user(request)
     owned = await api.store.streams.list(None if user.role == "admin" else user.id)
-    now = api.realtime.clock()
-    streams = [stream_card(s, user if s.owner_id == user.id else await api.store.users.get(
-        s.owner_id), api.realtime.viewers.total(s.id, now)) for s in owned]
+    streams = await stream_cards(api, owned)
     moderates = await api.store.moderators.streams_of(user.id)
     return reply({"user": user_view(user), "streams": streams, "moderates": moderates})

@@ -224,8 +224,7 @@ class StreamChannel:
 
 
 class Hub:
-    def __init__(self, store: Store, flush_interval_ms: int,
-                 max_frames_per_sec: int = 50_000) -> None:
+    def __init__(self, store: Store, flush_interval_ms: int, max_frames_per_sec: int) -> None:
         self.store = store
         self.flush_interval = flush_interval_ms / 1000
         self.max_frames_per_sec = max_frames_per_sec

@@ -9,7 +9,13 @@ from typing import Literal
 
 from aiohttp import web
 
-from mediad.auth import GUEST_COOKIE, GUEST_COOKIE_MAX_AGE, Tokens, bearer_token
+from mediad.auth import (
+    GUEST_COOKIE,
+    GUEST_COOKIE_MAX_AGE,
+    Tokens,
+    bearer_token,
+    user_for_token,
+)
 from mediad.store import Store
 from mediad.store.streams import Stream
 
@@ -68,10 +74,7 @@ async def identify(request: web.Request, tokens: Tokens, store: Store) -> Identi
 
 async def identify_token(token: str, tokens: Tokens, store: Store, ip: str,
                          browser: str) -> Identity | None:
-    claims = tokens.verify_access(token)
-    if claims is None:
-        return None
-    user = await store.users.get(claims.user_id)
+    user = await user_for_token(token, tokens, store.users)
     if user is None:
         return None
     return Identity(f"u:{user.id}", user.handle, ip, browser, user.id, user.role == "admin",

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import aiosqlite
 
+from mediad.store.database import fetch_one
+
 
 class EventLog:
     def __init__(self, db: aiosqlite.Connection) -> None:
@@ -30,9 +32,8 @@ class EventLog:
             (stream_id, seq, body, at))
 
     async def latest_seq(self, stream_id: str) -> int:
-        rows = await self._db.execute_fetchall(
-            "SELECT MAX(seq) FROM stream_events WHERE stream_id = ?", (stream_id,))
-        row = next(iter(rows), None)
+        row = await fetch_one(
+            self._db, "SELECT MAX(seq) FROM stream_events WHERE stream_id = ?", (stream_id,))
         return 0 if row is None or row[0] is None else int(row[0])
 
     async def oldest_seq(self, stream_id: str) -> int:
