@@ -31,7 +31,7 @@ from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered, Segment
 if TYPE_CHECKING:
     from packager.transcode import AudioToAac, LadderRung, LadderStats, VideoLadder
 
-__all__ = ["Rendition", "RenditionStats", "StreamPipeline"]
+__all__ = ["PipelineHealth", "Rendition", "RenditionStats", "StreamPipeline"]
 
 log = logging.getLogger("mediad.packager")
 
@@ -102,6 +102,18 @@ def _snap_frame_rate(measured: float) -> float:
     """Millisecond timestamps blur 30 fps into 30.12: report the common rate it is."""
     nearest = min(_COMMON_RATES, key=lambda rate: abs(rate - measured))
     return nearest if abs(nearest - measured) <= 0.01 * nearest else round(measured, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineHealth:
+    """Transcode counters for the health channel, summed over every encoder a stream had."""
+
+    decoded: int = 0
+    corrupt_packets: int = 0
+    dropped_source_packets: int = 0
+    dropped_pictures: dict[str, int] = field(default_factory=dict)
+    encoded: dict[str, int] = field(default_factory=dict)
+    drop_rate: dict[str, float] = field(default_factory=dict)
 
 
 class Timeline:
@@ -533,7 +545,7 @@ class StreamPipeline:
         return bool(self.renditions) and all(r.playlist.ended
                                              for r in self.renditions.values())
 
-    def health(self) -> dict[str, object]:
+    def health(self) -> PipelineHealth:
         """Transcode counters for the health channel: drops per rung, corrupt packets."""
         stats = [*self.retired_ladder_stats,
                  *(e.stats for e in (self.ladder, self.audio_transcoder) if e is not None)]
@@ -544,15 +556,14 @@ class StreamPipeline:
                 dropped[name] = dropped.get(name, 0) + count
             for name, count in one.encoded.items():
                 encoded[name] = encoded.get(name, 0) + count
-        return {
-            "decoded": sum(s.decoded for s in stats),
-            "corrupt_packets": sum(s.corrupt_packets for s in stats),
-            "dropped_source_packets": sum(s.dropped_packets for s in stats),
-            "dropped_pictures": dropped,
-            "encoded": encoded,
-            "drop_rate": {name: dropped[name] / max(1, dropped[name] + encoded.get(name, 0))
-                          for name in dropped},
-        }
+        return PipelineHealth(
+            decoded=sum(s.decoded for s in stats),
+            corrupt_packets=sum(s.corrupt_packets for s in stats),
+            dropped_source_packets=sum(s.dropped_packets for s in stats),
+            dropped_pictures=dropped,
+            encoded=encoded,
+            drop_rate={name: dropped[name] / max(1, dropped[name] + encoded.get(name, 0))
+                       for name in dropped})
 
     # -- the multivariant playlist ------------------------------------------------------
 

@@ -131,8 +131,8 @@ class Realtime:
         encoded: dict[str, int] = {}
         if pipeline is not None:
             health = pipeline.health()
-            drops = dict(health["dropped_pictures"])  # type: ignore[call-overload]
-            encoded = dict(health["encoded"])  # type: ignore[call-overload]
+            drops = dict(health.dropped_pictures)
+            encoded = dict(health.encoded)
         return Counters(self.clock(), live.stats.bytes, live.stats.frames,
                         live.stats.video_frames, live.dropped_frames, drops, encoded)
 

@@ -82,7 +82,7 @@ def test_every_rung_has_its_size_rate_and_the_sources_keyframes(hd: Source,
     pipeline = run_ladder(hd)
     assert set(pipeline.renditions) == {"source", "720p", "360p", "180p", "audio"}
     health = pipeline.health()
-    assert health["dropped_pictures"] == {"720p": 0, "360p": 0, "180p": 0}
+    assert health.dropped_pictures == {"720p": 0, "360p": 0, "180p": 0}
     source_keys = None
     expected = {"source": (1280, 720, 90), "720p": (1280, 720, 90), "360p": (640, 360, 90),
                 "180p": (320, 180, 45)}
