@@ -95,7 +95,7 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     from mediad.config import Config
     from mediad.http.app import create_app
     from mediad.http.hls import setup_hls
-    from mediad.packaging import Packaging
+    from mediad.stream_pipelines import StreamPipelines
     from mediad.store import Store
     from mediad.streams import StreamRegistry
     from mediad.testing import free_port
@@ -107,7 +107,7 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     registry = StreamRegistry(store)
     rtmp = RtmpServer(RtmpServerConfig(host="127.0.0.1", port=free_port()), registry)
     rtmp_port = await rtmp.start()
-    packaging = Packaging(config.hls, registry, store)
+    packaging = StreamPipelines(config.hls, registry, store)
     await packaging.start()
     app = create_app(config, store, registry)
     setup_hls(app, packaging)

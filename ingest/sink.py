@@ -21,12 +21,22 @@ class PublishRefused(Exception):
     description: str
 
 
+@dataclass(frozen=True, slots=True)
+class TrackRefused(Exception):
+    """Raised by ``announce_track`` for a track the daemon cannot serve (a codec it cannot
+    package): the ingest tells the publisher why and closes that connection."""
+
+    description: str
+
+
 class PublishSession(Protocol):
     """One accepted publisher. Calls never block: the registry queues to its readers."""
 
     stream_id: str
 
-    def announce_track(self, track: TrackInfo) -> None: ...
+    def announce_track(self, track: TrackInfo) -> None:
+        """A track or its new parameters; raises ``TrackRefused`` for one that cannot be
+        served."""
 
     def push_frame(self, frame: Frame) -> None: ...
 

@@ -17,7 +17,7 @@ from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
 from mediad.http.web import setup_web
-from mediad.packaging import Packaging
+from mediad.stream_pipelines import StreamPipelines
 from mediad.realtime.routes import setup_realtime
 from mediad.realtime.service import Realtime
 from mediad.store import Store
@@ -44,7 +44,7 @@ class Daemon:
         self.config = config
         self.store: Store | None = None
         self.registry: StreamRegistry | None = None
-        self.packaging: Packaging | None = None
+        self.packaging: StreamPipelines | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -56,7 +56,7 @@ class Daemon:
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
         self.services = self._ingest_services(self.registry)
-        self.packaging = Packaging(config.hls, self.registry, self.store,
+        self.packaging = StreamPipelines(config.hls, self.registry, self.store,
                                    transcode=config.transcode)
         await self.packaging.start()
         app = create_app(config, self.store, self.registry)

@@ -16,11 +16,11 @@ from aiohttp import web
 
 from mediad.config import HlsConfig
 from mediad.http.app import CONFIG, PLAYBACK_OBSERVERS, json_error
-from mediad.packaging import Packaging
+from mediad.stream_pipelines import StreamPipelines
 from packager.llhls import Decision, MediaPlaylist, Rendered, decide, parse_directives
 from packager.pipeline import StreamPipeline
 
-PACKAGING = web.AppKey("packaging", Packaging)
+PACKAGING = web.AppKey("packaging", StreamPipelines)
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -31,7 +31,7 @@ _SEGMENT = re.compile(r"seg(\d{1,12})\.m4s")
 _INIT = re.compile(r"init(\d{1,9})\.mp4")
 
 
-def setup_hls(app: web.Application, packaging: Packaging) -> None:
+def setup_hls(app: web.Application, packaging: StreamPipelines) -> None:
     app[PACKAGING] = packaging
     app.router.add_get("/hls/{stream}/index.m3u8", multivariant)
     app.router.add_get("/hls/{stream}/{session}/{rendition}/index.m3u8", media_playlist)

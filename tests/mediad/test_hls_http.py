@@ -16,7 +16,7 @@ from ingest.media import Frame
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
-from mediad.packaging import Packaging
+from mediad.stream_pipelines import StreamPipelines
 from mediad.store import Store
 from mediad.streams import StreamRegistry
 from packager.llhls import MediaPlaylist, PlaylistSettings
@@ -62,7 +62,7 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     config = Config()
     config = replace(config, hls=replace(config.hls, block_timeout_sec=1.0))
     registry = StreamRegistry(store)
-    packaging = Packaging(config.hls, registry, store)
+    packaging = StreamPipelines(config.hls, registry, store)
     pipeline = StreamPipeline(PlaylistSettings(0.2, 1.0, dvr_window=60), lambda a: 1.79e9 + a)
     pipeline.track_changed(source.video)
     pipeline.track_changed(source.audio)
@@ -77,7 +77,8 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     await store.close()
 
 
-def setup_app(config: Config, store: Store, registry: StreamRegistry, packaging: Packaging
+def setup_app(config: Config, store: Store, registry: StreamRegistry,
+              packaging: StreamPipelines
               ) -> object:
     app = create_app(config, store, registry)
     setup_hls(app, packaging)

@@ -34,7 +34,7 @@ def system_wall_clock(arrival: float) -> float:
     return time.time() - (time.monotonic() - arrival)
 
 
-class Packaging:
+class StreamPipelines:
     def __init__(self, config: HlsConfig, registry: StreamRegistry, store: Store,
                  wall_clock: Callable[[float], float] = system_wall_clock, *,
                  transcode: TranscodeConfig | None = None) -> None:
