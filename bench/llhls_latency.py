@@ -95,8 +95,8 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     from mediad.config import Config
     from mediad.http.app import create_app
     from mediad.http.hls import setup_hls
-    from mediad.stream_pipelines import StreamPipelines
     from mediad.store import Store
+    from mediad.stream_pipelines import StreamPipelines
     from mediad.streams import StreamRegistry
     from mediad.testing import free_port
 

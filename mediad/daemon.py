@@ -17,10 +17,10 @@ from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
 from mediad.http.web import setup_web
-from mediad.stream_pipelines import StreamPipelines
 from mediad.realtime.routes import setup_realtime
 from mediad.realtime.service import Realtime
 from mediad.store import Store
+from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
 

@@ -16,8 +16,8 @@ from ingest.media import Frame
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.http.hls import setup_hls
-from mediad.stream_pipelines import StreamPipelines
 from mediad.store import Store
+from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from packager.llhls import MediaPlaylist, PlaylistSettings
 from packager.pipeline import StreamPipeline
