@@ -10,7 +10,7 @@ from aiohttp import web
 
 from mediad.auth import Tokens, bearer_token, user_for_token
 from mediad.config import Config
-from mediad.realtime.ratelimit import RateLimiter
+from mediad.ratelimit import RateLimiter
 from mediad.realtime.service import Realtime
 from mediad.store import Store
 from mediad.store.streams import Stream

@@ -21,7 +21,7 @@ from mediad.realtime.chat import CommandRefused
 from mediad.realtime.hub import Subscriber
 from mediad.realtime.identity import Identity, identify_token
 from mediad.realtime.outbox import Outbox
-from mediad.realtime.ratelimit import RateLimiter
+from mediad.ratelimit import RateLimiter
 from mediad.realtime.service import Realtime
 from mediad.realtime.snapshot import hello, history
 from mediad.store.streams import Stream

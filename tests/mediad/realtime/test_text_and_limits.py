@@ -1,4 +1,4 @@
-"""Chat text cleaning, word and link filters, and the rate limiter, as pure functions."""
+"""Chat text cleaning and the word and link filters, as pure functions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediad.realtime.ratelimit import RateLimiter
 from mediad.realtime.text import BlockedWords, TextRefused, clean_text, contains_link
 
 
@@ -57,18 +56,3 @@ def test_blocked_words_match_whole_words_case_insensitively() -> None:
     assert not words.found_in("spoilers") and not words.found_in("badphrase")
     assert not BlockedWords([]).found_in("anything")
 
-
-def test_rate_limiter_bursts_then_refills() -> None:
-    limiter = RateLimiter(3, 60.0)
-    assert [limiter.acquire("k", 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.acquire("k", 0.0) == pytest.approx(20.0)
-    assert limiter.acquire("other", 0.0) == 0.0
-    assert limiter.acquire("k", 19.0) == pytest.approx(1.0)
-    assert limiter.acquire("k", 20.0) == 0.0
-
-
-def test_rate_limiter_memory_is_bounded() -> None:
-    limiter = RateLimiter(2, 1.0, max_keys=100)
-    for n in range(1000):
-        limiter.acquire(f"k{n}", n * 0.001)
-    assert len(limiter._buckets) <= 100

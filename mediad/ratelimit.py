@@ -1,4 +1,5 @@
-"""Token buckets keyed by chatter or address; the caller passes the clock."""
+"""Token buckets keyed by chatter, account or address (chat, sign-in, API writes, player
+reports); the caller passes the clock."""
 
 from __future__ import annotations
 
