@@ -21,7 +21,7 @@ from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from packager.llhls import MediaPlaylist, PlaylistSettings
 from packager.pipeline import StreamPipeline
-from tests.packager.test_pipeline import Source, encode_source
+from tests.packager.packager_testing import Source, encode_source
 
 STREAM = "teststream01"
 

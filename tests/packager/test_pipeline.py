@@ -4,81 +4,19 @@ PyAV must read the media back whole."""
 
 from __future__ import annotations
 
-import array
-import math
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ingest.media import Frame, TrackInfo
 from packager.llhls import MediaPlaylist, PlaylistSettings
 from packager.pipeline import Rendition, StreamPipeline
+from tests.packager.packager_testing import SECONDS, Source, encode_source
 
 av: Any = pytest.importorskip("av")
 
-FPS = 30
-SECONDS = 4
 WALL0 = 1_790_000_000.0
 SETTINGS = PlaylistSettings(part_target=0.2, segment_target=1.0, dvr_window=60)
-
-
-@dataclass(frozen=True)
-class Source:
-    video: TrackInfo
-    audio: TrackInfo
-    frames: list[Frame]  # in decode order, interleaved as a publisher sends them
-
-
-def encode_source(width: int = 320, height: int = 240, seconds: int = SECONDS,
-                  b_frames: int = 2) -> Source:
-    video = av.CodecContext.create("libx264", "w")
-    video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-    video.time_base = Fraction(1, 1000)
-    video.framerate = Fraction(FPS)
-    video.gop_size = FPS
-    video.max_b_frames = b_frames
-    video.flags |= av.codec.context.Flags.global_header
-    video.options = {"preset": "ultrafast", "x264-params": "annexb=0:scenecut=0"}
-    video.open()
-    packets: list[Any] = []
-    for i in range(seconds * FPS):
-        frame = av.VideoFrame(width, height, "yuv420p")
-        for n, plane in enumerate(frame.planes):
-            plane.update(bytes([(i * 7 + n * 50) & 0xFF]) * plane.buffer_size)
-        frame.pts = round(i * 1000 / FPS)
-        packets += video.encode(frame)
-    packets += video.encode(None)
-    vinfo = TrackInfo(0, "video", "h264", 1000, bytes(video.extradata),
-                      "avc1.42c00d", width, height)
-
-    audio = av.CodecContext.create("aac", "w")
-    audio.sample_rate, audio.layout, audio.format = 48000, "mono", "fltp"
-    audio.time_base = Fraction(1, 48000)
-    audio.flags |= av.codec.context.Flags.global_header
-    audio.open()
-    apackets: list[Any] = []
-    size = audio.frame_size
-    for n in range(math.ceil(seconds * 48000 / size)):
-        tone = array.array("f", (0.2 * math.sin(2 * math.pi * 440 * (n * size + k) / 48000)
-                                 for k in range(size)))
-        frame = av.AudioFrame(format="fltp", layout="mono", samples=size)
-        frame.planes[0].update(tone.tobytes())
-        frame.sample_rate, frame.pts = 48000, n * size
-        apackets += audio.encode(frame)
-    apackets += audio.encode(None)
-    ainfo = TrackInfo(1, "audio", "aac", 1000, bytes(audio.extradata), "mp4a.40.2",
-                      sample_rate=48000, channels=1)
-
-    frames = [Frame(vinfo, int(p.dts), int(p.pts), p.is_keyframe, bytes(p),
-                    arrival=int(p.dts) / 1000) for p in packets]
-    for p in apackets:
-        ms = round(int(p.pts) * 1000 / 48000)
-        frames.append(Frame(ainfo, ms, ms, True, bytes(p), arrival=ms / 1000))
-    frames.sort(key=lambda f: (f.dts, f.track.kind != "video"))
-    return Source(vinfo, ainfo, frames)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from packager.transcode import (
     check_encoder,
     plan_ladder,
 )
-from tests.packager.test_pipeline import Source, encode_source
+from tests.packager.packager_testing import Source, encode_source
 
 av: Any = pytest.importorskip("av")
 

@@ -259,3 +259,31 @@ def nal_units(frame: Frame) -> list[bytes]:
         pos += 4 + size
     assert pos == len(data)
     return nals
+
+
+def record_nals(config: bytes, hevc: bool) -> list[bytes]:
+    """The parameter sets listed in an avcC/hvcC."""
+    nals = []
+    if hevc:
+        pos = 23
+        for _ in range(config[22]):
+            count = int.from_bytes(config[pos + 1:pos + 3], "big")
+            pos += 3
+            for _ in range(count):
+                size = int.from_bytes(config[pos:pos + 2], "big")
+                nals.append(config[pos + 2:pos + 2 + size])
+                pos += 2 + size
+        return nals
+    pos = 6
+    for count_at in (5, None):
+        count = config[5] & 0x1F if count_at else config[pos]
+        pos += 0 if count_at else 1
+        for _ in range(count):
+            size = int.from_bytes(config[pos:pos + 2], "big")
+            nals.append(config[pos + 2:pos + 2 + size])
+            pos += 2 + size
+    return nals
+
+
+def annex_b(nals: list[bytes]) -> bytes:
+    return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals)

@@ -13,36 +13,16 @@ from ingest.mpegts.aac import AdtsParser, next_frame_time
 from ingest.mpegts.annexb import split_annex_b
 from ingest.mpegts.h264 import H264Parser, avc_config, parse_sps
 from ingest.mpegts.hevc import HevcParser, hevc_config
-from tests.ingest.mpegts.mpegts_testing import FIXTURES, adts_frame, demux, load, nal_units
+from tests.ingest.mpegts.mpegts_testing import (
+    FIXTURES,
+    adts_frame,
+    annex_b,
+    demux,
+    load,
+    nal_units,
+    record_nals,
+)
 from tests.peers import require_tool
-
-
-def record_nals(config: bytes, hevc: bool) -> list[bytes]:
-    """The parameter sets listed in an avcC/hvcC."""
-    nals = []
-    if hevc:
-        pos = 23
-        for _ in range(config[22]):
-            count = int.from_bytes(config[pos + 1:pos + 3], "big")
-            pos += 3
-            for _ in range(count):
-                size = int.from_bytes(config[pos:pos + 2], "big")
-                nals.append(config[pos + 2:pos + 2 + size])
-                pos += 2 + size
-        return nals
-    pos = 6
-    for count_at in (5, None):
-        count = config[5] & 0x1F if count_at else config[pos]
-        pos += 0 if count_at else 1
-        for _ in range(count):
-            size = int.from_bytes(config[pos:pos + 2], "big")
-            nals.append(config[pos + 2:pos + 2 + size])
-            pos += 2 + size
-    return nals
-
-
-def annex_b(nals: list[bytes]) -> bytes:
-    return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals)
 
 
 @pytest.fixture(scope="module")

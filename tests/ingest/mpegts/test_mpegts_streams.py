@@ -12,12 +12,13 @@ from tests.ingest.mpegts.mpegts_testing import (
     Demuxed,
     Muxer,
     adts_frame,
+    annex_b,
     demux,
     load,
     nal_units,
     packets,
+    record_nals,
 )
-from tests.ingest.mpegts.test_mpegts_codecs import annex_b, record_nals
 
 H264, HEVC, AAC, MP2 = 0x1B, 0x24, 0x0F, 0x03
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest.sink import PublishRefused
+from tests.mediad.api.api_testing import publish
 from tests.mediad.api.conftest import ApiEnv
-from tests.mediad.api.test_streams_api import publish
 
 
 async def test_keys_are_masked_with_the_ingest_urls(env: ApiEnv) -> None:

@@ -3,29 +3,10 @@ the creator through the real registry (a publisher attached the way RTMP and SRT
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pytest
 
-from mediad.streams import Publisher
+from tests.mediad.api.api_testing import publish
 from tests.mediad.api.conftest import ApiEnv
-
-
-@dataclass
-class Connection:
-    """The ingest side of a publisher: what the registry tells it."""
-
-    dropped: list[str] = field(default_factory=list)
-
-
-async def publish(env: ApiEnv, stream_id: str, kind: str = "primary"
-                  ) -> tuple[Publisher, Connection]:
-    keys = await env.store.keys.for_stream(stream_id)
-    connection = Connection()
-    publisher = await env.registry.start_publish(
-        protocol="rtmp", key=keys[kind].secret, peer="127.0.0.1:5000",  # type: ignore[index]
-        disconnect=connection.dropped.append)
-    return publisher, connection
 
 
 async def test_a_creator_creates_a_stream_with_keys(env: ApiEnv) -> None:
