@@ -1,7 +1,8 @@
 """Runs a packager pipeline for every stream that has a publisher.
 
-One more reader per live stream (mediamtx's HLS muxer is the model): when a publisher
-attaches, a feed task moves its frames into the stream's ``StreamPipeline``. When the
+One more reader per live stream (mediamtx's HLS muxer is the model), subscribed to the
+registry's change events: when a publisher attaches, a feed task moves its frames into the
+stream's ``StreamPipeline``. When the
 publisher goes away the playlists stay open for ``hls.reconnect_grace_sec`` so that a
 reconnecting encoder continues them (players see a discontinuity, not an end); after the
 grace period, or at once when the creator ends the stream, they get EXT-X-ENDLIST.
@@ -18,6 +19,7 @@ from ingest.media import Frame
 from mediad.config import HlsConfig, TranscodeConfig
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
 from mediad.store import Store
+from mediad.stream_events import BroadcastEnded, PublisherAttached, Subscription
 from mediad.streams import LiveStream, StreamRegistry
 from packager.llhls import PlaylistSettings
 from packager.pipeline import StreamPipeline
@@ -47,15 +49,19 @@ class StreamPipelines:
         self._feeds: dict[str, asyncio.Task[None]] = {}
         self._grace: dict[str, asyncio.TimerHandle] = {}
         self._ready: dict[str, asyncio.Event] = {}
+        self._events: Subscription | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.registry.listeners.append(self._stream_changed)
-        for live in self.registry.live_streams():
-            self._stream_changed(live)
+        events = self._events = self.registry.subscribe("hls")
+        self._watcher = asyncio.get_running_loop().create_task(self._watch(events))
 
     async def stop(self) -> None:
-        if self._stream_changed in self.registry.listeners:
-            self.registry.listeners.remove(self._stream_changed)
+        if self._events is not None:
+            self._events.close()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         for handle in self._grace.values():
             handle.cancel()
         feeds = list(self._feeds.values())
@@ -64,6 +70,13 @@ class StreamPipelines:
         await asyncio.gather(*feeds, return_exceptions=True)
         for pipeline in self.pipelines.values():
             pipeline.end()
+
+    async def _watch(self, events: Subscription) -> None:
+        async for event in events:
+            if isinstance(event, PublisherAttached):
+                self._start_feed(event.stream_id)
+            elif isinstance(event, BroadcastEnded) and event.stream_id not in self._feeds:
+                self._end(event.stream_id, event.reason)  # no feed to see the final end
 
     def get(self, stream_id: str) -> StreamPipeline | None:
         return self.pipelines.get(stream_id)
@@ -85,16 +98,15 @@ class StreamPipelines:
         pipeline = self.pipelines.get(stream_id)
         return pipeline if pipeline is not None and pipeline.ready else None
 
-    def _stream_changed(self, live: LiveStream) -> None:
-        stream_id = live.stream_id
-        if live.publishing and stream_id not in self._feeds:
-            task = asyncio.get_running_loop().create_task(self._feed(live))
-            self._feeds[stream_id] = task
-            task.add_done_callback(
-                lambda done: self._feeds.pop(stream_id) if self._feeds.get(stream_id) is done
-                else None)
-        elif live.state == "ended" and live.ended_by_creator and stream_id not in self._feeds:
-            self._end(stream_id, "ended by the creator")
+    def _start_feed(self, stream_id: str) -> None:
+        live = self.registry.get(stream_id)
+        if live is None or not live.publishing or stream_id in self._feeds:
+            return
+        task = asyncio.get_running_loop().create_task(self._feed(live))
+        self._feeds[stream_id] = task
+        task.add_done_callback(
+            lambda done: self._feeds.pop(stream_id) if self._feeds.get(stream_id) is done
+            else None)
 
     async def _pipeline_for(self, stream_id: str) -> StreamPipeline:
         pipeline = self.pipelines.get(stream_id)
@@ -162,7 +174,7 @@ class StreamPipelines:
             return
         pipeline.publisher_changed()
         if live.publishing:  # a new publisher attached while this feed wound down
-            self._stream_changed(live)
+            self._start_feed(stream_id)
             return
         self._grace[stream_id] = asyncio.get_running_loop().call_later(
             self.config.reconnect_grace_sec, self._end, stream_id, "no publisher came back")

@@ -10,6 +10,7 @@ from ingest.sink import PublishRefused
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import StreamRegistry
+from tests.mediad.registry_testing import Kicks, make_stream
 
 VIDEO = TrackInfo(0, "video", "h264", 1000, width=1280, height=720)
 
@@ -19,22 +20,6 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "db.sqlite3")
     yield s
     await s.close()
-
-
-async def make_stream(store: Store) -> tuple[str, str, str]:
-    user = await store.users.create("dee", "Dee", "creator", "x")
-    stream = await store.streams.create(user.id, "Show")
-    primary = await store.keys.issue(stream.id, "primary")
-    backup = await store.keys.issue(stream.id, "backup")
-    return stream.id, primary.secret, backup.secret
-
-
-class Kicks:
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-
-    def __call__(self, reason: str) -> None:
-        self.reasons.append(reason)
 
 
 async def test_wrong_key_refused(store: Store) -> None:
