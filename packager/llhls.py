@@ -15,7 +15,7 @@ import enum
 import gzip
 import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -130,22 +130,23 @@ class RenditionReport:
 class MediaPlaylist:
     """One rendition's live playlist and the media it lists."""
 
-    def __init__(self, settings: PlaylistSettings, *, first_msn: int = 1) -> None:
+    def __init__(self, settings: PlaylistSettings, *, first_msn: int = 1,
+                 shared_target_duration: bool = False) -> None:
+        """``shared_target_duration``: the playlist is one of a set whose target duration
+        is settled together (``settle_target_duration``) instead of by its own first
+        segment."""
         self.settings = settings
         self.segments: deque[Segment] = deque()
         self.inits: dict[int, bytes] = {}
-        self.target_duration = 0
-        """Fixed once the first segment completes (EXT-X-TARGETDURATION may never change)."""
         self.proposed_target_duration = 0
         """What this playlist's first segment asks for."""
-        self.auto_target_duration = True
-        """False when a stream-wide value is set from outside (every rendition the same)."""
+        self.shared_target_duration = shared_target_duration
         self.discontinuity_sequence = 0
         self.ended = False
         self.version = 0
         """Bumped on every change; renderings are cached per version."""
-        self.siblings: list[tuple[str, MediaPlaylist]] = []
-        """Other renditions of the same stream (URI relative to this playlist, playlist)."""
+        self._target_duration = 0
+        self._siblings: tuple[tuple[str, MediaPlaylist], ...] = ()
         self._next_msn = first_msn
         self._init_id = 0
         self._pending_discontinuity = False
@@ -168,6 +169,33 @@ class MediaPlaylist:
             del self.inits[stale]  # announced but never used by a segment
         self.inits[self._init_id] = data
         return self._init_id
+
+    @property
+    def target_duration(self) -> int:
+        """EXT-X-TARGETDURATION; 0 until settled, then fixed (it may never change)."""
+        return self._target_duration
+
+    def settle_target_duration(self, seconds: int) -> None:
+        """Fix a shared target duration (the same for every rendition of a stream)."""
+        if seconds < max(1, self.proposed_target_duration):
+            raise ValueError(f"target duration {seconds} s is shorter than a segment of "
+                             f"this playlist ({self.proposed_target_duration} s)")
+        if self._target_duration == seconds:
+            return
+        if self._target_duration:
+            raise RuntimeError("the target duration of a playlist may never change")
+        self._target_duration = seconds
+        self._changed_now()
+
+    @property
+    def siblings(self) -> tuple[tuple[str, MediaPlaylist], ...]:
+        """Other renditions of the same stream (URI relative to this playlist, playlist),
+        reported by EXT-X-RENDITION-REPORT."""
+        return self._siblings
+
+    def set_siblings(self, siblings: Iterable[tuple[str, MediaPlaylist]]) -> None:
+        self._siblings = tuple(siblings)
+        self._rendered.clear()  # renderings are keyed by the siblings' versions only
 
     def mark_discontinuity(self) -> None:
         """The next segment starts a new timeline (publisher reconnected or replaced)."""
@@ -221,8 +249,8 @@ class MediaPlaylist:
             # EXTINF rounded to the nearest integer may not exceed it (§4.4.3.1).
             self.proposed_target_duration = max(1, math.ceil(self.settings.segment_target),
                                                 round(segment.duration))
-            if self.auto_target_duration:
-                self.target_duration = self.proposed_target_duration
+            if not self.shared_target_duration:
+                self._target_duration = self.proposed_target_duration
         self._trim()
         self._changed_now()
         return segment
@@ -253,10 +281,6 @@ class MediaPlaylist:
                 self.discontinuity_sequence += 1
             if not any(s.init == head.init for s in self.segments):
                 self.inits.pop(head.init, None)
-
-    def changed(self) -> None:
-        """Something outside the segments changed (the target duration): re-render, wake."""
-        self._changed_now()
 
     def _changed_now(self) -> None:
         self.version += 1

@@ -174,7 +174,7 @@ def _long_for_delta(p: MediaPlaylist) -> None:
 def _with_sibling(p: MediaPlaylist) -> None:
     sibling = MediaPlaylist(SETTINGS)
     feed(sibling, 2, open_parts=4)
-    p.siblings.append(("../720p/index.m3u8", sibling))
+    p.set_siblings([("../720p/index.m3u8", sibling)])
     feed(p, 2, open_parts=3)
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from packager.llhls import MediaPlaylist, PlaylistSettings
-from packager.pipeline import Rendition, StreamPipeline
+from packager.output_timeline import OutputTimeline
+from packager.pipeline import StreamPipeline
+from packager.segmenter import Segmenter
 from tests.packager.packager_testing import SECONDS, Source, encode_source
 
 av: Any = pytest.importorskip("av")
@@ -92,7 +94,7 @@ def test_parts_and_segments_follow_the_rules(source: Source) -> None:
 
 def test_a_part_is_published_on_the_arrival_of_its_last_frame(source: Source) -> None:
     """Early close: the part is out when its last frame is in, not one frame later."""
-    rendition = Rendition("source", SETTINGS, wall)
+    rendition = Segmenter(MediaPlaylist(SETTINGS), OutputTimeline(wall))
     rendition.set_tracks([source.video, source.audio])
     published: list[tuple[int, int, float]] = []
     for frame in source.frames:
