@@ -130,7 +130,8 @@ class StreamPipelines:
         pipeline = self.pipelines[stream_id] = StreamPipeline(
             settings, self.wall_clock, ladder=transcode.ladder if transcode else (),
             encoder=transcode.encoder if transcode else "libx264", watermark=watermark,
-            audio_bitrate_kbps=transcode.audio_bitrate_kbps if transcode else 128)
+            audio_bitrate_kbps=transcode.audio_bitrate_kbps if transcode else 128,
+            hop=asyncio.get_running_loop().call_soon_threadsafe)
         log.info("packaging started", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
         return pipeline
