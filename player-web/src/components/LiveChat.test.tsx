@@ -66,7 +66,7 @@ describe("LiveChat", () => {
     const { unmount } = render(<ChatHarness channel={channelWith(guest)} />);
     expect(screen.getByLabelText("Message")).toHaveAttribute("placeholder", "Sign in to chat in this stream.");
     unmount();
-    render(<ChatHarness channel={channelWith(viewerHello(), { type: "moderation.ban", target: { id: "u:2", handle: "vic" } })} />);
+    render(<ChatHarness channel={channelWith(viewerHello(), { type: "moderation.ban", target: { id: "u:2", handle: "vic" }, by: { id: "u:1", handle: "carla" }, at: "" })} />);
     expect(screen.getByLabelText("Message")).toHaveAttribute("placeholder", "You are banned from this chat.");
   });
 

@@ -3,7 +3,7 @@ import { ApiError, errorMessage } from "../lib/api";
 import type { ChannelState, StreamChannel } from "../lib/channel";
 import { formatViewers } from "../lib/format";
 import { useCountdown } from "../lib/hooks";
-import type { ChatMessage } from "../lib/types";
+import type { ChatMessage, Command } from "../lib/messages";
 
 type Action = { kind: "delete" | "timeout" | "ban"; message: ChatMessage };
 
@@ -61,7 +61,7 @@ export function LiveChat({ channel, state }: { channel: StreamChannel; state: Ch
     }
   };
 
-  const moderate = async (command: Record<string, unknown> & { type: string }) => {
+  const moderate = async (command: Command) => {
     setNotice(null);
     try {
       await channel.send(command);

@@ -1,6 +1,6 @@
 import { act, render, screen } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { Tip } from "../lib/types";
+import type { Tip } from "../lib/messages";
 import { LiveTipTicker, type TipFeed } from "./LiveTipTicker";
 
 function feed(): TipFeed & { emit: (tip: Tip) => void } {

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { formatMoney } from "../lib/format";
 import { TipQueue } from "../lib/tipQueue";
-import type { Tip } from "../lib/types";
+import type { Tip } from "../lib/messages";
 
 export interface TipFeed {
   subscribe: (listener: (tip: Tip) => void) => () => void;

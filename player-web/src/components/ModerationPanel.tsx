@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import type { StreamChannel } from "../lib/channel";
+import type { Command } from "../lib/messages";
+import { useResource } from "../lib/useResource";
 
 interface Ban {
   id: string;
@@ -14,37 +16,35 @@ interface Action {
   at: string | number;
 }
 
+interface Moderation {
+  bans: Ban[];
+  actions: Action[];
+}
+
 /** Bans, the moderation log, and the chat-wide actions (clear, slow mode). */
 export function ModerationPanel({ streamId, channel, slowModeSec }: { streamId: string; channel: StreamChannel; slowModeSec: number }) {
   const base = `/api/streams/${encodeURIComponent(streamId)}/moderation`;
-  const [bans, setBans] = useState<Ban[]>([]);
-  const [actions, setActions] = useState<Action[]>([]);
+  const moderation = useResource(base, async (signal): Promise<Moderation> => {
+    const [banList, log] = await Promise.all([
+      api<{ bans: Ban[] }>(`${base}/bans`, { signal }),
+      api<{ actions: Action[] }>(`${base}/actions`, { signal }),
+    ]);
+    return { bans: banList.bans, actions: log.actions };
+  });
+  const { bans, actions } = moderation.value ?? { bans: [], actions: [] };
   const [confirmClear, setConfirmClear] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const reload = useCallback(async () => {
-    try {
-      const [banList, log] = await Promise.all([
-        api<{ bans: Ban[] }>(`${base}/bans`),
-        api<{ actions: Action[] }>(`${base}/actions`),
-      ]);
-      setBans(banList.bans);
-      setActions(log.actions);
-    } catch (caught) {
-      setError(errorMessage(caught));
-    }
-  }, [base]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  const [commandError, setCommandError] = useState<string | null>(null);
+  const error = commandError ?? (moderation.error === undefined ? null : errorMessage(moderation.error));
 
-  const run = async (command: Record<string, unknown> & { type: string }) => {
-    setError(null);
+  const run = async (command: Command) => {
+    setCommandError(null);
     try {
       await channel.send(command);
-      await reload();
     } catch (caught) {
-      setError(errorMessage(caught));
+      setCommandError(errorMessage(caught));
+      return;
     }
+    await moderation.reload();
   };
 
   return (

@@ -1,6 +1,7 @@
-import { useEffect, useState, type FormEvent } from "react";
+import { useState, type FormEvent } from "react";
 import { api, ApiError, errorMessage } from "../lib/api";
 import type { Settings } from "../lib/types";
+import { useResource } from "../lib/useResource";
 
 interface Draft {
   dvrWindowSec: string;
@@ -23,15 +24,19 @@ function toDraft(settings: Settings): Draft {
 /** The server validates; its message for each field is shown beside that field. */
 export function SettingsPanel({ streamId }: { streamId: string }) {
   const path = `/api/streams/${encodeURIComponent(streamId)}/settings`;
-  const [draft, setDraft] = useState<Draft | null>(null);
+  const settings = useResource(path, (signal) => api<Settings>(path, { signal }));
+  // The form starts from what the server holds; edits live here until saved.
+  const [edited, setEdited] = useState<Draft | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | null>(null);
-  useEffect(() => {
-    api<Settings>(path)
-      .then((settings) => setDraft(toDraft(settings)))
-      .catch((error: unknown) => setStatus(errorMessage(error)));
-  }, [path]);
-  if (!draft) return <section className="card" aria-busy="true">{status}</section>;
+  const draft = edited ?? (settings.status === "ready" ? toDraft(settings.value) : null);
+  if (!draft) {
+    return (
+      <section className="card" aria-busy="true">
+        {settings.status === "failed" ? errorMessage(settings.error) : null}
+      </section>
+    );
+  }
 
   const number = (value: string) => (/^-?\d+$/.test(value.trim()) ? Number(value) : value);
   const save = async (event: FormEvent) => {
@@ -50,7 +55,8 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
           blockedWords: draft.blockedWords.split(",").map((word) => word.trim()).filter(Boolean),
         },
       });
-      setDraft(toDraft(saved));
+      settings.set(saved);
+      setEdited(null);
       setStatus("Saved.");
     } catch (caught) {
       if (caught instanceof ApiError && caught.fields) setErrors(caught.fields);
@@ -58,7 +64,7 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
     }
   };
   const field = (name: keyof Draft) => (errors[name] ? <span className="field-error" role="alert">{errors[name]}</span> : null);
-  const set = <K extends keyof Draft>(name: K, value: Draft[K]) => setDraft({ ...draft, [name]: value });
+  const set = <K extends keyof Draft>(name: K, value: Draft[K]) => setEdited({ ...draft, [name]: value });
   return (
     <form className="card settings-panel" onSubmit={save} aria-labelledby="settings-title" noValidate>
       <h2 id="settings-title">Settings</h2>

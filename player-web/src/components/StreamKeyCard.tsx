@@ -1,6 +1,7 @@
-import { useCallback, useEffect, useState } from "react";
+import { useState } from "react";
 import { api, errorMessage } from "../lib/api";
 import type { KeyKind, KeysView, RevealedKey } from "../lib/types";
+import { useResource } from "../lib/useResource";
 
 function Copy({ value, label }: { value: string; label: string }) {
   const [copied, setCopied] = useState(false);
@@ -23,46 +24,38 @@ function Copy({ value, label }: { value: string; label: string }) {
 /** The stream keys: masked until shown, copyable, rotatable after a confirmation. */
 export function StreamKeyCard({ streamId }: { streamId: string }) {
   const base = `/api/streams/${encodeURIComponent(streamId)}/keys`;
-  const [view, setView] = useState<KeysView | null>(null);
+  const keys = useResource(base, (signal) => api<KeysView>(base, { signal }));
+  const view = keys.value ?? null;
   const [shown, setShown] = useState<Partial<Record<KeyKind, RevealedKey>>>({});
   const [confirming, setConfirming] = useState<KeyKind | null>(null);
   const [message, setMessage] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const reload = useCallback(async () => {
-    try {
-      setView(await api<KeysView>(base));
-    } catch (caught) {
-      setError(errorMessage(caught));
-    }
-  }, [base]);
-  useEffect(() => {
-    void reload();
-  }, [reload]);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const error = actionError ?? (keys.error === undefined ? null : errorMessage(keys.error));
 
   const reveal = async (kind: KeyKind) => {
-    setError(null);
+    setActionError(null);
     try {
       const key = await api<RevealedKey>(`${base}/${kind}/reveal`, { method: "POST" });
       setShown((current) => ({ ...current, [kind]: key }));
     } catch (caught) {
-      setError(errorMessage(caught));
+      setActionError(errorMessage(caught));
     }
   };
 
   const rotate = async (kind: KeyKind) => {
     setConfirming(null);
-    setError(null);
+    setActionError(null);
     try {
       const key = await api<RevealedKey>(`${base}/${kind}/rotate`, { method: "POST" });
       setShown((current) => ({ ...current, [kind]: key }));
       setMessage(
         `The ${kind} key was replaced.` + (key.publisherDisconnected ? " The encoder using the old key was disconnected." : ""),
       );
-      await reload();
     } catch (caught) {
-      setError(errorMessage(caught));
+      setActionError(errorMessage(caught));
+      return;
     }
+    await keys.reload();
   };
 
   if (!view) return <section className="card" aria-busy="true" />;

@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import { initialState, MAX_MESSAGES, reduce, StreamChannel, type ChannelState } from "./channel";
-import type { RealtimeMessage } from "./types";
+import type { ChatMessage, Hello, ServerMessage } from "./messages";
 
-const msg = (id: string, extra: Record<string, unknown> = {}) => ({
+const msg = (id: string, extra: Partial<ChatMessage> = {}): ChatMessage => ({
   type: "chat.message",
   id,
   author: { id: "u:2", handle: "vic", role: "viewer" },
@@ -10,14 +10,18 @@ const msg = (id: string, extra: Record<string, unknown> = {}) => ({
   at: "",
   ...extra,
 });
-const apply = (...messages: RealtimeMessage[]): ChannelState => messages.reduce(reduce, initialState);
-const hello = {
+const apply = (...messages: ServerMessage[]): ChannelState => messages.reduce(reduce, initialState);
+const by = { id: "u:1", handle: "carla" };
+const at = "2026-01-01T00:00:00Z";
+const hello: Hello = {
   type: "hello",
+  streamId: "s1",
   cursor: 0,
   viewers: 3,
   you: { id: "u:2", handle: "vic", role: "viewer", canChat: true, canModerate: false },
   stream: { state: "live", title: "t" },
   chat: { slowModeSec: 5, guestsMayChat: false, maxMessageLength: 300 },
+  pollAfterMs: 4000,
 };
 
 describe("reduce", () => {
@@ -39,12 +43,12 @@ describe("reduce", () => {
 
   it("applies deletions, pins and clears", () => {
     let state = apply({ type: "chat.history", messages: [msg("a"), msg("b")], pinned: msg("a") });
-    state = reduce(state, { type: "chat.deleted", id: "a" });
+    state = reduce(state, { type: "chat.deleted", id: "a", by, at });
     expect(state.messages.map((m) => m.id)).toEqual(["b"]);
     expect(state.pinned).toBeNull();
-    state = reduce(state, { type: "chat.pinned", message: msg("b") });
+    state = reduce(state, { type: "chat.pinned", message: msg("b"), by, at });
     expect(state.pinned?.id).toBe("b");
-    state = reduce(state, { type: "chat.cleared" });
+    state = reduce(state, { type: "chat.cleared", by, at });
     expect(state.messages).toEqual([]);
   });
 
@@ -55,11 +59,11 @@ describe("reduce", () => {
 
   it("follows viewers, health, status, settings and slow mode", () => {
     const state = apply(
-      { type: "viewers", count: 12 },
+      { type: "viewers", count: 12, at },
       { type: "health", at: "2026-01-01T00:00:00Z", bitrateKbps: 2500, fps: 30, dropRate: 0, viewers: 14 },
-      { type: "stream.status", state: "ended" },
-      { type: "stream.settings", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 10, guestsMayChat: true },
-      { type: "moderation.slow_mode", seconds: 0 },
+      { type: "stream.status", state: "ended", at },
+      { type: "stream.settings", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 10, guestsMayChat: true, at },
+      { type: "moderation.slow_mode", seconds: 0, by, at },
     );
     expect(state).toMatchObject({ viewers: 14, streamState: "ended", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 0 });
     expect(state.health?.bitrateKbps).toBe(2500);
@@ -67,13 +71,13 @@ describe("reduce", () => {
 
   it("notices when you are timed out, banned or unbanned, and ignores others", () => {
     let state = apply(hello);
-    state = reduce(state, { type: "moderation.ban", target: { id: "u:9", handle: "x" } });
+    state = reduce(state, { type: "moderation.ban", target: { id: "u:9", handle: "x" }, by, at });
     expect(state.banned).toBe(false);
-    state = reduce(state, { type: "moderation.timeout", target: { id: "u:2", handle: "vic" }, until: "2030-01-01T00:00:00Z" });
+    state = reduce(state, { type: "moderation.timeout", target: { id: "u:2", handle: "vic" }, seconds: 600, until: "2030-01-01T00:00:00Z", by, at });
     expect(state.mutedUntil).toBe(Date.parse("2030-01-01T00:00:00Z"));
-    state = reduce(state, { type: "moderation.ban", target: { id: "u:2", handle: "vic" } });
+    state = reduce(state, { type: "moderation.ban", target: { id: "u:2", handle: "vic" }, by, at });
     expect(state.banned).toBe(true);
-    state = reduce(state, { type: "moderation.unban", target: { id: "u:2", handle: "vic" } });
+    state = reduce(state, { type: "moderation.unban", target: { id: "u:2", handle: "vic" }, by, at });
     expect(state.banned).toBe(false);
   });
 });
@@ -86,11 +90,11 @@ describe("StreamChannel", () => {
     channel.tips.subscribe(tips);
     const unsubscribe = channel.subscribe(changed);
     channel.apply({ type: "tip", id: 1, amountMinor: 100, currency: "EUR", from: "a", message: "", at: "" });
-    channel.apply({ type: "viewers", count: 2 });
+    channel.apply({ type: "viewers", count: 2, at });
     expect(tips).toHaveBeenCalledTimes(1);
     expect(changed).toHaveBeenCalledTimes(1);
     unsubscribe();
-    channel.apply({ type: "viewers", count: 3 });
+    channel.apply({ type: "viewers", count: 3, at });
     expect(changed).toHaveBeenCalledTimes(1);
     expect(channel.getState().viewers).toBe(3);
   });

@@ -1,8 +1,9 @@
 // What a stream's real-time messages add up to: the chat as shown, who you are, viewers,
 // the latest health and status. A plain store (subscribe/getState) over ChatTransport, so
 // React reads it with useSyncExternalStore and tests drive it with messages.
-import { ChatTransport, type Ack, type Command, type TransportMode } from "./chatTransport";
-import type { ChatMessage, Hello, RealtimeMessage, StreamState, Tip } from "./types";
+import { ChatTransport, type TransportMode } from "./chatTransport";
+import type { Ack, ChatMessage, Command, Hello, ServerMessage, Tip } from "./messages";
+import type { StreamState } from "./types";
 
 export const MAX_MESSAGES = 200;
 
@@ -49,73 +50,60 @@ export const initialState: ChannelState = {
   mutedUntil: null,
 };
 
-function targetId(target: unknown): string | undefined {
-  if (typeof target === "string") return target;
-  if (target && typeof target === "object" && "id" in target) return String((target as { id: unknown }).id);
-  return undefined;
-}
-
 /** The state after one message (pure). */
-export function reduce(state: ChannelState, message: RealtimeMessage): ChannelState {
-  const m = message as Record<string, any>;
+export function reduce(state: ChannelState, message: ServerMessage): ChannelState {
   switch (message.type) {
-    case "hello": {
-      const hello = message as unknown as Hello;
+    case "hello":
       return {
         ...state,
-        you: hello.you,
-        viewers: hello.viewers,
-        slowModeSec: hello.chat.slowModeSec,
-        guestsMayChat: hello.chat.guestsMayChat,
-        maxMessageLength: hello.chat.maxMessageLength,
-        streamState: hello.stream.state,
-        banned: !hello.you.canChat && hello.you.role !== "guest" ? true : state.banned,
+        you: message.you,
+        viewers: message.viewers,
+        slowModeSec: message.chat.slowModeSec,
+        guestsMayChat: message.chat.guestsMayChat,
+        maxMessageLength: message.chat.maxMessageLength,
+        streamState: message.stream.state,
+        banned: !message.you.canChat && message.you.role !== "guest" ? true : state.banned,
       };
-    }
     case "chat.history":
-      return { ...state, messages: (m.messages as ChatMessage[]).slice(-MAX_MESSAGES), pinned: m.pinned ?? null };
-    case "chat.message": {
-      const chat = message as unknown as ChatMessage;
-      if (state.messages.some((known) => known.id === chat.id)) return state;
-      return { ...state, messages: [...state.messages, chat].slice(-MAX_MESSAGES) };
-    }
+      return { ...state, messages: message.messages.slice(-MAX_MESSAGES), pinned: message.pinned ?? null };
+    case "chat.message":
+      if (state.messages.some((known) => known.id === message.id)) return state;
+      return { ...state, messages: [...state.messages, message].slice(-MAX_MESSAGES) };
     case "chat.deleted":
       return {
         ...state,
-        messages: state.messages.filter((known) => known.id !== m.id),
-        pinned: state.pinned?.id === m.id ? null : state.pinned,
+        messages: state.messages.filter((known) => known.id !== message.id),
+        pinned: state.pinned?.id === message.id ? null : state.pinned,
       };
     case "chat.pinned":
-      return { ...state, pinned: (m.message as ChatMessage | null) ?? null };
+      return { ...state, pinned: message.message ?? null };
     case "chat.cleared":
       return { ...state, messages: [] };
     case "viewers":
-      return { ...state, viewers: Number(m.count) };
-    case "health":
-      return {
-        ...state,
-        health: { at: m.at, bitrateKbps: m.bitrateKbps, fps: m.fps, dropRate: m.dropRate, viewers: m.viewers },
-        viewers: typeof m.viewers === "number" ? m.viewers : state.viewers,
-      };
+      return { ...state, viewers: message.count };
+    case "health": {
+      const { at, bitrateKbps, fps, dropRate, viewers } = message;
+      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers }, viewers };
+    }
     case "stream.status":
-      return { ...state, streamState: m.state as StreamState };
+      return { ...state, streamState: message.state };
     case "stream.settings":
       return {
         ...state,
-        slowModeSec: m.slowModeSec ?? state.slowModeSec,
-        guestsMayChat: m.guestsMayChat ?? state.guestsMayChat,
-        dvrWindowSec: m.dvrWindowSec ?? state.dvrWindowSec,
-        ageRestricted: m.ageRestricted ?? state.ageRestricted,
+        slowModeSec: message.slowModeSec,
+        guestsMayChat: message.guestsMayChat,
+        dvrWindowSec: message.dvrWindowSec,
+        ageRestricted: message.ageRestricted,
       };
     case "moderation.slow_mode":
-      return { ...state, slowModeSec: Number(m.seconds) };
+      return { ...state, slowModeSec: message.seconds };
     case "moderation.ban":
     case "moderation.unban":
     case "moderation.timeout": {
-      if (!state.you || targetId(m.target) !== state.you.id) return state;
+      if (!state.you || message.target.id !== state.you.id) return state;
       if (message.type === "moderation.ban") return { ...state, banned: true };
       if (message.type === "moderation.unban") return { ...state, banned: false, mutedUntil: null };
-      return { ...state, mutedUntil: Date.parse(m.until) };
+      return { ...state, mutedUntil: Date.parse(message.until) };
     }
     default:
       return state;
@@ -151,8 +139,8 @@ export class StreamChannel {
     return this.transport.send(command);
   }
 
-  apply(message: RealtimeMessage): void {
-    if (message.type === "tip") for (const listener of this.tipListeners) listener(message as unknown as Tip);
+  apply(message: ServerMessage): void {
+    if (message.type === "tip") for (const listener of this.tipListeners) listener(message);
     const next = reduce(this.state, message);
     if (next !== this.state) this.setState(next);
   }

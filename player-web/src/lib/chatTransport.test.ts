@@ -2,13 +2,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { asWebSocket, FakeWebSocket, fakeFetch } from "../test/fakes";
 import { ApiError } from "./api";
 import { ChatTransport, httpCommand, type TransportMode } from "./chatTransport";
-import type { RealtimeMessage } from "./types";
+import type { ServerMessage } from "./messages";
 
 const hello = (cursor: number) => ({ type: "hello", cursor, you: { id: "g:1" }, chat: {}, stream: {} });
 const chat = (seq: number, text = `m${seq}`) => ({ type: "chat.message", seq, id: `id${seq}`, text });
 
 function setup(routes: Parameters<typeof fakeFetch>[0] = {}) {
-  const received: RealtimeMessage[] = [];
+  const received: ServerMessage[] = [];
   const modes: TransportMode[] = [];
   const network = fakeFetch(routes);
   const transport = new ChatTransport({
@@ -169,6 +169,6 @@ describe("httpCommand", () => {
     expect(httpCommand("s", { type: "moderation.ban", target: "u:3" })).toEqual({ method: "PUT", path: "/api/streams/s/moderation/bans/u%3A3" });
     expect(httpCommand("s", { type: "chat.pin", messageId: null })).toEqual({ method: "PUT", path: "/api/streams/s/chat-pin", body: { messageId: null } });
     expect(httpCommand("s", { type: "moderation.slow_mode", seconds: 5 }).path).toBe("/api/streams/s/slow-mode");
-    expect(() => httpCommand("s", { type: "auth" })).toThrow();
+    expect(() => httpCommand("s", { type: "auth", token: "t" })).toThrow();
   });
 });

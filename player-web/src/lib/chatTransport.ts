@@ -2,26 +2,13 @@
 // does not, and back to the WebSocket as soon as one opens again. Either way messages are
 // resumed from the last durable `seq` seen, so a switch neither loses nor repeats one.
 import { ApiError, api } from "./api";
-import type { RealtimeMessage } from "./types";
+import { isServerMessage, type Ack, type Command, type ServerMessage } from "./messages";
 
 export type TransportMode = "connecting" | "socket" | "polling" | "closed";
 
-export interface Command {
-  type: string;
-  [field: string]: unknown;
-}
-
-export interface Ack {
-  type?: string;
-  command?: string;
-  id?: string;
-  seq?: number;
-  [field: string]: unknown;
-}
-
 export interface ChatTransportOptions {
   streamId: string;
-  onMessage: (message: RealtimeMessage) => void;
+  onMessage: (message: ServerMessage) => void;
   onMode?: (mode: TransportMode) => void;
   /** Origin of the API ("" = this page's). */
   baseUrl?: string;
@@ -34,7 +21,7 @@ export interface ChatTransportOptions {
 
 interface PollReply {
   cursor: number;
-  events: RealtimeMessage[];
+  events: ServerMessage[];
   more: boolean;
   pollAfterMs: number;
 }
@@ -50,12 +37,11 @@ const MAX_BACKOFF_MS = 60_000;
 /** The HTTP equivalent of each WebSocket command (docs/realtime.md). */
 export function httpCommand(streamId: string, command: Command): { method: string; path: string; body?: unknown } {
   const base = `/api/streams/${encodeURIComponent(streamId)}`;
-  const target = encodeURIComponent(String(command.target ?? ""));
   switch (command.type) {
     case "chat.send":
       return { method: "POST", path: `${base}/chat`, body: { text: command.text } };
     case "chat.delete":
-      return { method: "DELETE", path: `${base}/chat/${encodeURIComponent(String(command.messageId))}` };
+      return { method: "DELETE", path: `${base}/chat/${encodeURIComponent(command.messageId)}` };
     case "chat.pin":
       return { method: "PUT", path: `${base}/chat-pin`, body: { messageId: command.messageId ?? null } };
     case "chat.clear":
@@ -63,9 +49,9 @@ export function httpCommand(streamId: string, command: Command): { method: strin
     case "moderation.timeout":
       return { method: "POST", path: `${base}/moderation/timeouts`, body: { target: command.target, seconds: command.seconds } };
     case "moderation.ban":
-      return { method: "PUT", path: `${base}/moderation/bans/${target}` };
+      return { method: "PUT", path: `${base}/moderation/bans/${encodeURIComponent(command.target)}` };
     case "moderation.unban":
-      return { method: "DELETE", path: `${base}/moderation/bans/${target}` };
+      return { method: "DELETE", path: `${base}/moderation/bans/${encodeURIComponent(command.target)}` };
     case "moderation.slow_mode":
       return { method: "PUT", path: `${base}/slow-mode`, body: { seconds: command.seconds } };
     default:
@@ -144,14 +130,14 @@ export class ChatTransport {
 
   // -- receiving ------------------------------------------------------------------------
 
-  private receive(message: RealtimeMessage): void {
+  private receive(message: ServerMessage): void {
     if (message.type === "ack" || message.type === "error") {
       const ref = typeof message.ref === "string" ? message.ref : undefined;
       const pending = ref ? this.pending.get(ref) : undefined;
       if (pending && ref) {
         this.pending.delete(ref);
         clearTimeout(pending.timer);
-        if (message.type === "ack") pending.resolve(message as Ack);
+        if (message.type === "ack") pending.resolve(message);
         else
           pending.reject(
             new ApiError(
@@ -213,11 +199,8 @@ export class ChatTransport {
       } catch {
         return;
       }
-      for (const message of Array.isArray(body) ? body : [body]) {
-        if (message && typeof message === "object" && typeof message.type === "string") {
-          this.receive(message as RealtimeMessage);
-        }
-      }
+      const messages: unknown[] = Array.isArray(body) ? body : [body];
+      for (const message of messages) if (isServerMessage(message)) this.receive(message);
     };
     socket.onclose = () => {
       if (this.socket !== socket) return;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { TipQueue } from "./tipQueue";
-import type { Tip } from "./types";
+import type { Tip } from "./messages";
 
 const tip = (id: number): Tip => ({ type: "tip", id, amountMinor: 500, currency: "EUR", from: `fan${id}`, message: "", at: "" });
 

@@ -1,5 +1,5 @@
 // Tips wait their turn: one shown at a time, each for `durationMs`, in arrival order.
-import type { Tip } from "./types";
+import type { Tip } from "./messages";
 
 export class TipQueue {
   private readonly waiting: Tip[] = [];

@@ -1,4 +1,4 @@
-// The shapes of mediad's API (docs/openapi.yaml) and real-time messages (docs/realtime.md).
+// The shapes of mediad's HTTP API (docs/openapi.yaml); the real-time messages are in messages.ts.
 
 export type StreamState = "preview" | "live" | "ended";
 export type Role = "admin" | "creator" | "viewer";
@@ -70,48 +70,4 @@ export interface HealthSample {
   fps: number;
   dropRate: number;
   viewers: number;
-}
-
-export interface Author {
-  id: string;
-  handle: string;
-  role: ChatRole;
-}
-
-export interface ChatMessage {
-  type: "chat.message";
-  id: string;
-  author: Author;
-  text: string;
-  at: string;
-  seq?: number;
-}
-
-export interface Tip {
-  type: "tip";
-  id: number;
-  amountMinor: number;
-  currency: string;
-  from: string;
-  message: string;
-  at: string;
-  seq?: number;
-}
-
-export interface Hello {
-  type: "hello";
-  streamId: string;
-  cursor: number;
-  you: { id: string; handle: string; role: ChatRole; canChat: boolean; canModerate: boolean };
-  stream: { state: StreamState; title: string };
-  chat: { slowModeSec: number; guestsMayChat: boolean; maxMessageLength: number };
-  viewers: number;
-  pollAfterMs: number;
-}
-
-/** Any message of the real-time protocol; `type` says which. */
-export interface RealtimeMessage {
-  type: string;
-  seq?: number;
-  [field: string]: unknown;
 }

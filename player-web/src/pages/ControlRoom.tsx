@@ -1,4 +1,3 @@
-import { useCallback, useEffect, useState } from "react";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { HealthPanel } from "../components/HealthPanel";
 import { LiveChat } from "../components/LiveChat";
@@ -11,6 +10,7 @@ import { api, ApiError } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { StreamCard, StreamDetail, User } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
+import { useResource } from "../lib/useResource";
 
 interface Me {
   user: User;
@@ -18,35 +18,33 @@ interface Me {
   moderates: string[];
 }
 
-type Session = { status: "loading" } | { status: "signedOut" } | { status: "signedIn"; me: Me };
+/** Who is signed in, or null for nobody. */
+async function signedIn(signal: AbortSignal): Promise<Me | null> {
+  try {
+    return await api<Me>("/api/me", { signal });
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
 
 export function ControlRoom({ streamId }: { streamId: string | null }) {
-  const [session, setSession] = useState<Session>({ status: "loading" });
-  const loadMe = useCallback(async () => {
-    try {
-      setSession({ status: "signedIn", me: await api<Me>("/api/me") });
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) setSession({ status: "signedOut" });
-      else throw error;
-    }
-  }, []);
-  useEffect(() => {
-    void loadMe();
-  }, [loadMe]);
+  const session = useResource("/api/me", signedIn);
 
-  if (session.status === "loading") return <main className="control-room" aria-busy="true" />;
-  if (session.status === "signedOut") {
+  // Only a 401 means signed out; after any other failure the room keeps waiting.
+  if (session.status !== "ready") return <main className="control-room" aria-busy="true" />;
+  if (session.value === null) {
     return (
       <main className="control-room">
-        <SignIn onSignedIn={() => void loadMe()} />
+        <SignIn onSignedIn={() => void session.reload()} />
       </main>
     );
   }
-  const { me } = session;
+  const me = session.value;
   const chosen = streamId ?? me.streams[0]?.id ?? null;
   const signOut = async () => {
     await api("/api/auth/logout", { method: "POST", refresh: false }).catch(() => undefined);
-    setSession({ status: "signedOut" });
+    session.set(null);
   };
   return (
     <main className="control-room">
@@ -80,17 +78,16 @@ export function ControlRoom({ streamId }: { streamId: string | null }) {
 }
 
 function StreamRoom({ streamId }: { streamId: string }) {
-  const [stream, setStream] = useState<StreamDetail | null>(null);
+  const path = `/api/streams/${encodeURIComponent(streamId)}`;
+  const detail = useResource(path, (signal) => api<StreamDetail>(path, { signal }));
+  const stream = detail.value;
   const [channel, state] = useChannel(streamId);
-  useEffect(() => {
-    api<StreamDetail>(`/api/streams/${encodeURIComponent(streamId)}`).then(setStream, () => setStream(null));
-  }, [streamId]);
   if (!stream) return <div aria-busy="true" />;
   const current = state?.streamState ?? stream.state;
   return (
     <div className="room-grid">
       <div className="column">
-        <StatusControl stream={stream} state={current} onChanged={setStream} />
+        <StatusControl stream={stream} state={current} onChanged={detail.set} />
         <HealthPanel streamId={streamId} live={state?.health ?? null} />
         <StreamKeyCard streamId={streamId} />
       </div>

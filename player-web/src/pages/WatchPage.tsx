@@ -5,60 +5,47 @@ import { LiveChat } from "../components/LiveChat";
 import { LiveBadge } from "../components/LiveBadge";
 import { LivePlayer } from "../components/LivePlayer";
 import { LiveTipTicker } from "../components/LiveTipTicker";
-import { api, ApiError } from "../lib/api";
+import { api, ApiError, errorMessage } from "../lib/api";
 import { hasAgeConsent } from "../lib/ageGate";
 import { env } from "../lib/env";
 import { navigate } from "../lib/router";
 import type { StreamDetail } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
-
-type Load = { status: "loading" } | { status: "error"; message: string } | { status: "ready"; stream: StreamDetail };
+import { useResource } from "../lib/useResource";
 
 export function WatchPage({ streamId }: { streamId: string }) {
-  const [load, setLoad] = useState<Load>({ status: "loading" });
+  const path = `/api/streams/${encodeURIComponent(streamId)}`;
+  const stream = useResource(path, (signal) => api<StreamDetail>(path, { signal, refresh: false }));
   const [consented, setConsented] = useState(() => hasAgeConsent(env.ageGateTtlDays));
-  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     // Fetch the player's code while the stream's details load: the first frame comes sooner.
     // (Code only: nothing of the stream itself is requested before the age gate.)
     void import("hls.js/light");
   }, []);
-  useEffect(() => {
-    const abort = new AbortController();
-    setLoad({ status: "loading" });
-    api<StreamDetail>(`/api/streams/${encodeURIComponent(streamId)}`, { signal: abort.signal, refresh: false })
-      .then((stream) => setLoad({ status: "ready", stream }))
-      .catch((error: unknown) => {
-        if (abort.signal.aborted) return;
-        const message =
-          error instanceof ApiError && error.status === 404 ? "This stream does not exist." : String((error as Error).message ?? error);
-        setLoad({ status: "error", message });
-      });
-    return () => abort.abort();
-  }, [streamId, attempt]);
 
-  if (load.status === "loading") return <main className="watch" aria-busy="true" />;
-  if (load.status === "error") {
+  if (stream.status === "loading") return <main className="watch" aria-busy="true" />;
+  if (stream.status === "failed") {
+    const message =
+      stream.error instanceof ApiError && stream.error.status === 404 ? "This stream does not exist." : errorMessage(stream.error);
     return (
       <main className="watch">
         <div className="error-box" role="alert">
-          <p>{load.message}</p>
-          <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+          <p>{message}</p>
+          <button type="button" onClick={() => void stream.reload()}>
             Retry
           </button>
         </div>
       </main>
     );
   }
-  const { stream } = load;
-  if (stream.ageRestricted && !consented) {
+  if (stream.value.ageRestricted && !consented) {
     return (
       <main className="watch">
-        <AgeRequirementCard title={stream.title} onConsent={() => setConsented(true)} onLeave={() => navigate("/")} />
+        <AgeRequirementCard title={stream.value.title} onConsent={() => setConsented(true)} onLeave={() => navigate("/")} />
       </main>
     );
   }
-  return <Watching stream={stream} />;
+  return <Watching stream={stream.value} />;
 }
 
 function Watching({ stream }: { stream: StreamDetail }) {

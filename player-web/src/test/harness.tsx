@@ -1,9 +1,9 @@
 import { useSyncExternalStore } from "react";
 import { LiveChat } from "../components/LiveChat";
 import { StreamChannel } from "../lib/channel";
-import type { RealtimeMessage } from "../lib/types";
+import type { ChatMessage, Hello, ServerMessage } from "../lib/messages";
 
-export const viewerHello = (overrides: Record<string, unknown> = {}): RealtimeMessage => ({
+export const viewerHello = (overrides: Partial<Hello["you"]> = {}): Hello => ({
   type: "hello",
   streamId: "s1",
   cursor: 0,
@@ -14,7 +14,7 @@ export const viewerHello = (overrides: Record<string, unknown> = {}): RealtimeMe
   pollAfterMs: 4000,
 });
 
-export const chatMessage = (id: string, text: string, author = { id: "u:3", handle: "ann", role: "viewer" }) => ({
+export const chatMessage = (id: string, text: string, author: ChatMessage["author"] = { id: "u:3", handle: "ann", role: "viewer" }): ChatMessage => ({
   type: "chat.message",
   id,
   author,
@@ -23,7 +23,7 @@ export const chatMessage = (id: string, text: string, author = { id: "u:3", hand
 });
 
 /** A real StreamChannel (not started: commands go over HTTP to the fake fetch). */
-export function channelWith(...messages: RealtimeMessage[]): StreamChannel {
+export function channelWith(...messages: ServerMessage[]): StreamChannel {
   const channel = new StreamChannel("s1");
   for (const message of messages) channel.apply(message);
   return channel;
