@@ -14,11 +14,12 @@ from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
-from mediad.http.app import create_app
+from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
+from mediad.http.app import add_service, create_app
 from mediad.http.hls import setup_hls
 from mediad.http.web import setup_web
-from mediad.realtime.routes import setup_realtime
-from mediad.realtime.service import Realtime
+from mediad.realtime.keys import RECORDER, VIEWERS
+from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
@@ -63,11 +64,10 @@ class Daemon:
         setup_hls(app, self.packaging)
         setup_web(app)
         tokens = Tokens.from_config(config)
-        realtime = Realtime(config, self.store, self.registry, tokens,
-                            pipelines=self.packaging.get)
-        setup_realtime(app, realtime)
-        setup_api(app, ApiContext(config, self.store, self.registry, tokens, realtime,
-                                  ports=lambda: self.ports))
+        setup_realtime(app, tokens, pipelines=self.packaging.get)
+        add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
+        setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
+                                  app[RECORDER], ports=lambda: self.ports))
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
                                     handle_signals=False, access_log=None)
         await self.runner.setup()

@@ -11,7 +11,8 @@ from aiohttp import web
 from mediad.auth import Tokens, bearer_token, user_for_token
 from mediad.config import Config
 from mediad.ratelimit import RateLimiter
-from mediad.realtime.service import Realtime
+from mediad.realtime.recorder import Recorder
+from mediad.realtime.viewer_counts import ViewerCounts
 from mediad.store import Store
 from mediad.store.streams import Stream
 from mediad.store.users import User
@@ -25,7 +26,10 @@ class ApiContext:
     store: Store
     registry: StreamRegistry
     tokens: Tokens
-    realtime: Realtime
+    viewers: ViewerCounts
+    """Viewer totals for the stream cards."""
+    recorder: Recorder
+    """Settings changes go out as durable real-time messages."""
     ports: Callable[[], Ports]
     """The bound ports, known once every listener is up (ingest URLs are built from them)."""
     clock: Callable[[], float] = time.monotonic

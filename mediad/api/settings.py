@@ -56,6 +56,6 @@ async def update_settings(request: web.Request) -> web.Response:
         updated.append(changed)
         return public_settings(changed)
 
-    await api.realtime.recorder.record(
+    await api.recorder.record(
         stream.id, {"type": m.STREAM_SETTINGS, "at": iso_utc(now_ms())}, write)
     return reply(settings_view(updated[0]))

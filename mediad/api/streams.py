@@ -36,14 +36,12 @@ def setup_streams(app: web.Application) -> None:
 async def stream_cards(api: ApiContext, streams: list[Stream]) -> list[dict[str, object]]:
     """Discovery cards, their creators read in one query."""
     owners = await api.store.users.get_many({s.owner_id for s in streams})
-    now = api.realtime.clock()
-    return [stream_card(s, owners.get(s.owner_id), api.realtime.viewers.total(s.id, now))
-            for s in streams]
+    return [stream_card(s, owners.get(s.owner_id), api.viewers.total(s.id)) for s in streams]
 
 
 async def _detail(api: ApiContext, stream: Stream) -> dict[str, object]:
     owner = await api.store.users.get(stream.owner_id)
-    viewers = api.realtime.viewers.total(stream.id, api.realtime.clock())
+    viewers = api.viewers.total(stream.id)
     return stream_detail(stream, owner, viewers, api.config, api.ports())
 
 

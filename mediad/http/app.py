@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol, TypeVar
 
 from aiohttp import WSCloseCode, web
 
@@ -26,6 +27,31 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PlaybackObserver = Callable[[str, web.Request], None]
 PLAYBACK_OBSERVERS: web.AppKey[list[PlaybackObserver]] = web.AppKey("playback_observers")
 """Told of every playlist request, with the stream id (viewer counting)."""
+
+
+class Background(Protocol):
+    """A service with work of its own (loops, a connection) from start to stop."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+BackgroundT = TypeVar("BackgroundT", bound=Background)
+
+
+def add_service(app: web.Application, key: web.AppKey[BackgroundT], service: BackgroundT
+                ) -> None:
+    """Put ``service`` on the app under ``key``, started with the app and stopped with it
+    (in the reverse order of adding)."""
+    app[key] = service
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        await service.start()
+        yield
+        await service.stop()
+
+    app.cleanup_ctx.append(lifetime)
 
 
 def json_error(status: int, message: str) -> web.Response:

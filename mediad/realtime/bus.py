@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable
 from typing import Protocol
 
+from mediad.config import RealtimeConfig
 from mediad.realtime.messages import Message
 
 Sink = Callable[[str, Message], None]
@@ -46,3 +47,11 @@ class InProcessBus:
 
     async def close(self) -> None:
         self._sink = None
+
+
+def make_bus(config: RealtimeConfig) -> Bus:
+    if config.bus == "redis":
+        from mediad.realtime.redis_bus import RedisBus
+
+        return RedisBus(config.redis_url, config.redis_prefix)
+    return InProcessBus()

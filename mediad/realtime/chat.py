@@ -16,9 +16,9 @@ from typing import Any
 
 from mediad.clock import iso_utc, now_ms
 from mediad.config import ChatConfig
+from mediad.ratelimit import RateLimiter
 from mediad.realtime import messages as m
 from mediad.realtime.identity import STAFF, ChatRole, Identity, chat_role, guest_handle
-from mediad.ratelimit import RateLimiter
 from mediad.realtime.recorder import Recorder
 from mediad.realtime.text import BlockedWords, TextRefused, clean_text, contains_link
 from mediad.store import Store

@@ -14,7 +14,6 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mediad.realtime.messages import (
@@ -98,7 +97,7 @@ class StreamChannel:
         self.hub = hub
         self.stream_id = stream_id
         self.last_seq = last_seq
-        self.subscribers: set[Subscriber] = set()
+        self._subscribers: set[Subscriber] = set()
         self._early: dict[int, Message] = {}
         self._gap_timer: asyncio.TimerHandle | None = None
         self._gap_fill: asyncio.Task[None] | None = None
@@ -107,6 +106,18 @@ class StreamChannel:
         self._last_flush = 0.0
         self._writes: deque[_Write] = deque()
         self._writer: asyncio.Handle | None = None
+
+    def add(self, subscriber: Subscriber) -> None:
+        self._subscribers.add(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> int:
+        """Forget ``subscriber``; returns how many remain."""
+        self._subscribers.discard(subscriber)
+        return len(self._subscribers)
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
 
     # -- ordering --------------------------------------------------------------------
 
@@ -125,7 +136,7 @@ class StreamChannel:
         self._early[seq] = message
         if self._gap_timer is None and self._gap_fill is None:
             self._gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT_SEC,
-                                                                    self._start_gap_fill)
+                                                                    self.start_gap_fill)
 
     def _drain_early(self) -> None:
         while (message := self._early.pop(self.last_seq + 1, None)) is not None:
@@ -135,7 +146,9 @@ class StreamChannel:
             self._gap_timer.cancel()
             self._gap_timer = None
 
-    def _start_gap_fill(self) -> None:
+    def start_gap_fill(self) -> None:
+        """Read the missing messages from the event log now (an early message waited long
+        enough, or the bus was cut off)."""
         self._gap_timer = None
         if self._gap_fill is None:
             self._gap_fill = asyncio.get_running_loop().create_task(self.fill_gap())
@@ -162,12 +175,12 @@ class StreamChannel:
             self._early = {s: m for s, m in self._early.items() if s > self.last_seq}
             if self._early and self._gap_timer is None:
                 self._gap_timer = asyncio.get_running_loop().call_later(
-                    GAP_WAIT_SEC, self._start_gap_fill)
+                    GAP_WAIT_SEC, self.start_gap_fill)
 
     # -- batching --------------------------------------------------------------------
 
     def _enqueue(self, message: Message) -> None:
-        if not self.subscribers:
+        if not self._subscribers:
             return
         self._pending.append(message)
         if self._flush_at is not None:
@@ -176,7 +189,7 @@ class StreamChannel:
         hub = self.hub
         # Each flush costs a write per socket: past max_frames_per_sec, batch longer.
         due = self._last_flush + max(hub.flush_interval,
-                                     len(self.subscribers) / hub.max_frames_per_sec)
+                                     len(self._subscribers) / hub.max_frames_per_sec)
         if due <= loop.time():
             self._flush_at = loop.call_soon(self.flush)
         else:
@@ -191,7 +204,7 @@ class StreamChannel:
         body: Message | list[Message] = batch[0] if len(batch) == 1 else batch
         text = ws_frame(encode_json(body), OP_TEXT)
         binary = None
-        subscribers = list(self.subscribers)
+        subscribers = list(self._subscribers)
         if any(s.binary for s in subscribers):
             binary = ws_frame(encode_msgpack(body), OP_BINARY)
         lowest = next((m["seq"] for m in batch if isinstance(m.get("seq"), int)), None)
@@ -224,15 +237,24 @@ class StreamChannel:
 
 
 class Hub:
+    """This process's stream channels: a channel opens when its first socket joins and
+    closes when its last one leaves."""
+
     def __init__(self, store: Store, flush_interval_ms: int, max_frames_per_sec: int) -> None:
         self.store = store
         self.flush_interval = flush_interval_ms / 1000
         self.max_frames_per_sec = max_frames_per_sec
-        self.channels: dict[str, StreamChannel] = {}
+        self._channels: dict[str, StreamChannel] = {}
         self._opening: dict[str, asyncio.Future[StreamChannel]] = {}
 
-    async def channel(self, stream_id: str) -> StreamChannel:
-        channel = self.channels.get(stream_id)
+    async def start(self) -> None:
+        """Nothing to start: channels open as sockets join."""
+
+    async def stop(self) -> None:
+        self.close()
+
+    async def _channel(self, stream_id: str) -> StreamChannel:
+        channel = self._channels.get(stream_id)
         if channel is not None:
             return channel
         opening = self._opening.get(stream_id)
@@ -242,7 +264,7 @@ class Hub:
         self._opening[stream_id] = future
         try:
             last_seq = await self.store.events.latest_seq(stream_id)
-            channel = self.channels[stream_id] = StreamChannel(self, stream_id, last_seq)
+            channel = self._channels[stream_id] = StreamChannel(self, stream_id, last_seq)
             future.set_result(channel)
         except BaseException as exc:
             future.set_exception(exc)
@@ -252,29 +274,42 @@ class Hub:
             del self._opening[stream_id]
         return channel
 
+    async def join(self, stream_id: str, subscriber: Subscriber) -> int:
+        """Add ``subscriber`` to the stream's channel, holding the live messages for it
+        until ``subscriber.release``; returns the channel's last ``seq``, the point the
+        client's history or replay has to reach."""
+        channel = await self._channel(stream_id)
+        subscriber.hold()
+        channel.add(subscriber)
+        return channel.last_seq
+
     def leave(self, stream_id: str, subscriber: Subscriber) -> None:
-        channel = self.channels.get(stream_id)
+        channel = self._channels.get(stream_id)
         if channel is None:
             return
-        channel.subscribers.discard(subscriber)
-        if not channel.subscribers:
+        if channel.remove(subscriber) == 0:
             channel.close()
-            del self.channels[stream_id]
+            del self._channels[stream_id]
+
+    def last_seq(self, stream_id: str) -> int | None:
+        """The last ``seq`` delivered here, while the stream has a channel."""
+        channel = self._channels.get(stream_id)
+        return None if channel is None else channel.last_seq
 
     def deliver(self, stream_id: str, message: Message) -> None:
-        channel = self.channels.get(stream_id)
+        channel = self._channels.get(stream_id)
         if channel is not None:
             channel.deliver(message)
 
     def check_gaps(self) -> None:
         """After the bus was cut off: every channel reads what it may have missed."""
-        for channel in self.channels.values():
-            channel._start_gap_fill()
+        for channel in self._channels.values():
+            channel.start_gap_fill()
 
     def subscriber_count(self) -> int:
-        return sum(len(c.subscribers) for c in self.channels.values())
+        return sum(c.subscriber_count for c in self._channels.values())
 
-    def close(self, channels: Iterable[StreamChannel] | None = None) -> None:
-        for channel in list(channels or self.channels.values()):
+    def close(self) -> None:
+        for channel in list(self._channels.values()):
             channel.close()
-        self.channels.clear()
+        self._channels.clear()

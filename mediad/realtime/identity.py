@@ -50,35 +50,40 @@ def guest_handle(guest_id: str) -> str:
     return f"guest-{guest_id[:6]}"
 
 
-def browser_id(request: web.Request, tokens: Tokens) -> str | None:
-    """The verified guest cookie id of the browser making ``request``, if it has one."""
-    cookie = request.cookies.get(GUEST_COOKIE, "")
-    return tokens.verify_guest_cookie(cookie) if cookie else None
+class Identities:
+    """Who a request or a socket's sign-in is, from the guest cookie and the access token."""
 
+    def __init__(self, tokens: Tokens, store: Store) -> None:
+        self._tokens = tokens
+        self._store = store
 
-async def identify(request: web.Request, tokens: Tokens, store: Store) -> Identity:
-    ip = request.remote or "unknown"
-    guest_id = browser_id(request, tokens)
-    new_cookie = None
-    if guest_id is None:
-        guest_id, new_cookie = tokens.new_guest_cookie()
-    token = bearer_token(request)
-    if token:
-        identity = await identify_token(token, tokens, store, ip, guest_id)
-        if identity is None:
-            raise InvalidToken("the access token is invalid or expired")
-        return dataclasses.replace(identity, new_guest_cookie=new_cookie)
-    return Identity(f"g:{guest_id}", guest_handle(guest_id), ip, guest_id,
-                    new_guest_cookie=new_cookie)
+    def browser(self, request: web.Request) -> str | None:
+        """The verified guest cookie id of the browser making ``request``, if it has one."""
+        cookie = request.cookies.get(GUEST_COOKIE, "")
+        return self._tokens.verify_guest_cookie(cookie) if cookie else None
 
+    async def identify(self, request: web.Request) -> Identity:
+        ip = request.remote or "unknown"
+        guest_id = self.browser(request)
+        new_cookie = None
+        if guest_id is None:
+            guest_id, new_cookie = self._tokens.new_guest_cookie()
+        token = bearer_token(request)
+        if token:
+            identity = await self.sign_in(token, ip, guest_id)
+            if identity is None:
+                raise InvalidToken("the access token is invalid or expired")
+            return dataclasses.replace(identity, new_guest_cookie=new_cookie)
+        return Identity(f"g:{guest_id}", guest_handle(guest_id), ip, guest_id,
+                        new_guest_cookie=new_cookie)
 
-async def identify_token(token: str, tokens: Tokens, store: Store, ip: str,
-                         browser: str) -> Identity | None:
-    user = await user_for_token(token, tokens, store.users)
-    if user is None:
-        return None
-    return Identity(f"u:{user.id}", user.handle, ip, browser, user.id, user.role == "admin",
-                    user.created_at)
+    async def sign_in(self, token: str, ip: str, browser: str) -> Identity | None:
+        """The account of an access token, as an identity; None when the token is not valid."""
+        user = await user_for_token(token, self._tokens, self._store.users)
+        if user is None:
+            return None
+        return Identity(f"u:{user.id}", user.handle, ip, browser, user.id,
+                        user.role == "admin", user.created_at)
 
 
 def set_guest_cookie(response: web.StreamResponse, identity: Identity) -> None:

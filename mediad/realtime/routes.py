@@ -10,55 +10,29 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import WSCloseCode, web
 
-from mediad.http.app import PLAYBACK_OBSERVERS, json_error
+from mediad.http.app import STORE, json_error
 from mediad.http.jsonio import query_int, read_object, reply
 from mediad.realtime import messages as m
-from mediad.realtime import tips
 from mediad.realtime.chat import CommandRefused
-from mediad.realtime.identity import (
-    STAFF,
-    Identity,
-    InvalidToken,
-    browser_id,
-    chat_role,
-    identify,
-    set_guest_cookie,
-)
-from mediad.realtime.service import Realtime
+from mediad.realtime.identity import STAFF, Identity, InvalidToken, chat_role, set_guest_cookie
+from mediad.realtime.keys import CHAT, IDENTITIES, SNAPSHOTS, STREAM_HEALTH, TIPS, VIEWERS
 from mediad.realtime.session import SocketSession
-from mediad.realtime.snapshot import hello, history
+from mediad.realtime.tips import SIGNATURE_HEADER, WebhookRefused
+from mediad.realtime.viewers import viewer_key
 from mediad.store.streams import Stream
-from mediad.store.tips import Tip
 
 log = logging.getLogger("mediad.realtime")
 
-REALTIME = web.AppKey("realtime", Realtime)
 POLL_LIMIT = 500
 MAX_COMMAND_BYTES = 16 * 1024
 MAX_WEBHOOK_BYTES = 16 * 1024
 
 
-def setup_realtime(app: web.Application, realtime: Realtime) -> None:
-    app[REALTIME] = realtime
-
-    async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        await realtime.start()
-        yield
-        await realtime.stop()
-
-    app.cleanup_ctx.append(lifetime)
-
-    def playback(stream_id: str, request: web.Request) -> None:
-        key = realtime.viewer_key(browser_id(request, realtime.tokens), request.remote,
-                                  request.headers.get("User-Agent", ""))
-        realtime.viewers.seen(stream_id, key, realtime.clock())
-
-    app[PLAYBACK_OBSERVERS].append(playback)
+def add_routes(app: web.Application) -> None:
     add = app.router.add_route
     add("GET", "/ws/streams/{stream}", stream_socket)
     add("GET", "/api/streams/{stream}/events", poll_events)
@@ -84,12 +58,11 @@ def _json(body: Any, status: int = 200, identity: Identity | None = None) -> web
 
 
 async def _stream_and_identity(request: web.Request) -> tuple[Stream, Identity]:
-    realtime = request.app[REALTIME]
-    stream = await realtime.store.streams.get(request.match_info["stream"])
+    stream = await request.app[STORE].streams.get(request.match_info["stream"])
     if stream is None:
         raise web.HTTPNotFound(reason="no such stream")
     try:
-        identity = await identify(request, realtime.tokens, realtime.store)
+        identity = await request.app[IDENTITIES].identify(request)
     except InvalidToken as exc:
         raise web.HTTPUnauthorized(reason=str(exc)) from None
     return stream, identity
@@ -105,7 +78,6 @@ def _cursor(request: web.Request) -> int | None:
 # -- WebSocket ---------------------------------------------------------------------------
 
 async def stream_socket(request: web.Request) -> web.StreamResponse:
-    realtime = request.app[REALTIME]
     stream, identity = await _stream_and_identity(request)
     cursor = _cursor(request)
     ws = web.WebSocketResponse(protocols=(m.MSGPACK,), heartbeat=30.0,
@@ -115,7 +87,7 @@ async def stream_socket(request: web.Request) -> web.StreamResponse:
     set_guest_cookie(ws, identity)
     await ws.prepare(request)
     try:
-        await SocketSession(realtime, request, ws, stream, identity).run(cursor)
+        await SocketSession(request, ws, stream, identity).run(cursor)
     except Exception:
         # The upgrade is sent: an HTTP error page would corrupt the socket. Close it instead.
         log.exception("websocket session failed", extra={"fields": {"stream": stream.id}})
@@ -126,12 +98,10 @@ async def stream_socket(request: web.Request) -> web.StreamResponse:
 # -- polling -----------------------------------------------------------------------------
 
 async def poll_events(request: web.Request) -> web.Response:
-    realtime = request.app[REALTIME]
     stream, identity = await _stream_and_identity(request)
     cursor = _cursor(request)
-    store = realtime.store
-    realtime.viewers.seen(stream.id, realtime.viewer_key(identity.browser, request.remote, ""),
-                          realtime.clock())
+    store, viewers, snapshots = request.app[STORE], request.app[VIEWERS], request.app[SNAPSHOTS]
+    viewers.seen(stream.id, viewer_key(identity.browser, request.remote, ""))
     latest = await store.events.latest_seq(stream.id)
     events: list[m.Message] = []
     more = False
@@ -139,18 +109,18 @@ async def poll_events(request: web.Request) -> web.Response:
         events.append({"type": m.RESYNC, "reason": "cursor too old"})
         cursor = None
     if cursor is None:
-        events += [await hello(realtime, stream.id, identity, latest),
-                   await history(realtime, stream.id)]
+        events += [await snapshots.hello(stream.id, identity, latest),
+                   await snapshots.history(stream.id)]
         next_cursor = latest
     else:
         rows = await store.events.since(stream.id, cursor, POLL_LIMIT)
         events += [json.loads(body) for _, body in rows]
         next_cursor = rows[-1][0] if rows else max(cursor, 0)
         more = len(rows) == POLL_LIMIT
-    health = realtime.latest_health.get(stream.id)
+    health = request.app[STREAM_HEALTH].latest(stream.id)
     if health is not None:
         events.append(health)
-    events.append(realtime.viewers_message(stream.id))
+    events.append(viewers.message(stream.id))
     return _json({"cursor": next_cursor, "events": events, "more": more,
                   "pollAfterMs": 0 if more else 4000}, identity=identity)
 
@@ -163,10 +133,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
 
 async def _command(request: web.Request, command: m.Message, status: int = 200
                    ) -> web.Response:
-    realtime = request.app[REALTIME]
     stream, identity = await _stream_and_identity(request)
     try:
-        result = await realtime.commands.execute(identity, stream.id, command)
+        result = await request.app[CHAT].execute(identity, stream.id, command)
     except CommandRefused as exc:
         response = _json({"error": exc.message, "code": exc.code, **exc.extra}, exc.status,
                          identity)
@@ -220,43 +189,41 @@ async def unban_chatter(request: web.Request) -> web.Response:
 
 # -- staff views -------------------------------------------------------------------------
 
-async def _staff(request: web.Request) -> tuple[Realtime, Stream]:
-    realtime = request.app[REALTIME]
+async def _staff(request: web.Request) -> Stream:
     stream, identity = await _stream_and_identity(request)
     if identity.guest:
         raise web.HTTPUnauthorized(reason="sign in first")
-    if await chat_role(realtime.store, stream, identity) not in STAFF:
+    if await chat_role(request.app[STORE], stream, identity) not in STAFF:
         raise web.HTTPForbidden(reason="only the creator and the stream's moderators")
-    return realtime, stream
+    return stream
 
 
 async def list_bans(request: web.Request) -> web.Response:
-    realtime, stream = await _staff(request)
-    banned = await realtime.store.chat.banned(stream.id)
+    stream = await _staff(request)
+    banned = await request.app[STORE].chat.banned(stream.id)
     return _json({"bans": [{"id": b.subject, "handle": b.handle} for b in banned]})
 
 
 async def list_actions(request: web.Request) -> web.Response:
-    realtime, stream = await _staff(request)
-    actions = await realtime.store.chat.actions(stream.id)
+    stream = await _staff(request)
+    actions = await request.app[STORE].chat.actions(stream.id)
     return _json({"actions": actions})
 
 
 async def health_history(request: web.Request) -> web.Response:
-    realtime, stream = await _staff(request)
+    stream = await _staff(request)
     since = int(time.time() * 1000) - query_int(request, "minutes", 10, 1, 24 * 60) * 60_000
-    rows = await realtime.store.health.since(stream.id, since)
+    rows = await request.app[STORE].health.since(stream.id, since)
     samples = [{"at": m_at, "bitrateKbps": kbps, "fps": fps, "dropRate": drops,
                 "viewers": viewers} for m_at, kbps, fps, drops, viewers in rows]
-    return _json({"samples": samples, "intervalSec": realtime.config.realtime.health_interval_sec})
+    return _json({"samples": samples, "intervalSec": request.app[STREAM_HEALTH].interval_sec})
 
 
 # -- tips --------------------------------------------------------------------------------
 
 async def tip_webhook(request: web.Request) -> web.Response:
-    realtime = request.app[REALTIME]
-    config = realtime.config.tips
-    if not config.webhook_secret:
+    tips = request.app[TIPS]
+    if not tips.enabled:
         return json_error(404, "the tips webhook is not configured (tips.webhook_secret)")
     if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
         return json_error(413, "body too large")
@@ -264,24 +231,9 @@ async def tip_webhook(request: web.Request) -> web.Response:
     if len(body) > MAX_WEBHOOK_BYTES:
         return json_error(413, "body too large")
     try:
-        tips.verify(config.webhook_secret, request.headers.get(tips.SIGNATURE_HEADER, ""), body,
-                    time.time(), config.max_age_sec)
-        tip = tips.parse(body, realtime.tip_words)
-    except tips.WebhookRefused as exc:
+        received = await tips.receive(request.headers.get(SIGNATURE_HEADER, ""), body)
+    except WebhookRefused as exc:
         return json_error(exc.status, exc.message)
-    store = realtime.store
-    if await store.streams.get(tip.stream_id) is None:
-        return json_error(404, "no such stream")
-    added: list[Tip] = []
-
-    async def write() -> m.Message | bool:
-        found, new = await store.tips.add(tip.stream_id, tip.idempotency_key, tip.amount_minor,
-                                          tip.currency, tip.sender, tip.message,
-                                          int(time.time() * 1000))
-        added.append(found)
-        return m.tip_message(found) if new else False
-
-    published = await realtime.recorder.record(tip.stream_id, {}, write)
-    if published is None:
-        return _json({"id": added[0].id, "duplicate": True})
-    return _json({"id": added[0].id, "duplicate": False, "seq": published["seq"]}, 201)
+    if received.seq is None:
+        return _json({"id": received.tip_id, "duplicate": True})
+    return _json({"id": received.tip_id, "duplicate": False, "seq": received.seq}, 201)

@@ -10,20 +10,21 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from typing import Any, cast
 
 import msgpack
 from aiohttp import WSMsgType, web
 
-from mediad.http.app import track_websocket
+from mediad.http.app import CONFIG, STORE, track_websocket
+from mediad.ratelimit import RateLimiter
 from mediad.realtime import messages as m
 from mediad.realtime.chat import CommandRefused
 from mediad.realtime.hub import Subscriber
-from mediad.realtime.identity import Identity, identify_token
+from mediad.realtime.identity import Identity
+from mediad.realtime.keys import CHAT, HUB, IDENTITIES, SNAPSHOTS, STREAM_HEALTH, VIEWERS
 from mediad.realtime.outbox import Outbox
-from mediad.ratelimit import RateLimiter
-from mediad.realtime.service import Realtime
-from mediad.realtime.snapshot import hello, history
+from mediad.realtime.viewers import viewer_key
 from mediad.store.streams import Stream
 
 log = logging.getLogger("mediad.realtime")
@@ -34,15 +35,22 @@ MAX_BAD_COMMANDS = 20
 
 
 class SocketSession:
-    def __init__(self, realtime: Realtime, request: web.Request, ws: web.WebSocketResponse,
-                 stream: Stream, identity: Identity) -> None:
-        self.realtime = realtime
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse, stream: Stream,
+                 identity: Identity) -> None:
+        app = request.app
+        self._store = app[STORE]
+        self._hub = app[HUB]
+        self._viewers = app[VIEWERS]
+        self._health = app[STREAM_HEALTH]
+        self._chat = app[CHAT]
+        self._snapshots = app[SNAPSHOTS]
+        self._identities = app[IDENTITIES]
         self.request = request
         self.ws = ws
         self.stream = stream
         self.identity = identity
         self.binary = ws.ws_protocol == m.MSGPACK
-        config = realtime.config.realtime
+        config = app[CONFIG].realtime
         # uvloop's transports do not subclass asyncio.Transport; they are one all the same.
         transport = cast(asyncio.Transport, request.transport)
         assert transport is not None
@@ -56,18 +64,17 @@ class SocketSession:
         self.subscriber = Subscriber(self.outbox, self.binary)
         self.commands = RateLimiter(100, 2.0)  # a flood guard; chat has its own limits
         self.bad_commands = 0
-        self.viewer_key = realtime.viewer_key(identity.browser, request.remote, "")
+        self.viewer_key = viewer_key(identity.browser, request.remote, "")
 
     def _cut_off(self, reason: str) -> None:
-        self.realtime.hub.leave(self.stream.id, self.subscriber)  # at once, not at the close
+        self._hub.leave(self.stream.id, self.subscriber)  # at once, not at the close
         log.info("websocket cut off", extra={"fields": {
             "stream": self.stream.id, "peer": self.request.remote, "reason": reason}})
 
     async def run(self, cursor: int | None) -> None:
-        realtime = self.realtime
         track_websocket(self.request.app, self.ws)
         writer = asyncio.get_running_loop().create_task(self.outbox.run())
-        realtime.viewers.socket_opened(self.stream.id, self.viewer_key)
+        self._viewers.socket_opened(self.stream.id, self.viewer_key)
         try:
             await self._join(cursor)
             async for message in self.ws:
@@ -78,23 +85,20 @@ class SocketSession:
                 if self.outbox.closed:
                     break
         finally:
-            realtime.hub.leave(self.stream.id, self.subscriber)
-            realtime.viewers.socket_closed(self.stream.id, self.viewer_key)
+            self._hub.leave(self.stream.id, self.subscriber)
+            self._viewers.socket_closed(self.stream.id, self.viewer_key)
             self.outbox.stop()
             writer.cancel()
 
     async def _join(self, cursor: int | None) -> None:
-        realtime = self.realtime
-        channel = await realtime.hub.channel(self.stream.id)
-        self.subscriber.hold()
-        channel.subscribers.add(self.subscriber)
-        sent_up_to = channel.last_seq
-        self.subscriber.send(await hello(realtime, self.stream.id, self.identity, sent_up_to))
+        sent_up_to = await self._hub.join(self.stream.id, self.subscriber)
+        self.subscriber.send(await self._snapshots.hello(self.stream.id, self.identity,
+                                                         sent_up_to))
         replay = None
         if cursor is not None and cursor < sent_up_to:
-            oldest = await realtime.store.events.oldest_seq(self.stream.id)
+            oldest = await self._store.events.oldest_seq(self.stream.id)
             if cursor + 1 >= oldest:
-                rows = await realtime.store.events.since(self.stream.id, cursor, REPLAY_LIMIT)
+                rows = await self._store.events.since(self.stream.id, cursor, REPLAY_LIMIT)
                 if len(rows) < REPLAY_LIMIT:
                     replay = [json.loads(body) for _, body in rows]
             if replay is None:
@@ -102,11 +106,11 @@ class SocketSession:
         elif cursor is not None:
             replay = []
         if replay is None:
-            self.subscriber.send(await history(realtime, self.stream.id))
+            self.subscriber.send(await self._snapshots.history(self.stream.id))
         elif replay:
             self.subscriber.send(replay)
             sent_up_to = max(sent_up_to, replay[-1]["seq"])
-        health = realtime.latest_health.get(self.stream.id)
+        health = self._health.latest(self.stream.id)
         if health is not None:
             self.subscriber.send(health)
         self.subscriber.release(sent_up_to)
@@ -122,7 +126,7 @@ class SocketSession:
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
             await self._bad(m.error("bad_request", "send a JSON object with a 'type'", ref))
             return
-        if self.commands.acquire("socket", self.realtime.clock()) > 0:
+        if self.commands.acquire("socket", time.monotonic()) > 0:
             self.subscriber.send(m.error("rate_limited", "too many commands", ref))
             return
         kind = command["type"]
@@ -132,8 +136,7 @@ class SocketSession:
             await self._auth(command, ref)
         else:
             try:
-                result = await self.realtime.commands.execute(self.identity, self.stream.id,
-                                                              command)
+                result = await self._chat.execute(self.identity, self.stream.id, command)
             except CommandRefused as exc:
                 self.subscriber.send(m.error(exc.code, exc.message, ref, status=exc.status,
                                              **exc.extra))
@@ -151,13 +154,15 @@ class SocketSession:
         token = command.get("token")
         found = None
         if isinstance(token, str) and len(token) < 4096:
-            found = await identify_token(token, self.realtime.tokens, self.realtime.store,
-                                         self.identity.ip, self.identity.browser)
+            found = await self._identities.sign_in(token, self.identity.ip,
+                                                   self.identity.browser)
         if found is None:
             self.subscriber.send(m.error("unauthorized", "the access token is invalid or expired",
                                          ref))
             return
         self.identity = found
-        self.subscriber.send({**await hello(self.realtime, self.stream.id, found,
-                                            self.realtime.hub.channels[self.stream.id].last_seq),
+        cursor = self._hub.last_seq(self.stream.id)
+        if cursor is None:
+            return  # cut off while the token was checked: the socket is closing
+        self.subscriber.send({**await self._snapshots.hello(self.stream.id, found, cursor),
                               "ref": ref})

@@ -9,8 +9,8 @@ viewers behind a load balancer are counted wherever they landed.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 REPORT = "viewers.report"
@@ -103,8 +103,10 @@ class ViewerTracker:
         return changed
 
 
-def viewer_key(subject: str | None, remote: str | None, user_agent: str,
-               digest: Callable[[str], str]) -> str:
-    if subject:
-        return subject
-    return "a:" + digest(f"{remote}|{user_agent}")
+
+def viewer_key(browser: str | None, remote: str | None, user_agent: str) -> str:
+    """One viewer: their browser's guest cookie id, else their address and user agent."""
+    if browser:
+        return "b:" + browser
+    digest = hashlib.blake2b(f"{remote}|{user_agent}".encode(), digest_size=8).hexdigest()
+    return "a:" + digest

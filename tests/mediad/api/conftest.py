@@ -19,8 +19,8 @@ from mediad.auth import Tokens
 from mediad.config import ApiConfig, AuthConfig, ChatConfig, Config
 from mediad.http.app import create_app
 from mediad.passwords import hash_password
-from mediad.realtime.routes import setup_realtime
-from mediad.realtime.service import Realtime
+from mediad.realtime.keys import RECORDER, VIEWERS
+from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
 from mediad.store.keys import KEY_KINDS
 from mediad.store.streams import Stream
@@ -52,7 +52,6 @@ class ApiEnv:
     client: TestClient
     store: Store
     registry: StreamRegistry
-    realtime: Realtime
     tokens: Tokens
     config: Config
     users: dict[str, User]
@@ -101,13 +100,13 @@ async def make_api_env(tmp_path: Path, *, auth: AuthConfig | None = None,
     await store.moderators.add(streams[0].id, users["moderator"].id, 0)
     registry = StreamRegistry(store, auto_live=False)
     tokens = Tokens(b"test-secret-for-the-api-0123456789abcdef", 900, 3600)
-    realtime = Realtime(config, store, registry, tokens)
     app = create_app(config, store, registry)
-    setup_realtime(app, realtime)
-    setup_api(app, ApiContext(config, store, registry, tokens, realtime, ports=lambda: PORTS))
+    setup_realtime(app, tokens)
+    setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
+                              ports=lambda: PORTS))
     client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
     await client.start_server()
-    return ApiEnv(client, store, registry, realtime, tokens, config, users, streams[0],
+    return ApiEnv(client, store, registry, tokens, config, users, streams[0],
                   streams[1])
 
 

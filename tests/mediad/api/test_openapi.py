@@ -16,8 +16,8 @@ from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
 from mediad.config import Config
 from mediad.http.app import create_app
-from mediad.realtime.routes import setup_realtime
-from mediad.realtime.service import Realtime
+from mediad.realtime.keys import RECORDER, VIEWERS
+from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
 from mediad.store.users import User
 from mediad.streams import StreamRegistry
@@ -43,10 +43,9 @@ async def _routes() -> set[tuple[str, str]]:
         config = Config()
         registry = StreamRegistry(store)
         tokens = Tokens(b"x" * 32, 900, 3600)
-        realtime = Realtime(config, store, registry, tokens)
         app = create_app(config, store, registry)
-        setup_realtime(app, realtime)
-        setup_api(app, ApiContext(config, store, registry, tokens, realtime,
+        setup_realtime(app, tokens)
+        setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
                                   ports=lambda: Ports(1, 2, 3)))
         return {(route.method, route.resource.canonical) for route in app.router.routes()
                 if route.method != "HEAD" and route.resource is not None

@@ -18,8 +18,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from mediad.auth import Tokens
 from mediad.config import ChatConfig, Config, RealtimeConfig, TipsConfig
 from mediad.http.app import create_app
-from mediad.realtime.routes import setup_realtime
-from mediad.realtime.service import Realtime
+from mediad.realtime.hub import Hub
+from mediad.realtime.keys import HUB, STREAM_HEALTH, TIPS, VIEWERS
+from mediad.realtime.setup import setup_realtime
+from mediad.realtime.stream_health import StreamHealth
+from mediad.realtime.tip_webhook import TipWebhook
+from mediad.realtime.viewer_counts import ViewerCounts
 from mediad.store import Store
 from mediad.store.streams import Stream
 from mediad.store.users import User
@@ -82,7 +86,10 @@ class Socket:
 class Env:
     client: TestClient
     store: Store
-    realtime: Realtime
+    hub: Hub
+    viewers: ViewerCounts
+    health: StreamHealth
+    tips: TipWebhook
     registry: StreamRegistry
     tokens: Tokens
     stream: Stream
@@ -138,13 +145,13 @@ async def make_env(tmp_path: Path, chat: ChatConfig | None = None,
     # The other creator moderates nothing of Carla's; Moe moderates Otto's stream? No.
     registry = StreamRegistry(store)
     tokens = Tokens(b"test-secret-for-realtime-0123456789abcdef", 900, 3600)
-    rt = Realtime(config, store, registry, tokens)
     app = create_app(config, store, registry)
-    setup_realtime(app, rt)
+    setup_realtime(app, tokens)
     # No shared cookie jar: every connection is its own browser unless a test says otherwise.
     client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
     await client.start_server()
-    return Env(client, store, rt, registry, tokens, stream, other, users)
+    return Env(client, store, app[HUB], app[VIEWERS], app[STREAM_HEALTH], app[TIPS], registry,
+               tokens, stream, other, users)
 
 
 @pytest.fixture

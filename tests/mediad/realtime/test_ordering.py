@@ -20,7 +20,7 @@ async def test_early_messages_wait_for_the_missing_ones(env: Env) -> None:
     socket = await env.connect()
     await socket.next("chat.history")
     first, second, third = [await _log(env, n, f"#{n}") for n in (1, 2, 3)]
-    hub = env.realtime.hub
+    hub = env.hub
     hub.deliver(env.stream.id, third)
     hub.deliver(env.stream.id, second)
     hub.deliver(env.stream.id, first)
@@ -36,8 +36,8 @@ async def test_a_lost_message_is_read_from_the_log(env: Env) -> None:
     first = await _log(env, 1, "#1")
     await _log(env, 2, "#2")  # stored by another process; its publish never came
     third = await _log(env, 3, "#3")
-    env.realtime.hub.deliver(env.stream.id, first)
-    env.realtime.hub.deliver(env.stream.id, third)
+    env.hub.deliver(env.stream.id, first)
+    env.hub.deliver(env.stream.id, third)
     texts = [(await socket.next("chat.message", timeout=2))["text"] for _ in range(3)]
     assert texts == ["#1", "#2", "#3"]
 
@@ -46,5 +46,5 @@ async def test_after_a_bus_outage_every_channel_catches_up(env: Env) -> None:
     socket = await env.connect()
     await socket.next("chat.history")
     await _log(env, 1, "missed while the bus was down")
-    env.realtime.hub.check_gaps()
+    env.hub.check_gaps()
     assert (await socket.next("chat.message", timeout=2))["seq"] == 1

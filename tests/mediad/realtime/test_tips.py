@@ -81,7 +81,7 @@ async def test_invalid_tips_get_clear_errors(env: Env) -> None:
 
 
 async def test_blocked_words_are_not_shown_but_the_tip_counts(env: Env) -> None:
-    env.realtime.tip_words = type(env.realtime.tip_words)(["slur"])
+    env.tips.blocked_words = type(env.tips.blocked_words)(["slur"])
     status, _ = await deliver(env, tip_body(env, message="a SLUR here"))
     assert status == 201
     tips = await env.store.tips.for_stream(env.stream.id)

@@ -84,7 +84,7 @@ async def test_playlist_requests_count_with_the_browsers_chat_identity(env: Env)
         cookies = {"mediad_guest": cookie}
 
     observer(env.stream.id, SameBrowser())  # type: ignore[arg-type]
-    assert env.realtime.viewers.local_count(env.stream.id, env.realtime.clock()) == 1
+    assert env.viewers.local_count(env.stream.id) == 1
     await socket.close()
 
 
@@ -102,13 +102,13 @@ async def test_health_is_sampled_stored_and_broadcast(env: Env) -> None:
                                                  disconnect=lambda reason: None)
     socket = await env.connect()
     await socket.next("chat.history")
-    await env.realtime.sample_health()  # the first reading: a baseline, nothing to say
+    await env.health.sample()  # the first reading: a baseline, nothing to say
     live = env.registry.get(env.stream.id)
     assert live is not None
     live.stats.bytes += 500_000
     live.stats.video_frames += 60
     live.stats.frames += 100
-    await env.realtime.sample_health()
+    await env.health.sample()
     health = await socket.next("health")
     assert health["bitrateKbps"] > 0 and health["fps"] > 0 and health["dropRate"] == 0.0
     response = await env.client.get(f"/api/streams/{env.stream.id}/health",
