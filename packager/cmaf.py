@@ -4,9 +4,13 @@ Pure bytes in, bytes out: no I/O, no clock. The LL-HLS packager turns each part 
 fragment (one ``moof`` with a ``traf`` per track, one ``mdat``) and serves the init segment
 behind ``EXT-X-MAP``. Layouts follow ``shared/specs/fmp4-mpegts.md`` §3-§5.
 
-Samples arrive normalised (see ``ingest/media.py``): video is 4-byte length-prefixed NAL
-units with parameter sets in the config record (``hvc1`` wants them nowhere else), audio is
-raw access units. Timestamps are already in the fMP4 track timescale.
+Samples arrive normalised (see ``ingest/media.py``): H.264/HEVC video is 4-byte
+length-prefixed NAL units with parameter sets in the config record (``hvc1`` wants them
+nowhere else), AV1 the OBUs of one temporal unit, VP9 one frame (or superframe) as coded;
+audio is raw access units. Timestamps are already in the fMP4 track timescale.
+
+A track that no sample entry can describe raises ``UnsupportedTrack``, with a reason fit
+for the publisher; ``packager/support.py`` asks before a track is accepted.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from ingest.media import TrackInfo
 __all__ = [
     "CmafTrack",
     "Sample",
+    "UnsupportedTrack",
     "box",
     "fragment",
     "full_box",
     "init_segment",
+    "sample_entry",
 ]
 
 SYNC_SAMPLE_FLAGS = 0x02000000
@@ -57,6 +63,10 @@ def _trun_entries(count: int, signed: bool) -> struct.Struct:
     # Parts hold a handful of distinct sample counts, so one compiled Struct per count packs
     # the whole table in a single C call instead of one pack per sample.
     return struct.Struct(">" + ("IIIi" if signed else "IIII") * count)
+
+
+class UnsupportedTrack(ValueError):
+    """No fMP4 sample entry can describe this track (codec, configuration, size, layout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +169,7 @@ def _trak(track: CmafTrack) -> bytes:
     info = track.info
     video = info.kind == "video"
     # The sample entry validates sizes and config, so build it before anything packs them.
-    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1), _sample_entry(info))
+    stsd = full_box(b"stsd", 0, 0, struct.pack(">I", 1), sample_entry(info))
     tkhd = full_box(
         b"tkhd", 0, 0x000003,  # enabled | in_movie
         struct.pack(">IIIII8xhhH2x", 0, 0, track.track_id, 0, 0, 0, 0, 0 if video else 0x0100),
@@ -177,27 +187,31 @@ def _trak(track: CmafTrack) -> bytes:
     return box(b"trak", tkhd, box(b"mdia", mdhd, hdlr, minf))
 
 
-def _sample_entry(info: TrackInfo) -> bytes:
+def sample_entry(info: TrackInfo) -> bytes:
+    """The ``stsd`` entry of a track; ``UnsupportedTrack`` when none can describe it."""
     if info.kind == "video":
         if not info.config:
-            raise ValueError(f"{info.codec} track has no configuration record")
+            raise UnsupportedTrack(f"{info.codec} track has no configuration record")
         if info.codec == "h264":
             return _visual_entry(b"avc1", info, box(b"avcC", info.config))
         if info.codec == "hevc":
             return _visual_entry(b"hvc1", info, box(b"hvcC", info.config))
         if info.codec == "av1":
             return _visual_entry(b"av01", info, box(b"av1C", info.config))
+        if info.codec == "vp9":
+            return _visual_entry(b"vp09", info, _vpcc(info.config))
     elif info.codec == "aac":
         return _audio_entry(b"mp4a", info.channels, info.sample_rate, _esds(info))
     elif info.codec == "opus":
         # Opus in ISOBMFF always runs at 48 kHz, whatever the input rate was.
         return _audio_entry(b"Opus", info.channels, 48000, box(b"dOps", _dops(info)))
-    raise ValueError(f"no fMP4 sample entry for codec {info.codec!r}")
+    raise UnsupportedTrack(f"no fMP4 sample entry for codec {info.codec!r}")
 
 
 def _visual_entry(kind: bytes, info: TrackInfo, config_box: bytes) -> bytes:
     if not (0 < info.width <= 0xFFFF and 0 < info.height <= 0xFFFF):
-        raise ValueError(f"video size {info.width}x{info.height} out of range")
+        raise UnsupportedTrack(f"video size {info.width}x{info.height} is unknown or out of "
+                               f"range (1..65535)")
     fields = struct.pack(
         ">6xH2x2x12xHHIIIH32xHh",
         1,  # data_reference_index
@@ -211,9 +225,24 @@ def _visual_entry(kind: bytes, info: TrackInfo, config_box: bytes) -> bytes:
     return box(kind, fields, config_box)
 
 
+def _vpcc(record: bytes) -> bytes:
+    """The ``vpcC`` box (VP Codec ISO Media File Format Binding: FullBox version 1) around
+    a VPCodecConfigurationRecord: profile, level, bitDepth(4) chromaSubsampling(3)
+    videoFullRangeFlag(1), colour primaries, transfer, matrix, then the size of codec
+    initialization data, which VP9 does not use (written as 0)."""
+    if len(record) < 8:
+        raise UnsupportedTrack(f"VPCodecConfigurationRecord of {len(record)} bytes is "
+                               f"truncated (8 at least)")
+    profile, bit_depth, chroma = record[0], record[2] >> 4, (record[2] >> 1) & 0x07
+    if profile > 3 or bit_depth not in (8, 10, 12) or chroma > 3:
+        raise UnsupportedTrack(f"VPCodecConfigurationRecord is invalid: profile {profile}, "
+                               f"bit depth {bit_depth}, chroma subsampling {chroma}")
+    return full_box(b"vpcC", 1, 0, record[:6], b"\0\0")
+
+
 def _audio_entry(kind: bytes, channels: int, sample_rate: int, config_box: bytes) -> bytes:
     if not 0 < channels <= 0xFFFF:
-        raise ValueError(f"channel count {channels} out of range")
+        raise UnsupportedTrack(f"channel count {channels} is unknown or out of range")
     # The 16.16 field cannot hold rates above 65535; decoders take the rate from the config.
     rate_field = sample_rate << 16 if 0 < sample_rate <= 0xFFFF else 0
     fields = struct.pack(">6xH8xHHHHI", 1, channels, 16, 0, 0, rate_field)
@@ -246,7 +275,7 @@ def _esds(info: TrackInfo) -> bytes:
 def _default_asc(info: TrackInfo) -> bytes:
     # An AAC-LC AudioSpecificConfig from what the track announces, for ingests that give none.
     if info.sample_rate not in _AAC_RATES or not 1 <= info.channels <= 7:
-        raise ValueError(
+        raise UnsupportedTrack(
             f"aac track has no AudioSpecificConfig and {info.sample_rate} Hz x "
             f"{info.channels} ch cannot be described by a 2-byte one"
         )
@@ -259,19 +288,20 @@ def _dops(info: TrackInfo) -> bytes:
     head = info.config
     if head.startswith(b"OpusHead"):
         if len(head) < 19:
-            raise ValueError("OpusHead shorter than 19 bytes")
+            raise UnsupportedTrack("OpusHead shorter than 19 bytes")
         channels, pre_skip, rate, gain, family = struct.unpack_from("<BHIhB", head, 9)
         fields = struct.pack(">BBHIhB", 0, channels, pre_skip, rate, gain, family)
         if family == 0:
             return fields
         table = head[19:21 + channels]  # stream count, coupled count, channel mapping
         if len(table) != 2 + channels:
-            raise ValueError("OpusHead channel mapping table is truncated")
+            raise UnsupportedTrack("OpusHead channel mapping table is truncated")
         return fields + table
     if head:
         return head  # already a dOps payload
     if not 1 <= info.channels <= 2:
-        raise ValueError("opus with more than 2 channels needs its OpusHead mapping table")
+        raise UnsupportedTrack(
+            "opus with more than 2 channels needs its OpusHead mapping table")
     return struct.pack(">BBHIhB", 0, info.channels, 0, info.sample_rate or 48000, 0, 0)
 
 

@@ -31,6 +31,7 @@ from ingest.media import Frame, TrackInfo
 from packager.watermark import Watermarker
 
 __all__ = [
+    "AUDIO_DECODERS",
     "DECODERS",
     "EncoderUnavailable",
     "LadderStats",
@@ -43,6 +44,8 @@ __all__ = [
 log = logging.getLogger("mediad.transcode")
 
 DECODERS = {"h264": "h264", "hevc": "hevc", "av1": "libdav1d", "vp9": "vp9"}
+AUDIO_DECODERS = {"opus": "opus", "aac": "aac"}
+"""What ``AudioToAac`` decodes, by codec."""
 HARDWARE_ENCODERS = ("h264_nvenc", "h264_vaapi", "h264_qsv")
 QUEUE_PICTURES = 8
 """Pictures waiting before each encoder (and packets before the decoder): about a quarter
@@ -305,7 +308,7 @@ class AudioToAac:
 
     def __init__(self, source: TrackInfo, bitrate_kbps: int, deliver: Deliver, *,
                  lossless: bool = False) -> None:
-        if source.codec not in ("opus", "aac"):
+        if source.codec not in AUDIO_DECODERS:
             raise ValueError(f"no decoder for {source.codec}")
         self.source = source
         self.bitrate_kbps = bitrate_kbps
@@ -331,7 +334,7 @@ class AudioToAac:
 
     def _run(self) -> None:
         rate = 48000
-        decoder: Any = av.CodecContext.create(self.source.codec, "r")
+        decoder: Any = av.CodecContext.create(AUDIO_DECODERS[self.source.codec], "r")
         if self.source.config:
             decoder.extradata = self.source.config
         encoder: Any = av.CodecContext.create("aac", "w")

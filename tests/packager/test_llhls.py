@@ -379,3 +379,49 @@ def test_rendering_is_shared_until_a_change() -> None:
     assert first.gzipped is first.gzipped
     playlist.add_part(b"x", 0.2, independent=False, program_date_time=T0)
     assert playlist.render() is not first
+
+
+# -- what the rendition set asks of a playlist ------------------------------------------------
+
+async def test_a_shared_target_duration_waits_to_be_settled() -> None:
+    playlist = MediaPlaylist(SETTINGS, shared_target_duration=True)
+    feed(playlist, 1)
+    assert playlist.proposed_target_duration == 1 and not playlist.ready
+    waiter = asyncio.ensure_future(playlist.wait_until(lambda: playlist.ready, 5))
+    await asyncio.sleep(0)
+    playlist.settle_target_duration(2)
+    assert await asyncio.wait_for(waiter, 1) is True, "settling wakes the waiters"
+    assert read(playlist.render().text).target_duration == 2
+    playlist.settle_target_duration(2)  # the same value again: nothing changes
+    with pytest.raises(RuntimeError, match="never change"):
+        playlist.settle_target_duration(3)
+
+
+def test_a_target_duration_shorter_than_a_segment_is_refused() -> None:
+    playlist = MediaPlaylist(SETTINGS, shared_target_duration=True)
+    playlist.set_init(b"i")
+    for index in range(9):  # 1.8 s: asks for 2
+        playlist.add_part(b"x", 0.2, independent=index == 0, program_date_time=T0)
+    playlist.finish_segment()
+    with pytest.raises(ValueError, match="shorter"):
+        playlist.settle_target_duration(1)
+    assert not playlist.ready
+
+
+def test_own_target_duration_is_fixed_by_the_first_segment() -> None:
+    playlist = MediaPlaylist(SETTINGS)
+    feed(playlist, 1)
+    assert playlist.ready and playlist.target_duration == 1
+
+
+def test_new_siblings_are_reported_at_once() -> None:
+    playlist, first, second = (MediaPlaylist(SETTINGS) for _ in range(3))
+    for sibling in (first, second):  # fed alike: the same versions, which key renderings
+        feed(sibling, 1, open_parts=1)
+    assert first.version == second.version
+    feed(playlist, 1)
+    playlist.set_siblings([("../a/index.m3u8", first)])
+    assert read(playlist.render().text).reports == [("../a/index.m3u8", 2, 0)]
+    playlist.set_siblings([("../b/index.m3u8", second)])
+    assert playlist.siblings == (("../b/index.m3u8", second),)
+    assert read(playlist.render().text).reports == [("../b/index.m3u8", 2, 0)]
