@@ -4,10 +4,6 @@ health samples and player reports past their retention, spent and expired refres
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from mediad.config import ApiConfig, Config, RealtimeConfig
 from mediad.housekeeping import DAY_MS, HOUR_MS, Housekeeping, Retention
@@ -16,15 +12,6 @@ from mediad.store import Store
 NOW = 1_800_000_000_000
 RETENTION = Retention(events_ms=24 * HOUR_MS, health_ms=30 * DAY_MS,
                       player_metrics_ms=7 * DAY_MS)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "mediad.sqlite3")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def _refresh_tokens(store: Store) -> int:

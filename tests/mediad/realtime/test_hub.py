@@ -5,23 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 
 from mediad.realtime.hub import Hub
 from mediad.store import Store
 from tests.mediad.realtime.hub_testing import socket_subscriber
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "mediad.sqlite3")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def _stream(store: Store) -> str:

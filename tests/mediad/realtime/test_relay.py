@@ -3,9 +3,6 @@ to both for a kind that is watched."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from mediad.realtime.bus import InProcessBus
@@ -14,15 +11,6 @@ from mediad.realtime.messages import Message
 from mediad.realtime.relay import Relay
 from mediad.store import Store
 from tests.mediad.realtime.hub_testing import socket_subscriber
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "mediad.sqlite3")
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 async def test_claimed_kinds_stay_off_the_sockets_and_watched_ones_reach_both(
