@@ -1,12 +1,13 @@
 """hls.js (from npm, lowLatencyMode) plays our LL-HLS in Debian's headless Chromium, driven by
-playwright-core: playback advances, nothing fatal, latency printed; and it plays on through
-a publisher's reconnect."""
+playwright-core: playback advances, nothing fatal, latency printed; it plays on through
+a publisher's reconnect, and it plays VP9."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -163,3 +164,24 @@ def test_hlsjs_switches_renditions_without_a_stall() -> None:
     advanced = after[-1]["currentTime"] - after[0]["currentTime"]
     assert advanced >= 6.0, f"stalled after the switch: {advanced:.1f} s in 8 s"
     assert after[-1]["level"] == switched["to"]
+
+
+def test_hlsjs_plays_vp9_in_chromium() -> None:
+    """VP9 over Enhanced RTMP is packaged as vp09/vpcC, and hls.js plays it through MSE."""
+    # Transcoding off: the VP9 source is the only variant, so it is what plays.
+    with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
+        publisher = subprocess.Popen(
+            [sys.executable, "-m", "tests.interop.vp9_publisher", daemon.rtmp_url(), "30"],
+            stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
+        try:
+            daemon.wait_for_log("publisher attached")
+            url = f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"
+            assert 'CODECS="vp09.00.' in fetch(url)
+            report = finish(start_player(url, 10), 60)
+        finally:
+            publisher.kill()
+            publisher.wait()
+    samples = report["samples"]
+    advanced = samples[-1]["currentTime"] - samples[0]["currentTime"]
+    print(f"\nhls.js VP9: played {advanced:.2f} s, latency p50 {report['latencyP50']} s")
+    assert advanced >= 8.0, f"played only {advanced:.1f} s: {samples}"
