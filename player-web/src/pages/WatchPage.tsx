@@ -8,6 +8,7 @@ import { LiveTipTicker } from "../components/LiveTipTicker";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { hasAgeConsent } from "../lib/ageGate";
 import { env } from "../lib/env";
+import { preloadEngines } from "../lib/playback/startEngine";
 import { navigate } from "../lib/router";
 import type { StreamDetail } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
@@ -20,7 +21,7 @@ export function WatchPage({ streamId }: { streamId: string }) {
   useEffect(() => {
     // Fetch the player's code while the stream's details load: the first frame comes sooner.
     // (Code only: nothing of the stream itself is requested before the age gate.)
-    void import("hls.js/light");
+    preloadEngines();
   }, []);
 
   if (stream.status === "loading") return <main className="watch" aria-busy="true" />;

@@ -1,0 +1,54 @@
+// A playback engine puts a live stream on a <video>: hls.js (or the browser's own HLS) today,
+// WebRTC next. The player's hooks know engines only through this interface; which engine
+// plays a stream is decided in one place, startEngine.ts.
+
+/** Where a stream can be played from; each engine takes the address it speaks. */
+export interface PlaybackSource {
+  /** The LL-HLS multivariant playlist. */
+  hlsUrl: string;
+}
+
+/** A quality the viewer may pick; `index` is what setRendition takes. */
+export interface Rendition {
+  index: number;
+  label: string;
+}
+
+/** What an engine tells the player. */
+export interface EngineEvents {
+  /** The renditions on offer, best first. */
+  onRenditions(renditions: Rendition[]): void;
+  /** The media is attached: playback may start now (the player starts it). */
+  onReady(): void;
+  /** Playback cannot go on; the words are for the viewer. The engine has stopped itself. */
+  onFailed(message: string): void;
+}
+
+export interface PlaybackEngine {
+  /** A rendition's index, or -1 to let the engine choose. */
+  setRendition(index: number): void;
+  /** Where live playback should sit on the element's timeline, when the engine knows. */
+  liveSyncPosition(): number | null;
+  /** The engine's own estimate of the latency behind the live edge (s), when it has one. */
+  latency(): number | null;
+  /** The label of the rendition playing now, "" when unknown. */
+  currentRendition(): string;
+  /** Stop and let go of the element (the player clears its source afterwards). */
+  destroy(): void;
+}
+
+/** Starts an engine on `element`, or resolves null when it cannot play `source` in this
+ * browser (the next one is tried). Resolves null too when `signal` aborted meanwhile. */
+export type StartEngine = (
+  element: HTMLVideoElement,
+  source: PlaybackSource,
+  events: EngineEvents,
+  signal: AbortSignal,
+) => Promise<PlaybackEngine | null>;
+
+/** One way of playing a stream, as startEngine.ts lists them. */
+export interface Engine {
+  start: StartEngine;
+  /** Fetch its code ahead of need, for an engine that is a chunk of its own. */
+  preload?: () => void;
+}

@@ -1,0 +1,60 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { EngineEvents } from "./engine";
+import { renditionLabel } from "./hlsJsEngine";
+import { startEngine, UNSUPPORTED } from "./startEngine";
+
+afterEach(() => vi.restoreAllMocks());
+
+function events(): EngineEvents & { log: string[] } {
+  const log: string[] = [];
+  return {
+    log,
+    onRenditions: (renditions) => log.push(`renditions ${renditions.length}`),
+    onReady: () => log.push("ready"),
+    onFailed: (message) => log.push(`failed: ${message}`),
+  };
+}
+
+// jsdom has no Media Source Extensions: hls.js reports itself unsupported, as in a browser
+// without MSE, and the next engine in the list is asked.
+describe("startEngine", () => {
+  it("hands the stream to the browser's own HLS where hls.js cannot run", async () => {
+    vi.spyOn(HTMLMediaElement.prototype, "canPlayType").mockReturnValue("maybe");
+    const element = document.createElement("video");
+    const told = events();
+    const engine = await startEngine(element, { hlsUrl: "/hls/ab12/index.m3u8" }, told, new AbortController().signal);
+    expect(engine).not.toBeNull();
+    expect(element.getAttribute("src")).toBe("/hls/ab12/index.m3u8");
+    expect(told.log).toEqual(["ready"]);
+    expect(engine!.liveSyncPosition()).toBeNull();
+    expect(engine!.currentRendition()).toBe("");
+  });
+
+  it("says the browser cannot play the stream when no engine can", async () => {
+    vi.spyOn(HTMLMediaElement.prototype, "canPlayType").mockReturnValue("");
+    const element = document.createElement("video");
+    const told = events();
+    expect(await startEngine(element, { hlsUrl: "/hls/x/index.m3u8" }, told, new AbortController().signal)).toBeNull();
+    expect(told.log).toEqual([`failed: ${UNSUPPORTED}`]);
+    expect(element.hasAttribute("src")).toBe(false);
+  });
+
+  it("starts nothing, and says nothing, once aborted", async () => {
+    vi.spyOn(HTMLMediaElement.prototype, "canPlayType").mockReturnValue("maybe");
+    const element = document.createElement("video");
+    const told = events();
+    const abort = new AbortController();
+    const starting = startEngine(element, { hlsUrl: "/hls/x/index.m3u8" }, told, abort.signal);
+    abort.abort();
+    expect(await starting).toBeNull();
+    expect(told.log).toEqual([]);
+    expect(element.hasAttribute("src")).toBe(false);
+  });
+});
+
+describe("renditionLabel", () => {
+  it("names a rendition by its height, else by its bitrate", () => {
+    expect(renditionLabel({ height: 720, bitrate: 3_000_000 } as Parameters<typeof renditionLabel>[0])).toBe("720p");
+    expect(renditionLabel({ height: 0, bitrate: 128_400 } as Parameters<typeof renditionLabel>[0])).toBe("128 kbit/s");
+  });
+});

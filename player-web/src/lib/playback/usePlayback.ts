@@ -1,0 +1,112 @@
+import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
+import type { PlaybackEngine, PlaybackSource, Rendition } from "./engine";
+import { watchFirstFrame } from "./firstFrame";
+import { startEngine } from "./startEngine";
+
+export type PlaybackStatus = "loading" | "playing" | "ended" | "error";
+
+/** When a playback attempt started and when its first frame was shown (performance.now()). */
+export interface FirstFrame {
+  startedAt: number;
+  at: number;
+}
+
+export interface Playback {
+  status: PlaybackStatus;
+  /** Why playback stopped, for the viewer (status "error"). */
+  error: string | null;
+  renditions: Rendition[];
+  /** The rendition chosen, -1 for automatic. */
+  rendition: number;
+  chooseRendition: (index: number) => void;
+  /** Start over (the Retry button). */
+  retry: () => void;
+  /** Null until the current attempt shows its first frame. */
+  firstFrame: FirstFrame | null;
+  /** Where live playback should sit, when the engine knows. */
+  liveSyncPosition: () => number | null;
+  /** Seconds behind the live edge: the engine's estimate, else the element's seekable end. */
+  latency: () => number | null;
+  currentRendition: () => string;
+}
+
+/** How far `element` plays behind the end of what it may seek to. */
+function seekableLatency(element: HTMLVideoElement): number | null {
+  const seekable = element.seekable;
+  return seekable.length ? Math.max(0, seekable.end(seekable.length - 1) - element.currentTime) : null;
+}
+
+/** Plays `source` on the video element with the engine startEngine picks, from mount (or a
+ * new source, or a retry) until unmount: status, renditions, the first frame. `play` starts
+ * the element once the engine is ready (it owns muting). `source` must keep its identity
+ * while it means the same stream. */
+export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: PlaybackSource, play: () => void): Playback {
+  const [status, setStatus] = useState<PlaybackStatus>("loading");
+  const [error, setError] = useState<string | null>(null);
+  const [renditions, setRenditions] = useState<Rendition[]>([]);
+  const [rendition, setRendition] = useState(-1);
+  const [firstFrame, setFirstFrame] = useState<FirstFrame | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  const engine = useRef<PlaybackEngine | null>(null);
+  const latestPlay = useRef(play);
+  useEffect(() => {
+    latestPlay.current = play;
+  });
+
+  useEffect(() => {
+    const element = video.current;
+    if (!element) return;
+    const startedAt = performance.now();
+    const abort = new AbortController();
+    let failed = false;
+    setStatus("loading");
+    setError(null);
+    setFirstFrame(null);
+    const stopWatching = watchFirstFrame(element, () => {
+      setFirstFrame({ startedAt, at: performance.now() });
+      setStatus("playing");
+    });
+    const onEnded = () => setStatus("ended");
+    element.addEventListener("ended", onEnded);
+    void startEngine(
+      element,
+      source,
+      {
+        onRenditions: setRenditions,
+        onReady: () => latestPlay.current(),
+        onFailed: (message) => {
+          failed = true;
+          engine.current = null;
+          setStatus("error");
+          setError(message);
+        },
+      },
+      abort.signal,
+    ).then((started) => {
+      if (started && !abort.signal.aborted && !failed) engine.current = started;
+    });
+    return () => {
+      abort.abort();
+      stopWatching();
+      element.removeEventListener("ended", onEnded);
+      engine.current?.destroy();
+      engine.current = null;
+      element.removeAttribute("src");
+      element.load();
+    };
+  }, [video, source, attempt]);
+
+  const chooseRendition = useCallback((index: number) => {
+    setRendition(index);
+    engine.current?.setRendition(index);
+  }, []);
+  const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  const liveSyncPosition = useCallback(() => engine.current?.liveSyncPosition() ?? null, []);
+  const latency = useCallback(() => {
+    const element = video.current;
+    return engine.current?.latency() ?? (element ? seekableLatency(element) : null);
+  }, [video]);
+  const currentRendition = useCallback(() => engine.current?.currentRendition() ?? "", []);
+
+  return { status, error, renditions, rendition, chooseRendition, retry, firstFrame, liveSyncPosition, latency, currentRendition };
+}
