@@ -104,20 +104,20 @@ class Encoders:
 
     def stop_ladder(self) -> None:
         """Retire the ladder: what it still delivers is discarded (a few pictures)."""
-        if self.ladder is None:
-            return
-        self.ladder.stop(wait=False)
-        self.retired.append(self.ladder.stats)
-        self.ladder = None
-        self._generations["video"] += 1
+        if self.ladder is not None:
+            self._retire(self.ladder, "video")
+            self.ladder = None
 
     def stop_audio(self) -> None:
-        if self.audio is None:
-            return
-        self.audio.stop(wait=False)
-        self.retired.append(self.audio.stats)
-        self.audio = None
-        self._generations["audio"] += 1
+        """Retire the audio transcode, likewise."""
+        if self.audio is not None:
+            self._retire(self.audio, "audio")
+            self.audio = None
+
+    def _retire(self, encoder: VideoLadder | AudioToAac, kind: EncoderKind) -> None:
+        encoder.stop(wait=False)
+        self.retired.append(encoder.stats)
+        self._generations[kind] += 1
 
     def flush(self) -> None:
         """Wait until the encoders have delivered everything queued (blocking: for tests

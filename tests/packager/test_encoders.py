@@ -9,7 +9,6 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 
@@ -18,19 +17,11 @@ from packager.encoders import Encoders, inline_hop, plan_rungs
 from packager.llhls import PlaylistSettings
 from packager.pipeline import StreamPipeline
 from packager.transcode import RungSpec
-from tests.packager.packager_testing import Source, encode_source
+from tests.packager.packager_testing import Rung, Source, encode_source
 
 SETTINGS = PlaylistSettings(part_target=0.2, segment_target=1.0, dvr_window=60)
 RUNG = RungSpec("120p", 160, 120, 200, 30, "ultrafast")
-
-
-@dataclass(frozen=True)
-class Rung:
-    name: str = "120p"
-    height: int = 120
-    bitrate_kbps: int = 200
-    fps_max: int = 30
-    preset: str = "ultrafast"
+RUNG_120P = Rung("120p", 120, 200)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +72,8 @@ def test_a_replaced_encoder_delivers_nothing_more(source: Source) -> None:
 
 
 def test_rungs_are_planned_for_what_the_source_can_feed(source: Source) -> None:
-    assert [s.name for s in plan_rungs(source.video, [Rung()])] == ["120p"]
-    assert plan_rungs(source.video, [Rung("1080p", 1080)]) == []
+    assert [s.name for s in plan_rungs(source.video, [RUNG_120P])] == ["120p"]
+    assert plan_rungs(source.video, [Rung("1080p", 1080, 4000)]) == []
 
 
 def test_the_inline_hop_runs_one_callback_at_a_time() -> None:
@@ -115,7 +106,7 @@ async def test_the_pipeline_hops_onto_the_event_loop(source: Source) -> None:
             callback()
         loop.call_soon_threadsafe(on_loop)
 
-    pipeline = StreamPipeline(SETTINGS, lambda arrival: 1.79e9 + arrival, ladder=[Rung()],
+    pipeline = StreamPipeline(SETTINGS, lambda arrival: 1.79e9 + arrival, ladder=[RUNG_120P],
                               lossless=True, hop=hop)
     pipeline.track_changed(source.video)
     rung = pipeline.renditions["120p"].playlist

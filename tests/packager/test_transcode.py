@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,11 @@ from packager.transcode import (
     check_encoder,
     plan_ladder,
 )
-from tests.packager.packager_testing import Source, encode_source
+from tests.packager.packager_testing import Rung, Source, encode_source
 
 av: Any = pytest.importorskip("av")
 
 SETTINGS = PlaylistSettings(part_target=0.2, segment_target=1.0, dvr_window=60)
-
-
-@dataclass(frozen=True)
-class Rung:
-    name: str
-    height: int
-    bitrate_kbps: int
-    fps_max: int = 30
-    preset: str = "ultrafast"
 
 
 LADDER = (Rung("720p", 720, 2000), Rung("360p", 360, 600), Rung("180p", 180, 200, fps_max=15))

@@ -5,8 +5,6 @@ section and fragments back and decodes every picture, and a VP9 source feeds the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -16,45 +14,11 @@ from ingest.media import Frame, TrackInfo
 from packager.cmaf import CmafTrack, init_segment
 from packager.llhls import MediaPlaylist, PlaylistSettings
 from packager.pipeline import StreamPipeline
+from tests.packager.packager_testing import VP9_RECORD, Rung, encode_vp9
 
 av: Any = pytest.importorskip("av")
 
 SETTINGS = PlaylistSettings(part_target=0.2, segment_target=1.0, dvr_window=60)
-FPS = 30
-RECORD = bytes.fromhex("000a820202020000")
-"""What ``ingest/rtmp/flv.py`` announces for libavformat's VP9 publish
-(``tests/fixtures/rtmp/pyav_vp9_opus.bin``): profile 0, level 1, 8-bit 4:2:0, colour
-unspecified, no initialization data."""
-
-
-@dataclass(frozen=True)
-class Rung:
-    name: str = "120p"
-    height: int = 120
-    bitrate_kbps: int = 200
-    fps_max: int = 30
-    preset: str = "ultrafast"
-
-
-def encode_vp9(width: int = 320, height: int = 240, seconds: int = 3) -> list[Frame]:
-    encoder = av.CodecContext.create("libvpx-vp9", "w")
-    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
-    encoder.time_base = Fraction(1, 1000)
-    encoder.framerate = Fraction(FPS)
-    encoder.gop_size = FPS
-    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
-    encoder.open()
-    packets: list[Any] = []
-    for i in range(seconds * FPS):
-        picture = av.VideoFrame(width, height, "yuv420p")
-        for n, plane in enumerate(picture.planes):
-            plane.update(bytes([(i * 7 + n * 50) & 0xFF]) * plane.buffer_size)
-        picture.pts = round(i * 1000 / FPS)
-        packets += encoder.encode(picture)
-    packets += encoder.encode(None)
-    track = TrackInfo(0, "video", "vp9", 1000, RECORD, "vp09.00.10.08", width, height)
-    return [Frame(track, int(p.dts), int(p.pts), p.is_keyframe, bytes(p),
-                  arrival=int(p.dts) / 1000) for p in packets]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +41,7 @@ def write(playlist: MediaPlaylist, path: Path) -> Path:
 
 
 def test_the_sample_entry_carries_the_record_in_a_vpcc_full_box() -> None:
-    track = TrackInfo(0, "video", "vp9", 1000, RECORD + b"\x00\x00", "vp09.00.10.08", 320,
+    track = TrackInfo(0, "video", "vp9", 1000, VP9_RECORD + b"\x00\x00", "vp09.00.10.08", 320,
                       240)
     data = init_segment([CmafTrack(1, track, 90000)])
     entry = data.index(b"vp09")
@@ -85,7 +49,7 @@ def test_the_sample_entry_carries_the_record_in_a_vpcc_full_box() -> None:
     assert entry < at
     size = int.from_bytes(data[at - 4:at], "big")
     # FullBox version 1, flags 0; no codec initialization data (VP9 has none).
-    assert data[at + 4:at - 4 + size] == b"\x01\x00\x00\x00" + RECORD[:6] + b"\x00\x00"
+    assert data[at + 4:at - 4 + size] == b"\x01\x00\x00\x00" + VP9_RECORD[:6] + b"\x00\x00"
 
 
 def test_vp9_reads_back_and_decodes(frames: list[Frame], tmp_path: Path) -> None:
@@ -111,7 +75,7 @@ def test_vp9_reads_back_and_decodes(frames: list[Frame], tmp_path: Path) -> None
 
 def test_a_vp9_source_feeds_the_ladder(frames: list[Frame], tmp_path: Path) -> None:
     pipeline = run(frames, StreamPipeline(SETTINGS, lambda arrival: 1.79e9 + arrival,
-                                          ladder=[Rung()], lossless=True))
+                                          ladder=[Rung("120p", 120, 200)], lossless=True))
     with av.open(str(write(pipeline.renditions["120p"].playlist,
                            tmp_path / "120p.mp4"))) as container:
         stream = container.streams.video[0]
