@@ -21,7 +21,7 @@ from mediad.http.web import setup_web
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
-from mediad.stream_pipelines import StreamPipelines
+from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
 
@@ -55,7 +55,8 @@ class Daemon:
         config = self.config
         self.store = await Store.open(config.storage.database_path, background_checkpoints=True)
         first_start = await bootstrap_if_empty(self.store, config)
-        self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live)
+        self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live,
+                                       refuse_track=track_check(config.transcode))
         self.services = self._ingest_services(self.registry)
         self.packaging = StreamPipelines(config.hls, self.registry, self.store,
                                    transcode=config.transcode)
@@ -75,7 +76,7 @@ class Daemon:
         site = web.TCPSite(self.runner, config.server.host, config.server.http_port,
                            reuse_address=True, backlog=4096)
         await site.start()
-        http_port = _bound_port(site) or config.server.http_port
+        http_port = _bound_port(self.runner) or config.server.http_port
         bound = {service.name: await service.start() for service in self.services}
         self.ports = Ports(http_port, bound.get("rtmp", config.rtmp.port),
                            bound.get("srt", config.srt.port))
@@ -143,10 +144,11 @@ class Daemon:
         log.info("stopped")
 
 
-def _bound_port(site: web.TCPSite) -> int | None:
-    server = site._server  # aiohttp keeps the asyncio server here; it knows the real port
-    if isinstance(server, asyncio.base_events.Server) and server.sockets:
-        return int(server.sockets[0].getsockname()[1])
+def _bound_port(runner: web.AppRunner) -> int | None:
+    """The HTTP port really bound (``http_port = 0`` picks a free one)."""
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
     return None
 
 

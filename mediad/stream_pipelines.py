@@ -2,15 +2,16 @@
 
 One more reader per live stream (mediamtx's HLS muxer is the model), subscribed to the
 registry's change events: when a publisher attaches, a feed task moves its frames into the
-stream's ``StreamPipeline``. When the
-publisher goes away the playlists stay open for ``hls.reconnect_grace_sec`` so that a
+stream's ``StreamPipeline``. When the publisher goes away the playlists stay open for ``hls.reconnect_grace_sec`` so that a
 reconnecting encoder continues them (players see a discontinuity, not an end); after the
-grace period, or at once when the creator ends the stream, they get EXT-X-ENDLIST.
+grace period, or at once when the creator ends the stream, they get EXT-X-ENDLIST. A track
+that no pipeline could package is refused when it is announced (``track_check``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -18,11 +19,13 @@ from collections.abc import Callable
 from ingest.media import Frame
 from mediad.config import HlsConfig, TranscodeConfig
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
+from mediad.live_stream import TrackCheck
 from mediad.store import Store
 from mediad.stream_events import BroadcastEnded, PublisherAttached, Subscription
 from mediad.streams import LiveStream, StreamRegistry
 from packager.llhls import PlaylistSettings
 from packager.pipeline import StreamPipeline
+from packager.support import refusal
 
 log = logging.getLogger("mediad.hls")
 
@@ -34,6 +37,12 @@ when the event loop itself is starved."""
 def system_wall_clock(arrival: float) -> float:
     """Unix time of a monotonic reading (the ingest arrival of a frame)."""
     return time.time() - (time.monotonic() - arrival)
+
+
+def track_check(transcode: TranscodeConfig) -> TrackCheck:
+    """What the registry asks of each announced track: can these pipelines package it?"""
+    audio_to_aac = transcode.enabled and bool(transcode.ladder)
+    return functools.partial(refusal, audio_to_aac=audio_to_aac)
 
 
 class StreamPipelines:
