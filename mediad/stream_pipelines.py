@@ -2,10 +2,11 @@
 
 One more reader per live stream (mediamtx's HLS muxer is the model), subscribed to the
 registry's change events: when a publisher attaches, a feed task moves its frames into the
-stream's ``StreamPipeline``. When the publisher goes away the playlists stay open for ``hls.reconnect_grace_sec`` so that a
-reconnecting encoder continues them (players see a discontinuity, not an end); after the
-grace period, or at once when the creator ends the stream, they get EXT-X-ENDLIST. A track
-that no pipeline could package is refused when it is announced (``track_check``).
+stream's ``StreamPipeline``. When the publisher goes away the playlists stay open for
+``hls.reconnect_grace_sec`` so that a reconnecting encoder continues them (players see a
+discontinuity, not an end); after the grace period, or at once when the creator ends the
+stream, they get EXT-X-ENDLIST. A track that no pipeline could package is refused when it
+is announced (``track_check``).
 """
 
 from __future__ import annotations
