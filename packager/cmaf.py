@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ingest.codecs import aac
 from ingest.media import TrackInfo
 
 __all__ = [
@@ -141,9 +142,6 @@ _EMPTY_TABLES = b"".join((
     full_box(b"stsz", 0, 0, struct.pack(">II", 0, 0)),
     full_box(b"stco", 0, 0, struct.pack(">I", 0)),
 ))
-# AAC sampling_frequency_index table (ISO 14496-3), for building a config when none is given.
-_AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025,
-              8000, 7350)
 
 
 def init_segment(tracks: Sequence[CmafTrack]) -> bytes:
@@ -274,13 +272,13 @@ def _esds(info: TrackInfo) -> bytes:
 
 def _default_asc(info: TrackInfo) -> bytes:
     # An AAC-LC AudioSpecificConfig from what the track announces, for ingests that give none.
-    if info.sample_rate not in _AAC_RATES or not 1 <= info.channels <= 7:
+    if info.sample_rate not in aac.SAMPLE_RATES or not 1 <= info.channels <= 7:
         raise UnsupportedTrack(
             f"aac track has no AudioSpecificConfig and {info.sample_rate} Hz x "
             f"{info.channels} ch cannot be described by a 2-byte one"
         )
-    return struct.pack(">H", 2 << 11 | _AAC_RATES.index(info.sample_rate) << 7
-                       | info.channels << 3)
+    return aac.audio_specific_config(aac.AOT_LC, aac.SAMPLE_RATES.index(info.sample_rate),
+                                     info.channels)
 
 
 def _dops(info: TrackInfo) -> bytes:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import av
 
+from ingest.codecs import aac, h264
 from ingest.media import Frame, TrackInfo
 from packager.watermark import Watermarker
 
@@ -121,10 +122,6 @@ Deliver = Callable[[str, Frame], None]
 """Called from a rung's thread with each encoded frame (the pipeline hops to its loop)."""
 
 
-def avc_codec_string(avcc: bytes) -> str:
-    return f"avc1.{avcc[1]:02x}{avcc[2]:02x}{avcc[3]:02x}" if len(avcc) > 3 else "avc1.42e01f"
-
-
 class _Rung:
     def __init__(self, spec: RungSpec, source: TrackInfo, encoder: str, deliver: Deliver,
                  stats: LadderStats, slow_down: Callable[[], None] | None,
@@ -212,7 +209,7 @@ class _Rung:
             if self.track is None:
                 config = bytes(encoder.extradata or b"")
                 self.track = TrackInfo(0, "video", "h264", self.source.timescale, config,
-                                       avc_codec_string(config), self.spec.width,
+                                       h264.codec_string(config), self.spec.width,
                                        self.spec.height)
             pts = int(packet.pts)
             dts = int(packet.dts) if packet.dts is not None else pts
@@ -374,7 +371,8 @@ class AudioToAac:
                 for packet in encoder.encode(piece):
                     if track is None:
                         config = bytes(encoder.extradata or b"")
-                        track = TrackInfo(1, "audio", "aac", timescale, config, "mp4a.40.2",
+                        track = TrackInfo(1, "audio", "aac", timescale, config,
+                                          aac.codec_string(aac.AOT_LC),
                                           sample_rate=rate, channels=2)
                     pts = (origin or 0) + round(int(packet.pts) * timescale / rate)
                     self.stats.encoded["audio"] += 1

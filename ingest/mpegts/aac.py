@@ -19,19 +19,14 @@ from collections.abc import Callable
 from math import gcd
 from typing import Final
 
+from ingest.codecs import aac
+from ingest.codecs.aac import SAMPLE_RATES
 from ingest.media import TrackInfo
-from ingest.rtmp.bitstream import AAC_SAMPLE_RATES
 
 AUDIO_TRACK_ID: Final = 1
 TIMESCALE: Final = 90000
 SAMPLES_PER_FRAME: Final = 1024
 _HEADER: Final = 7
-
-
-def audio_specific_config(object_type: int, rate_index: int, channel_config: int) -> bytes:
-    """The two-byte AudioSpecificConfig an ADTS header stands for (no GASpecificConfig
-    extensions: frameLengthFlag 0, no core coder, no extension)."""
-    return (object_type << 11 | rate_index << 7 | channel_config << 3).to_bytes(2, "big")
 
 
 def next_frame_time(ts: int, rate: int) -> int:
@@ -125,10 +120,10 @@ class AdtsParser:
                 return last
             length = (data[pos + 3] & 3) << 11 | data[pos + 4] << 3 | data[pos + 5] >> 5
             rate_index = data[pos + 2] >> 2 & 0x0F
-            if length < (7 if data[pos + 1] & 1 else 9) or rate_index >= len(AAC_SAMPLE_RATES):
+            if length < (7 if data[pos + 1] & 1 else 9) or rate_index >= len(SAMPLE_RATES):
                 self.errors += 1
                 return last
-            rate = AAC_SAMPLE_RATES[rate_index]
+            rate = SAMPLE_RATES[rate_index]
             if pos + length > end:
                 break
             if self._frame(data[pos:pos + length], frame_pts, emit):
@@ -161,14 +156,11 @@ class AdtsParser:
         profile = b2 >> 6
         rate_index = b2 >> 2 & 0x0F
         channel_config = (b2 & 1) << 2 | frame[3] >> 6
-        config = audio_specific_config(profile + 1, rate_index, channel_config)
+        config = aac.audio_specific_config(profile + 1, rate_index, channel_config)
         track = self.track
         announced = None
         if track is None or track.config != config:
-            track = announced = self.track = TrackInfo(
-                AUDIO_TRACK_ID, "audio", "aac", TIMESCALE, config, f"mp4a.40.{profile + 1}",
-                sample_rate=AAC_SAMPLE_RATES[rate_index],
-                channels=8 if channel_config == 7 else channel_config)
+            track = announced = self.track = aac.track(AUDIO_TRACK_ID, TIMESCALE, config)
         emit(announced, track, pts, frame[7 if frame[1] & 1 else 9:])
         self.next_time = next_frame_time(pts, track.sample_rate)
         return True

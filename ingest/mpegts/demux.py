@@ -4,8 +4,9 @@ publishers send, as ``TrackAnnounced``/``FrameReceived`` events.
 Layers: ``packet`` cuts 188-byte packets out of any chunking and regains sync; here a table
 maps each PID to its handler (PAT, the PMT of the first program, the first H.264/HEVC and
 the first AAC stream; anything else is skipped after its continuity counter is checked);
-``psi`` and ``pes`` reassemble sections and PES packets; ``h264``/``hevc``/``aac`` turn access
-units into fMP4-ready frames and configuration records. Track ids: 0 video, 1 audio;
+``psi`` and ``pes`` reassemble sections and PES packets; the codec layer's normalisers
+(``ingest.codecs``) turn H.264/HEVC access units into fMP4-ready frames and configuration
+records, ``aac`` cuts ADTS into raw frames. Track ids: 0 video, 1 audio;
 timescale 90 kHz for both; timestamps extended past the 33-bit wrap, per track, never
 backwards.
 
@@ -26,15 +27,15 @@ PES_packet_length when a muxer sets it); audio frames leave with their PES's las
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from typing import Final, Protocol
 
+from ingest.codecs.h264 import H264Normaliser
+from ingest.codecs.hevc import HevcNormaliser
+from ingest.codecs.nal import split_annex_b
 from ingest.media import Frame, TrackInfo
 from ingest.mpegts.aac import AdtsParser
-from ingest.mpegts.annexb import length_prefixed
 from ingest.mpegts.events import FrameReceived, TrackAnnounced, TsEvent
-from ingest.mpegts.h264 import H264Parser
-from ingest.mpegts.hevc import HevcParser
 from ingest.mpegts.packet import PID_NULL, PID_PAT, PacketSplitter, parse_header
 from ingest.mpegts.pes import Pes, PesAssembler, Timeline
 from ingest.mpegts.psi import (
@@ -55,7 +56,9 @@ STREAM_AAC: Final = 0x0F
 _VIDEO_TYPES: Final = frozenset({STREAM_H264, STREAM_HEVC})
 _FIRST_ES_PID: Final = 0x0010  # 0x0000-0x000F are reserved for tables
 
-VideoParser = H264Parser | HevcParser
+VideoParser = H264Normaliser | HevcNormaliser
+VIDEO_TRACK_ID: Final = 0
+TIMESCALE: Final = 90000
 
 
 class _Handler(Protocol):
@@ -174,7 +177,6 @@ class TsDemuxer:
         self._audio_timeline = Timeline()
         self._anchor: int | None = None
         """The last extended DTS of any track: where a track's first timestamp is placed."""
-        self._retired: Counter[str] = Counter()
         self.cc_errors = 0
         """Continuity-counter jumps on any PID (TS packets lost)."""
         self.duplicate_packets = 0
@@ -192,6 +194,8 @@ class TsDemuxer:
         self.dropped_frames = 0
         """Video access units before the first configuration and keyframe, and ADTS frames
         with several raw data blocks."""
+        self.parameter_set_errors = 0
+        """SPS/PPS/VPS that did not parse (left in the samples)."""
 
     # -- public API -------------------------------------------------------------------------
 
@@ -274,13 +278,6 @@ class TsDemuxer:
     @property
     def adts_errors(self) -> int:
         return self._adts.errors
-
-    @property
-    def parameter_set_errors(self) -> int:
-        """SPS/PPS/VPS that did not parse (left in the samples)."""
-        parser = self._video.parser
-        current = 0 if parser is None else parser.parameter_set_errors
-        return self._retired["parameter_set_errors"] + current
 
     @property
     def timestamp_jumps(self) -> int:
@@ -384,10 +381,8 @@ class TsDemuxer:
         if pid is None:
             return
         if stream_type != state.stream_type:
-            old = state.parser
-            if old is not None:
-                self._retired["parameter_set_errors"] += old.parameter_set_errors
-            state.parser = HevcParser() if stream_type == STREAM_HEVC else H264Parser()
+            parser = HevcNormaliser if stream_type == STREAM_HEVC else H264Normaliser
+            state.parser = parser(VIDEO_TRACK_ID, TIMESCALE)
             state.stream_type = stream_type
             state.keyed = False
         self._handlers[pid] = _Es(self, video=True)
@@ -413,19 +408,21 @@ class TsDemuxer:
         if header.pts is None or header.dts is None:
             self.dropped_pes += 1
             return
-        nals, key, announced = parser.access_unit(bytes(pes.data))
-        if announced is not None:
-            self._events.append(TrackAnnounced(announced))
-        if not nals:
+        unit = parser.access_unit(split_annex_b(pes.data))
+        self.parameter_set_errors += unit.parameter_set_errors
+        if unit.track is not None:
+            self._events.append(TrackAnnounced(unit.track))
+        if not unit.nals:
             return  # parameter sets alone, or nothing at all
         track = parser.track
+        key = unit.keyframe
         if track is None or not (key or state.keyed):
             self.dropped_frames += 1
             return
         state.keyed = True
         pts, dts = state.timeline.stamp(header.pts, header.dts, self._anchor)
         self._anchor = state.timeline.raw
-        self._events.append(FrameReceived(Frame(track, dts, pts, key, length_prefixed(nals),
+        self._events.append(FrameReceived(Frame(track, dts, pts, key, unit.sample(),
                                                 self._now)))
 
     def _audio_pes(self, pes: Pes) -> None:

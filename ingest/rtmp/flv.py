@@ -3,8 +3,11 @@
 Legacy AVC/AAC and Enhanced RTMP (ExVideoTagHeader hvc1/av01/vp09/avc1, ExAudio mp4a/Opus,
 ModEx, Multitrack: only track 0 is ingested). Timestamps are normalised here, once: the 32-bit
 RTMP milliseconds are extended across the wrap by serial arithmetic, then kept monotonic per
-track. Video payloads leave as 4-byte length-prefixed NAL units (AV1: OBUs, VP9: frames).
-Unsupported codecs are ignored, not fatal: an MP3 track must not kill a good video publish.
+track. Video goes through the codec layer's normaliser like every ingest (``ingest.codecs``):
+H.264/HEVC leave as 4-byte length-prefixed NAL units without AUDs, in-band parameter sets
+move into the configuration record (a changed one announces a new track); AV1 leaves as
+OBUs, VP9 as frames. Keyframes are what the tag's frame type says. Unsupported codecs are
+ignored, not fatal: an MP3 track must not kill a good video publish.
 """
 
 from __future__ import annotations
@@ -13,16 +16,15 @@ import struct
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from ingest.media import Codec, Frame, TrackInfo
-from ingest.rtmp.bitstream import (
-    BitstreamError,
-    aac_audio_specific_config,
-    av1_find_sequence_header,
-    av1_sequence_header_size,
-    h264_sps_size,
-    hevc_sps_size,
-    vp9_keyframe_size,
-)
+from ingest.codecs import aac, opus
+from ingest.codecs.av1 import Av1Normaliser
+from ingest.codecs.bits import BitstreamError
+from ingest.codecs.h264 import H264Normaliser
+from ingest.codecs.hevc import HevcNormaliser
+from ingest.codecs.nal import split_length_prefixed
+from ingest.codecs.normaliser import FrameNormaliser, NalNormaliser
+from ingest.codecs.vp9 import Vp9Normaliser
+from ingest.media import Frame, TrackInfo
 from ingest.rtmp.errors import RtmpError
 from ingest.rtmp.events import FrameReceived, RtmpEvent, TrackAnnounced
 
@@ -44,7 +46,6 @@ AUDIO_MULTICHANNEL_CONFIG, AUDIO_MULTITRACK, AUDIO_MODEX = 4, 5, 7
 ONE_TRACK, MANY_TRACKS, MANY_TRACKS_MANY_CODECS = 0, 1, 2
 
 _U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
 _MASK32: Final = 0xFFFFFFFF
 _HALF32: Final = 1 << 31
 
@@ -88,92 +89,31 @@ def _si24(data: Buffer, pos: int) -> int:
     return value - (1 << 24) if value & 0x800000 else value
 
 
-def _length_prefixed(data: memoryview, length_size: int) -> bytes:
-    """NAL units with 4-byte big-endian lengths, checked to tile ``data`` exactly."""
-    end = len(data)
-    pos = 0
-    if length_size == 4:
-        unpack = _U32.unpack_from
-        while pos < end:
-            if end - pos < 4:
-                raise _fail("NAL unit length truncated")
-            pos += 4 + unpack(data, pos)[0]
-        if pos != end:
-            raise _fail("NAL unit overruns the video message")
-        return bytes(data)
-    parts: list[bytes] = []
-    while pos < end:
-        if end - pos < length_size:
-            raise _fail("NAL unit length truncated")
-        size = int.from_bytes(data[pos:pos + length_size], "big")
-        pos += length_size
-        if size > end - pos:
-            raise _fail("NAL unit overruns the video message")
-        parts.append(_U32.pack(size))
-        parts.append(bytes(data[pos:pos + size]))
-        pos += size
-    return b"".join(parts)
+
+def _codec_error(exc: BitstreamError) -> RtmpError:
+    return _fail(str(exc))
 
 
-def avc_codec_string(avcc: Buffer) -> str:
-    return f"avc1.{avcc[1]:02x}{avcc[2]:02x}{avcc[3]:02x}"
-
-
-def hevc_codec_string(hvcc: Buffer, sample_entry: str = "hvc1") -> str:
-    """RFC 6381 / ISO 14496-15 Annex E string from hvcC bytes 1-12 (fmp4-mpegts.md §9)."""
-    b1 = hvcc[1]
-    space = ("", "A", "B", "C")[b1 >> 6]
-    tier = "H" if b1 & 0x20 else "L"
-    flags = _U32.unpack_from(hvcc, 2)[0]
-    reversed_flags = int(f"{flags:032b}"[::-1], 2)
-    constraints = list(hvcc[6:12])
-    while constraints and constraints[-1] == 0:
-        constraints.pop()
-    text = f"{sample_entry}.{space}{b1 & 0x1F}.{reversed_flags:X}.{tier}{hvcc[12]}"
-    return text + "".join(f".{c:X}" for c in constraints)
-
-
-def av1_codec_string(av1c: Buffer) -> str:
-    profile = av1c[1] >> 5
-    level = av1c[1] & 0x1F
-    tier = "H" if av1c[2] & 0x80 else "M"
-    depth = (12 if av1c[2] & 0x20 else 10) if av1c[2] & 0x40 else 8
-    return f"av01.{profile}.{level:02d}{tier}.{depth:02d}"
-
-
-def _nal_arrays(record: memoryview, pos: int, count: int, wanted: int,
-                type_of: Callable[[int], int]) -> bytes | None:
-    """First NAL of type ``wanted`` in hvcC arrays (count arrays from pos)."""
-    end = len(record)
-    for _ in range(count):
-        if end - pos < 3:
-            return None
-        nal_type = record[pos] & 0x3F
-        num = _U16.unpack_from(record, pos + 1)[0]
-        pos += 3
-        for _ in range(num):
-            if end - pos < 2:
-                return None
-            size = _U16.unpack_from(record, pos)[0]
-            pos += 2
-            if size > end - pos:
-                return None
-            if nal_type == wanted and size and type_of(record[pos]) == wanted:
-                return bytes(record[pos:pos + size])
-            pos += size
-    return None
+VideoNormaliser = NalNormaliser | FrameNormaliser
+_VIDEO_CODECS: Final[dict[str, type[NalNormaliser] | type[FrameNormaliser]]] = {
+    "avc1": H264Normaliser, "hvc1": HevcNormaliser, "av01": Av1Normaliser,
+    "vp09": Vp9Normaliser}
+"""The normaliser of each video FourCC ingested."""
 
 
 class _VideoState:
-    __slots__ = ("clock", "codec", "keyed", "length_size", "track")
+    __slots__ = ("clock", "codec", "keyed", "normaliser")
 
     def __init__(self) -> None:
-        self.track: TrackInfo | None = None
+        self.normaliser: VideoNormaliser | None = None
         self.codec = ""
         """FourCC of the announced track ("avc1", "hvc1", "av01", "vp09")."""
-        self.length_size = 4
         self.keyed = False
         self.clock = _Clock()
+
+    @property
+    def track(self) -> TrackInfo | None:
+        return None if self.normaliser is None else self.normaliser.track
 
 
 class _AudioState:
@@ -186,7 +126,8 @@ class _AudioState:
 
 
 class FlvDemuxer:
-    """Per-publish state: current tracks, NAL length size, clocks, the first-keyframe gate."""
+    """Per-publish state: current tracks and their normalisers, clocks, the first-keyframe
+    gate."""
 
     def __init__(self) -> None:
         self._video = _VideoState()
@@ -228,7 +169,7 @@ class FlvDemuxer:
             raise _fail("AVC video packet shorter than its header")
         packet_type = data[1]
         if packet_type == 0:
-            self._avc_config("avc1", data[5:], emit)
+            self._video_config("avc1", data[5:], emit)
         elif packet_type == 1:
             self._nal_frame("avc1", timestamp, _si24(data, 2), frame_type == FRAME_TYPE_KEY,
                             data[5:], arrival, emit)
@@ -245,13 +186,10 @@ class FlvDemuxer:
         fourcc, packet_type, body = selected
         key = frame_type == FRAME_TYPE_KEY
         name = fourcc.decode("latin-1")
+        if name not in _VIDEO_CODECS:
+            return
         if packet_type == SEQUENCE_START:
-            if name in ("avc1", "hvc1"):
-                self._avc_config(name, body, emit)
-            elif name == "av01":
-                self._av1_config(body, emit)
-            elif name == "vp09":
-                self._vp9_config(body, emit)
+            self._video_config(name, body, emit)
         elif packet_type in (CODED_FRAMES, CODED_FRAMES_X):
             if name in ("avc1", "hvc1"):
                 cts = 0
@@ -261,108 +199,67 @@ class FlvDemuxer:
                     cts = _si24(body, 0)
                     body = body[3:]
                 self._nal_frame(name, timestamp, cts, key, body, arrival, emit)
-            elif name in ("av01", "vp09"):
-                self._raw_video_frame(name, timestamp, key, body, arrival, emit)
+            else:
+                self._whole_frame(name, timestamp, key, body, arrival, emit)
         # SequenceEnd, Metadata (HDR colorInfo), MPEG2TSSequenceStart, reserved: nothing to do.
 
-    def _avc_config(self, fourcc: str, record: memoryview, emit: Emit) -> None:
-        codec: Codec
-        if fourcc == "avc1":
-            if len(record) < 7:
-                raise _fail("AVCDecoderConfigurationRecord truncated")
-            codec, size_at = "h264", 4
-            codec_string = avc_codec_string(record)
-            sps = _avcc_first_sps(record)
-            parse: Callable[[bytes], tuple[int, int]] = h264_sps_size
-        else:
-            if len(record) < 23:
-                raise _fail("HEVCDecoderConfigurationRecord truncated")
-            codec, size_at = "hevc", 21
-            codec_string = hevc_codec_string(record)
-            sps = _nal_arrays(record, 23, record[22], 33, lambda b: (b >> 1) & 0x3F)
-            parse = hevc_sps_size
-        length_size = (record[size_at] & 0x03) + 1
-        config = bytearray(record)
-        config[size_at] |= 0x03  # frames leave with 4-byte lengths, so the record must say so
-        width, height = self._size(parse, sps)
+    def _video_config(self, fourcc: str, record: memoryview, emit: Emit) -> None:
+        """A sequence header: the track its configuration record describes."""
         state = self._video
-        state.length_size = length_size
-        self._announce_video(fourcc, codec, bytes(config), codec_string, width, height, emit)
-
-    def _av1_config(self, record: memoryview, emit: Emit) -> None:
-        if len(record) < 4 or record[0] != 0x81:
-            raise _fail("AV1CodecConfigurationRecord malformed")
+        old = state.track
+        normaliser = state.normaliser
+        if normaliser is None or state.codec != fourcc:
+            normaliser = _VIDEO_CODECS[fourcc](VIDEO_TRACK_ID, TIMESCALE)
         try:
-            header = av1_find_sequence_header(record[4:])
-        except BitstreamError:
-            header = None
-        width, height = self._size(av1_sequence_header_size, header)
-        self._announce_video("av01", "av1", bytes(record), av1_codec_string(record),
-                             width, height, emit)
-
-    def _vp9_config(self, record: memoryview, emit: Emit) -> None:
-        # ffmpeg writes vpcC with its FullBox version/flags; the bare record's level byte
-        # can never be 0, so version 1 + zero flags is unambiguous.
-        if len(record) >= 12 and record[0] == 1 and bytes(record[1:4]) == b"\x00\x00\x00":
-            record = record[4:]
-        if len(record) < 8:
-            raise _fail("VPCodecConfigurationRecord truncated")
-        codec_string = f"vp09.{record[0]:02d}.{record[1]:02d}.{record[2] >> 4:02d}"
-        self._announce_video("vp09", "vp9", bytes(record), codec_string,
-                             self._meta_width, self._meta_height, emit)
-
-    def _size(self, parse: Callable[[bytes], tuple[int, int]],
-              payload: bytes | None) -> tuple[int, int]:
-        if payload is not None:
-            try:
-                return parse(payload)
-            except BitstreamError:
-                pass
-        return self._meta_width, self._meta_height
-
-    def _announce_video(self, fourcc: str, codec: Codec, config: bytes, codec_string: str,
-                        width: int, height: int, emit: Emit) -> None:
-        state = self._video
-        track = TrackInfo(VIDEO_TRACK_ID, "video", codec, TIMESCALE, config, codec_string,
-                          width, height)
-        if track != state.track:
-            if state.track is None or state.track.codec != codec:
+            track = normaliser.configure(record, self._meta_width, self._meta_height)
+        except BitstreamError as exc:
+            raise _codec_error(exc) from None
+        state.normaliser = normaliser
+        state.codec = fourcc
+        if track != old:
+            if old is None or old.codec != track.codec:
                 state.keyed = False  # a new decoder must start on a keyframe
-            state.track = track
-            state.codec = fourcc
             emit(TrackAnnounced(track))
 
     def _video_track(self, fourcc: str, key: bool) -> TrackInfo | None:
         """The track a coded frame belongs to, or None to drop it."""
         state = self._video
-        if state.track is None or state.codec != fourcc:
+        track = state.track
+        if track is None or state.codec != fourcc:
             return None
         if not state.keyed:
             if not key:
                 return None
             state.keyed = True
-        return state.track
+        return track
 
     def _nal_frame(self, fourcc: str, timestamp: int, cts: int, key: bool, nalus: memoryview,
                    arrival: float, emit: Emit) -> None:
         track = self._video_track(fourcc, key)
-        if track is None or not len(nalus):
+        normaliser = self._video.normaliser
+        if track is None or not len(nalus) or not isinstance(normaliser, NalNormaliser):
             return
-        payload = _length_prefixed(nalus, self._video.length_size)
+        try:
+            nals = split_length_prefixed(nalus, normaliser.length_size)
+        except BitstreamError as exc:
+            raise _codec_error(exc) from None
+        unit = normaliser.access_unit(nals)
+        if unit.track is not None:
+            track = unit.track
+            emit(TrackAnnounced(track))
+        if not unit.nals:
+            return  # parameter sets or delimiters alone
         dts, pts = self._video.clock.stamp(timestamp, cts)
-        emit(FrameReceived(Frame(track, dts, pts, key, payload, arrival)))
+        emit(FrameReceived(Frame(track, dts, pts, key, unit.sample(), arrival)))
 
-    def _raw_video_frame(self, fourcc: str, timestamp: int, key: bool, body: memoryview,
-                         arrival: float, emit: Emit) -> None:
+    def _whole_frame(self, fourcc: str, timestamp: int, key: bool, body: memoryview,
+                     arrival: float, emit: Emit) -> None:
         state = self._video
-        old = state.track
-        if key and old is not None and state.codec == fourcc and not old.width:
-            # No size in the configuration record nor in onMetaData: every keyframe carries
-            # it (VP9 uncompressed header, AV1 sequence header OBU).
-            size = _keyframe_size(fourcc, body)
-            if size is not None:
-                self._announce_video(fourcc, old.codec, old.config, old.codec_string, *size,
-                                     emit=emit)
+        normaliser = state.normaliser
+        if key and state.codec == fourcc and isinstance(normaliser, FrameNormaliser):
+            completed = normaliser.keyframe(body)
+            if completed is not None:
+                emit(TrackAnnounced(completed))
         track = self._video_track(fourcc, key)
         if track is None or not len(body):
             return
@@ -398,26 +295,17 @@ class FlvDemuxer:
             if name == "mp4a":
                 self._aac_config(body, emit)
             elif name == "Opus":
-                self._opus_config(body, emit)
+                self._announce_audio("Opus", opus.track(AUDIO_TRACK_ID, TIMESCALE, body), emit)
         elif packet_type == CODED_FRAMES and name in ("mp4a", "Opus"):
             self._audio_frame(name, timestamp, body, arrival, emit)
         # SequenceEnd, MultichannelConfig, other codecs: nothing to do.
 
     def _aac_config(self, asc: memoryview, emit: Emit) -> None:
         try:
-            aot, rate, channels = aac_audio_specific_config(asc)
+            track = aac.track(AUDIO_TRACK_ID, TIMESCALE, asc)
         except BitstreamError as exc:
             raise _fail(f"bad AudioSpecificConfig: {exc}") from None
-        self._announce_audio("mp4a", TrackInfo(
-            AUDIO_TRACK_ID, "audio", "aac", TIMESCALE, bytes(asc), f"mp4a.40.{aot}",
-            sample_rate=rate, channels=channels), emit)
-
-    def _opus_config(self, head: memoryview, emit: Emit) -> None:
-        # RFC 7845 §5.1 ID header; E-RTMP allows it to be empty (channel count unknown then).
-        channels = head[9] if len(head) >= 19 and bytes(head[:8]) == b"OpusHead" else 0
-        self._announce_audio("Opus", TrackInfo(
-            AUDIO_TRACK_ID, "audio", "opus", TIMESCALE, bytes(head), "opus",
-            sample_rate=48000, channels=channels), emit)
+        self._announce_audio("mp4a", track, emit)
 
     def _announce_audio(self, fourcc: str, track: TrackInfo, emit: Emit) -> None:
         state = self._audio
@@ -434,32 +322,6 @@ class FlvDemuxer:
             return
         dts, pts = state.clock.stamp(timestamp, 0)
         emit(FrameReceived(Frame(track, dts, pts, True, bytes(body), arrival)))
-
-
-def _keyframe_size(fourcc: str, frame: memoryview) -> tuple[int, int] | None:
-    if fourcc == "vp09":
-        return vp9_keyframe_size(frame)
-    try:
-        header = av1_find_sequence_header(frame)
-        return None if header is None else av1_sequence_header_size(header)
-    except BitstreamError:
-        return None
-
-
-def _avcc_first_sps(record: memoryview) -> bytes | None:
-    count = record[5] & 0x1F
-    pos = 6
-    for _ in range(count):
-        if len(record) - pos < 2:
-            return None
-        size = _U16.unpack_from(record, pos)[0]
-        pos += 2
-        if size > len(record) - pos:
-            return None
-        if size and record[pos] & 0x1F == 7:
-            return bytes(record[pos:pos + size])
-        pos += size
-    return None
 
 
 def _skip_modex(data: memoryview, packet_type: int, pos: int, modex: int) -> tuple[int, int]:

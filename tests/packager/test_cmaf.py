@@ -22,8 +22,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.codecs.hevc import hevc_config
 from ingest.media import TrackInfo
-from ingest.mpegts.hevc import hevc_config
 from packager.cmaf import CmafTrack, Sample, box, fragment, full_box, init_segment
 from tests.peers import require_tool
 

@@ -53,6 +53,7 @@ from ingest.media import Frame, TrackInfo
 from ingest.mpegts.demux import TsDemuxer
 from ingest.mpegts.events import FrameReceived, TrackAnnounced
 from ingest.mpegts.psi import crc32_mpeg
+from tests.ingest.codecs.codecs_testing import unprefixed
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
 FIXTURE_NAMES = ("h264_bframes_aac.ts", "hevc_aac.ts", "h264_cbr_variety.ts")
@@ -251,14 +252,7 @@ def adts_frame(payload: bytes, *, rate_index: int = 3, channels: int = 2,
 
 def nal_units(frame: Frame) -> list[bytes]:
     """The NAL units of a length-prefixed sample (checking that they tile it)."""
-    data = frame.payload
-    nals, pos = [], 0
-    while pos < len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        nals.append(data[pos + 4:pos + 4 + size])
-        pos += 4 + size
-    assert pos == len(data)
-    return nals
+    return unprefixed(frame.payload)
 
 
 def record_nals(config: bytes, hevc: bool) -> list[bytes]:

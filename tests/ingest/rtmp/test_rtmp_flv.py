@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import io
-from fractions import Fraction
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.codecs.aac import read_audio_specific_config
 from ingest.errors import ProtocolError
 from ingest.media import Frame, TrackInfo
-from ingest.rtmp.bitstream import (
-    BitReader,
-    BitstreamError,
-    aac_audio_specific_config,
-    h264_sps_size,
-    unescape_rbsp,
-)
 from ingest.rtmp.events import FrameReceived, RtmpEvent, TrackAnnounced
-from ingest.rtmp.flv import FlvDemuxer, hevc_codec_string
+from ingest.rtmp.flv import FlvDemuxer
+from tests.ingest.codecs.codecs_testing import mux
+from tests.ingest.mpegts.mpegts_testing import record_nals
 
 av = pytest.importorskip("av")
 
@@ -29,24 +22,8 @@ AVCC = bytes.fromhex(
 
 def pyav_flv(codec: str, width: int, height: int, pix_fmt: str = "yuv420p",
              options: dict[str, str] | None = None, frames: int = 1) -> bytes:
-    buf = io.BytesIO()
-    out = av.open(buf, "w", format="flv")
-    stream = out.add_stream(codec, rate=25)
-    stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
-    stream.time_base = Fraction(1, 25)
-    if options:
-        stream.codec_context.options = options
-    for i in range(frames):
-        frame = av.VideoFrame(width, height, pix_fmt)
-        for plane in frame.planes:
-            plane.update(bytes([(i * 40 + 16) & 0xFF]) * plane.buffer_size)
-        frame.pts = i
-        for packet in stream.encode(frame):
-            out.mux(packet)
-    for packet in stream.encode(None):
-        out.mux(packet)
-    out.close()
-    return buf.getvalue()
+    return mux(codec, width, height, frames, container="flv", pix_fmt=pix_fmt,
+               options=options)
 
 
 def flv_tags(data: bytes) -> list[tuple[int, int, bytes]]:
@@ -121,25 +98,6 @@ def test_h264_sequence_header_from_x264(width: int, height: int, pix_fmt: str, p
     assert decode_all("h264", track, got) == [(width, height)] * 3
 
 
-def test_h264_sps_with_emulation_prevention() -> None:
-    sps = AVCC[8:8 + 25]
-    assert b"\x00\x00\x03" in sps
-    assert h264_sps_size(sps) == (160, 120)
-
-
-def test_unescape_rbsp() -> None:
-    assert unescape_rbsp(b"\x00\x00\x03\x00\x00\x03\x01") == b"\x00\x00\x00\x00\x01"
-    assert unescape_rbsp(b"\x00\x00\x03\x03") == b"\x00\x00\x03"
-    assert unescape_rbsp(b"\x00\x03\x00\x00\x03") == b"\x00\x03\x00\x00"
-
-
-def test_exp_golomb() -> None:
-    r = BitReader(bytes([0b10100110, 0b01000110, 0b01000000]))
-    assert [r.ue(), r.ue(), r.ue(), r.ue(), r.se(), r.se()] == [0, 1, 2, 3, -1, 2]
-    with pytest.raises(BitstreamError):
-        BitReader(bytes(5)).ue()
-
-
 def avc_frame(key: bool, cts: int, nalus: list[bytes], length_size: int = 4) -> bytes:
     body = bytes([0x17 if key else 0x27, 1]) + cts.to_bytes(3, "big", signed=True)
     return body + b"".join(len(n).to_bytes(length_size, "big") + n for n in nalus)
@@ -209,6 +167,29 @@ def test_repeated_identical_sequence_header_announces_once() -> None:
     assert len(tracks(events)) == 1
 
 
+def test_h264_is_normalised_like_every_ingest() -> None:
+    """AUDs leave the samples; in-band parameter sets move into the record: the ones the
+    sequence header gave are dropped silently, changed ones announce a new track that the
+    frame refers to."""
+    sps, pps = AVCC[8:8 + 25], AVCC[-8:-4]
+    assert (sps[0], pps[0]) == (0x67, 0x68)
+    # libx264 at 320x240 (High, level 1.3): another size, so another record and track.
+    other_sps = bytes.fromhex("6764000dacd94141fa1000000300100000030320f1429960")
+    other_pps = bytes.fromhex("68ebe3cb22c0")
+    events = demux([(9, 0, SEQ),
+                    (9, 0, avc_frame(True, 0, [b"\x09\xf0", sps, pps, b"\x06d", b"\x65a"])),
+                    (9, 40, avc_frame(False, 0, [b"\x09\xf0"])),  # a delimiter alone
+                    (9, 80, avc_frame(True, 0, [other_sps, other_pps, b"\x65b"]))])
+    first, second = tracks(events)
+    assert (first.width, first.height) == (160, 120)
+    assert (second.width, second.height) == (320, 240) and second.config != first.config
+    got = frames(events)
+    assert [(f.dts, f.payload, f.track) for f in got] == [
+        (0, b"\x00\x00\x00\x02\x06d\x00\x00\x00\x02\x65a", first),
+        (80, b"\x00\x00\x00\x02\x65b", second)]
+    assert isinstance(events[-2], TrackAnnounced) and events[-2].track == second
+
+
 def test_metadata_size_is_the_fallback() -> None:
     demuxer = FlvDemuxer()
     demuxer.set_metadata({"width": 640.0, "height": 360.0})
@@ -238,7 +219,7 @@ def bits(text: str) -> bytes:
 ])
 def test_aac_sequence_header(asc: bytes, expected: tuple[int, int, int],
                              codec_string: str) -> None:
-    assert aac_audio_specific_config(asc) == expected
+    assert read_audio_specific_config(asc) == expected
     events = demux([(8, 0, b"\xaf\x00" + asc), (8, 23, b"\xaf\x01frame")])
     [track] = tracks(events)
     assert (track.codec, track.track_id, track.sample_rate, track.channels) == (
@@ -319,15 +300,6 @@ def test_hevc_sps_variants(width: int, height: int, pix_fmt: str, params: str,
     assert track.codec_string.startswith(prefix)
 
 
-def test_hevc_codec_strings() -> None:
-    main = bytes([1, 0x01, 0x60, 0, 0, 0, 0x90, 0, 0, 0, 0, 0, 93])
-    assert hevc_codec_string(main) == "hvc1.1.6.L93.90"
-    main10_high = bytes([1, 0x22, 0x20, 0, 0, 0, 0xB0, 0, 0, 0, 0, 0, 120])
-    assert hevc_codec_string(main10_high) == "hvc1.2.4.H120.B0"
-    space = bytes([1, 0x41, 0x60, 0, 0, 0, 0x90, 0x01, 0, 0, 0, 0, 93])
-    assert hevc_codec_string(space) == "hvc1.A1.6.L93.90.1"
-
-
 def hvcc_of(tags: list[tuple[int, int, bytes]]) -> bytes:
     return next(body[5:] for t, _, body in tags if t == 9 and body[0] == 0x90)
 
@@ -357,6 +329,20 @@ def test_hevc_coded_frames_and_coded_frames_x(hevc_tags: list[tuple[int, int, by
     assert [(f.dts, f.pts, f.keyframe, f.payload[4:]) for f in frames(events)] == [
         (10, 90, True, b"\x26\x01a"), (43, 43, False, b"\x02\x01b"),
         (76, 76, False, b"\x02\x01c")]
+
+
+def test_hevc_parameter_sets_only_in_the_record(hevc_tags: list[tuple[int, int, bytes]]
+                                                ) -> None:
+    """``hvc1`` wants VPS/SPS/PPS only in the hvcC: repeated in-band (x265 with
+    repeat-headers, OBS), they leave the sample, and so does the AUD."""
+    hvcc = hvcc_of(hevc_tags)
+    in_band = [n for n in record_nals(hvcc, True) if n[0] >> 1 & 0x3F in (32, 33, 34)]
+    assert len(in_band) == 3
+    events = demux([(9, 0, ex(1, 0) + b"hvc1" + hvcc),
+                    (9, 10, ex(1, 3) + b"hvc1" + b"".join(nal(n) for n in [
+                        b"\x46\x01\x50", *in_band, b"\x26\x01a"]))])
+    assert len(tracks(events)) == 1
+    assert [f.payload for f in frames(events)] == [nal(b"\x26\x01a")]
 
 
 def test_modex_timestamp_offset_nano_is_skipped(hevc_tags: list[tuple[int, int, bytes]]
