@@ -37,7 +37,7 @@ from ingest.media import Frame, TrackInfo
 from ingest.mpegts.aac import AdtsParser
 from ingest.mpegts.events import FrameReceived, TrackAnnounced, TsEvent
 from ingest.mpegts.packet import PID_NULL, PID_PAT, PacketSplitter, parse_header
-from ingest.mpegts.pes import Pes, PesAssembler, Timeline
+from ingest.mpegts.pes import TIMESTAMP_BITS, Pes, PesAssembler
 from ingest.mpegts.psi import (
     TABLE_PAT,
     TABLE_PMT,
@@ -47,6 +47,7 @@ from ingest.mpegts.psi import (
     parse_pmt,
     section_header,
 )
+from ingest.timeline import Timeline
 
 __all__ = ["STREAM_AAC", "STREAM_H264", "STREAM_HEVC", "TsDemuxer"]
 
@@ -59,6 +60,12 @@ _FIRST_ES_PID: Final = 0x0010  # 0x0000-0x000F are reserved for tables
 VideoParser = H264Normaliser | HevcNormaliser
 VIDEO_TRACK_ID: Final = 0
 TIMESCALE: Final = 90000
+
+
+def _timeline() -> Timeline:
+    """A track's 33-bit PTS/DTS extended; a DTS going backwards (a restarted encoder, a
+    splice) rebases the rest of the track."""
+    return Timeline(TIMESTAMP_BITS, on_backwards="rebase")
 
 
 class _Handler(Protocol):
@@ -96,7 +103,7 @@ class _VideoState:
         self.parser: VideoParser | None = None
         self.stream_type = 0
         self.keyed = False
-        self.timeline = Timeline()
+        self.timeline = _timeline()
 
 
 class _Es:
@@ -174,7 +181,7 @@ class TsDemuxer:
         self._audio_pid: int | None = None
         self._video = _VideoState()
         self._adts = AdtsParser()
-        self._audio_timeline = Timeline()
+        self._audio_timeline = _timeline()
         self._anchor: int | None = None
         """The last extended DTS of any track: where a track's first timestamp is placed."""
         self.cc_errors = 0
@@ -420,8 +427,10 @@ class TsDemuxer:
             self.dropped_frames += 1
             return
         state.keyed = True
-        pts, dts = state.timeline.stamp(header.pts, header.dts, self._anchor)
-        self._anchor = state.timeline.raw
+        timeline = state.timeline
+        dts, pts = timeline.stamp(header.dts, timeline.difference(header.pts, header.dts),
+                                  anchor=self._anchor)
+        self._anchor = timeline.raw
         self._events.append(FrameReceived(Frame(track, dts, pts, key, unit.sample(),
                                                 self._now)))
 
@@ -432,7 +441,7 @@ class TsDemuxer:
         timeline = self._audio_timeline
         pts = None
         if header.pts is not None:
-            pts, _ = timeline.stamp(header.pts, header.pts, self._anchor)
+            pts = timeline.stamp(header.pts, anchor=self._anchor).dts
             self._anchor = timeline.raw
         elif self._adts.next_time is None:
             self.dropped_pes += 1  # no PTS, and no frame before it to continue from
@@ -441,8 +450,8 @@ class TsDemuxer:
         before = self._adts.multi_block_frames
         last = self._adts.pes(bytes(pes.data), pts, self._emit_audio)
         self.dropped_frames += self._adts.multi_block_frames - before
-        if last is not None and timeline.last is not None and last > timeline.last:
-            timeline.last = last
+        if last is not None:
+            timeline.follow(last)
 
     def _emit_audio(self, announced: TrackInfo | None, track: TrackInfo, pts: int,
                     raw: bytes) -> None:

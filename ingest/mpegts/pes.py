@@ -1,5 +1,5 @@
-"""PES packets (fmp4-mpegts.md §8.3): reassembly from TS payloads, the header with PTS/DTS,
-and the timeline that carries 33-bit 90 kHz timestamps onto one 64-bit axis per track.
+"""PES packets (fmp4-mpegts.md §8.3): reassembly from TS payloads and the header with its
+33-bit PTS/DTS (``ingest.timeline`` extends them, per track).
 
 A PES ends at the next payload_unit_start on its PID or, when PES_packet_length is set, once
 that many bytes arrived (then it is handed on without waiting for the next PES: audio PES
@@ -13,8 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-WRAP: Final = 1 << 33
-_HALF_WRAP: Final = 1 << 32
+TIMESTAMP_BITS: Final = 33
 
 # stream_id values whose PES has no optional header (13818-1 Table 2-21 and §2.4.3.7):
 # program_stream_map, padding, private_stream_2, ECM, EMM, DSMCC, H.222.1 type E, directory.
@@ -192,53 +191,3 @@ class PesAssembler:
         """Whether a PES cut off by the next one's start (or the end of the stream) is
         whole: it is if unbounded, else it lost bytes."""
         return pes.header is not None and not pes.header.packet_length
-
-
-class Timeline:
-    """One track's 33-bit PTS/DTS → integers on a 64-bit axis that never goes backwards.
-
-    DTS is extended by serial arithmetic (a step of less than 2^32 ticks, about 13 hours,
-    either way is taken as such, so the 26.5-hour wrap becomes +2^33); PTS follows as DTS plus
-    the signed 33-bit PTS - DTS difference. A DTS behind the last one (a broken muxer, a
-    discontinuity) rebases the rest of the track so it continues from there: ``jumps``.
-    """
-
-    __slots__ = ("_offset", "_raw", "jumps", "last")
-
-    def __init__(self) -> None:
-        self._raw: int | None = None
-        """Last DTS on the extended axis, before the rebasing offset."""
-        self._offset = 0
-        self.last: int | None = None
-        """Last DTS handed out (the demuxer raises it past derived audio frames)."""
-        self.jumps = 0
-
-    def stamp(self, pts33: int, dts33: int, anchor: int | None = None) -> tuple[int, int]:
-        """(pts, dts) for a PES's 33-bit stamps. ``anchor`` places the first DTS of a track
-        near an already extended value of another track (so a track that starts after the
-        other one wrapped starts past the wrap too)."""
-        raw = self._raw
-        if raw is None:
-            raw = dts33 if anchor is None else anchor + _signed(dts33 - anchor)
-        else:
-            raw += _signed(dts33 - raw)
-        self._raw = raw
-        dts = raw + self._offset
-        last = self.last
-        if last is not None and dts < last:
-            self._offset += last - dts
-            self.jumps += 1
-            dts = last
-        self.last = dts
-        pts = dts + _signed(pts33 - dts33)
-        return (pts if pts >= dts else dts), dts
-
-    @property
-    def raw(self) -> int | None:
-        return self._raw
-
-
-def _signed(diff: int) -> int:
-    """A 33-bit difference as the nearest signed step."""
-    diff %= WRAP
-    return diff - WRAP if diff >= _HALF_WRAP else diff

@@ -2,12 +2,13 @@
 
 Legacy AVC/AAC and Enhanced RTMP (ExVideoTagHeader hvc1/av01/vp09/avc1, ExAudio mp4a/Opus,
 ModEx, Multitrack: only track 0 is ingested). Timestamps are normalised here, once: the 32-bit
-RTMP milliseconds are extended across the wrap by serial arithmetic, then kept monotonic per
-track. Video goes through the codec layer's normaliser like every ingest (``ingest.codecs``):
-H.264/HEVC leave as 4-byte length-prefixed NAL units without AUDs, in-band parameter sets
-move into the configuration record (a changed one announces a new track); AV1 leaves as
-OBUs, VP9 as frames. Keyframes are what the tag's frame type says. Unsupported codecs are
-ignored, not fatal: an MP3 track must not kill a good video publish.
+RTMP milliseconds are extended across the wrap and kept monotonic per track
+(``ingest.timeline``; a DTS going backwards is clamped). Video goes through the codec
+layer's normaliser like every ingest (``ingest.codecs``): H.264/HEVC leave as 4-byte
+length-prefixed NAL units without AUDs, in-band parameter sets move into the configuration
+record (a changed one announces a new track); AV1 leaves as OBUs, VP9 as frames. Keyframes
+are what the tag's frame type says. Unsupported codecs are ignored, not fatal: an MP3 track
+must not kill a good video publish.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ingest.codecs.vp9 import Vp9Normaliser
 from ingest.media import Frame, TrackInfo
 from ingest.rtmp.errors import RtmpError
 from ingest.rtmp.events import FrameReceived, RtmpEvent, TrackAnnounced
+from ingest.timeline import Timeline
 
 VIDEO_TRACK_ID: Final = 0
 AUDIO_TRACK_ID: Final = 1
@@ -46,8 +48,6 @@ AUDIO_MULTICHANNEL_CONFIG, AUDIO_MULTITRACK, AUDIO_MODEX = 4, 5, 7
 ONE_TRACK, MANY_TRACKS, MANY_TRACKS_MANY_CODECS = 0, 1, 2
 
 _U16 = struct.Struct(">H")
-_MASK32: Final = 0xFFFFFFFF
-_HALF32: Final = 1 << 31
 
 Buffer = bytes | bytearray | memoryview
 Emit = Callable[[RtmpEvent], None]
@@ -57,31 +57,10 @@ def _fail(message: str) -> RtmpError:
     return RtmpError(message, "flv")
 
 
-class _Clock:
-    """One track's timeline: 32-bit ms → 64-bit, then clamped so dts never goes back."""
-
-    __slots__ = ("extended", "last32", "last_dts")
-
-    def __init__(self) -> None:
-        self.last32 = -1
-        self.extended = 0
-        self.last_dts: int | None = None
-
-    def stamp(self, ts32: int, cts: int) -> tuple[int, int]:
-        if self.last32 < 0:
-            raw = ts32
-        else:
-            diff = (ts32 - self.last32) & _MASK32
-            raw = self.extended + (diff - (1 << 32) if diff >= _HALF32 else diff)
-        self.last32 = ts32
-        self.extended = raw
-        last = self.last_dts
-        dts = raw if last is None or raw >= last else last
-        pts = raw + cts
-        if pts < dts:
-            pts = dts
-        self.last_dts = dts
-        return dts, pts
+def _timeline() -> Timeline:
+    """A track's 32-bit milliseconds extended; a DTS going backwards (a muxer interleaving
+    badly) is clamped, the track not shifted."""
+    return Timeline(32, on_backwards="clamp")
 
 
 def _si24(data: Buffer, pos: int) -> int:
@@ -102,14 +81,14 @@ _VIDEO_CODECS: Final[dict[str, type[NalNormaliser] | type[FrameNormaliser]]] = {
 
 
 class _VideoState:
-    __slots__ = ("clock", "codec", "keyed", "normaliser")
+    __slots__ = ("codec", "keyed", "normaliser", "timeline")
 
     def __init__(self) -> None:
         self.normaliser: VideoNormaliser | None = None
         self.codec = ""
         """FourCC of the announced track ("avc1", "hvc1", "av01", "vp09")."""
         self.keyed = False
-        self.clock = _Clock()
+        self.timeline = _timeline()
 
     @property
     def track(self) -> TrackInfo | None:
@@ -117,16 +96,16 @@ class _VideoState:
 
 
 class _AudioState:
-    __slots__ = ("clock", "codec", "track")
+    __slots__ = ("codec", "timeline", "track")
 
     def __init__(self) -> None:
         self.track: TrackInfo | None = None
         self.codec = ""
-        self.clock = _Clock()
+        self.timeline = _timeline()
 
 
 class FlvDemuxer:
-    """Per-publish state: current tracks and their normalisers, clocks, the first-keyframe
+    """Per-publish state: current tracks and their normalisers, timelines, the first-keyframe
     gate."""
 
     def __init__(self) -> None:
@@ -249,7 +228,7 @@ class FlvDemuxer:
             emit(TrackAnnounced(track))
         if not unit.nals:
             return  # parameter sets or delimiters alone
-        dts, pts = self._video.clock.stamp(timestamp, cts)
+        dts, pts = self._video.timeline.stamp(timestamp, cts)
         emit(FrameReceived(Frame(track, dts, pts, key, unit.sample(), arrival)))
 
     def _whole_frame(self, fourcc: str, timestamp: int, key: bool, body: memoryview,
@@ -263,7 +242,7 @@ class FlvDemuxer:
         track = self._video_track(fourcc, key)
         if track is None or not len(body):
             return
-        dts, pts = state.clock.stamp(timestamp, 0)
+        dts, pts = state.timeline.stamp(timestamp)
         emit(FrameReceived(Frame(track, dts, pts, key, bytes(body), arrival)))
 
     # -- audio ------------------------------------------------------------------------------
@@ -320,7 +299,7 @@ class FlvDemuxer:
         track = state.track
         if track is None or state.codec != fourcc or not len(body):
             return
-        dts, pts = state.clock.stamp(timestamp, 0)
+        dts, pts = state.timeline.stamp(timestamp)
         emit(FrameReceived(Frame(track, dts, pts, True, bytes(body), arrival)))
 
 

@@ -1,5 +1,5 @@
 """The layers under the demuxer, one at a time: packet cutting and sync, PSI sections and
-tables, PES reassembly and headers, the 33-bit timeline."""
+tables, PES reassembly and headers (the 33-bit timeline: ``tests/ingest/test_timeline.py``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from ingest.mpegts.errors import MpegTsError
 from ingest.mpegts.packet import PACKET_SIZE, PacketSplitter, parse_header
-from ingest.mpegts.pes import PesAssembler, Timeline, header_size
+from ingest.mpegts.pes import PesAssembler, header_size
 from ingest.mpegts.pes import parse_header as parse_pes
 from ingest.mpegts.psi import (
     SectionAssembler,
@@ -268,37 +268,6 @@ def test_oversized_pes_is_dropped_and_the_pid_waits_for_the_next_start() -> None
     assert assembler.oversized == 1 and not assembler.active
     assert feed(assembler, pes_packet(0xE0, b"b" * 100, pts=2)) == ([], 0)
     assert assembler.flush()[0] is not None
-
-
-# -- timeline -----------------------------------------------------------------------------------
-
-
-def test_timeline_extends_across_the_wrap() -> None:
-    timeline = Timeline()
-    stamps = [(WRAP - 3000, WRAP - 6000), (WRAP - 10, WRAP - 3000), (2990, 5), (6000, 3000)]
-    assert [timeline.stamp(p, d) for p, d in stamps] == [
-        (WRAP - 3000, WRAP - 6000), (WRAP - 10, WRAP - 3000), (WRAP + 2990, WRAP + 5),
-        (WRAP + 6000, WRAP + 3000)]
-
-
-def test_timeline_pts_before_the_wrap_with_dts_after() -> None:
-    timeline = Timeline()
-    timeline.stamp(WRAP - 100, WRAP - 100)
-    assert timeline.stamp(50, WRAP - 50) == (WRAP + 50, WRAP - 50)
-
-
-def test_timeline_never_goes_backwards() -> None:
-    timeline = Timeline()
-    assert timeline.stamp(90000, 90000) == (90000, 90000)
-    assert timeline.stamp(1000, 1000) == (90000, 90000)  # rebased onto the last DTS
-    assert timeline.stamp(4000, 4000) == (93000, 93000)  # and continues from there
-    assert timeline.jumps == 1
-
-
-def test_timeline_first_value_near_the_anchor() -> None:
-    assert Timeline().stamp(100, 100, anchor=WRAP - 50) == (WRAP + 100, WRAP + 100)
-    assert Timeline().stamp(WRAP - 50, WRAP - 50, anchor=WRAP + 100) == (WRAP - 50, WRAP - 50)
-    assert Timeline().stamp(5, 5, anchor=3 * WRAP) == (3 * WRAP + 5, 3 * WRAP + 5)
 
 
 def test_false_syncs_in_garbage_do_not_reset_the_limit() -> None:
