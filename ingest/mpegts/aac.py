@@ -15,12 +15,12 @@ and rounding never accumulates.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from math import gcd
-from typing import Final
+from typing import Final, NamedTuple
 
 from ingest.codecs import aac
 from ingest.codecs.aac import SAMPLE_RATES
+from ingest.codecs.bits import Buffer
 from ingest.media import TrackInfo
 
 AUDIO_TRACK_ID: Final = 1
@@ -47,31 +47,51 @@ def _rescale(a: int, b: int, c: int) -> int:
     return (a * b + c // 2) // c
 
 
-def _is_sync(data: bytes, pos: int) -> bool:
+def _is_sync(data: Buffer, pos: int) -> bool:
     """An ADTS syncword (and layer 0) at ``pos``, as far as ``data`` goes."""
     if pos >= len(data) or data[pos] != 0xFF:
         return False
     return pos + 1 == len(data) or data[pos + 1] & 0xF6 == 0xF0
 
 
-Emit = Callable[[TrackInfo | None, TrackInfo, int, bytes], None]
-"""``emit(new_track_or_None, track, pts, raw_frame)``."""
+class AdtsFrame(NamedTuple):
+    announced: TrackInfo | None
+    """The new track this frame's header describes, None while it stays the same."""
+    track: TrackInfo
+    pts: int
+    raw: bytes
+    """The raw AAC frame, without its ADTS header."""
+
+
+class AdtsPes(NamedTuple):
+    """What one PES gave."""
+
+    frames: list[AdtsFrame]
+    errors: int
+    """Broken ADTS framing (the rest of that PES is skipped), or a frame carried over from
+    the previous PES that this one does not continue."""
+    multi_block_frames: int
+    """ADTS frames with several raw data blocks: dropped (fMP4 wants one per sample)."""
+
+    @property
+    def last(self) -> int | None:
+        """The time of the last frame, if any."""
+        return self.frames[-1].pts if self.frames else None
+
+
+_NONE: Final = AdtsPes([], 0, 0)
 
 
 class AdtsParser:
     """One ADTS elementary stream: current track, the frame straddling two PES if any."""
 
-    __slots__ = ("_carry", "_carry_pts", "errors", "multi_block_frames", "next_time", "track")
+    __slots__ = ("_carry", "_carry_pts", "next_time", "track")
 
     def __init__(self) -> None:
         self.track: TrackInfo | None = None
         self._carry = b""
         """The start of a frame the previous PES ended in the middle of."""
         self._carry_pts = 0
-        self.errors = 0
-        """PES whose ADTS framing broke (the rest of that PES is skipped)."""
-        self.multi_block_frames = 0
-        """ADTS frames with several raw data blocks: dropped (fMP4 wants one per sample)."""
         self.next_time: int | None = None
         """When the frame after the last one emitted starts: the time of a PES without PTS
         that follows without loss (PTS is only required every 0.7 s)."""
@@ -82,21 +102,21 @@ class AdtsParser:
         self._carry = b""
         self.next_time = None
 
-    def pes(self, data: bytes, pts: int | None, emit: Emit) -> int | None:
-        """Split one PES payload, calling ``emit`` per frame; returns the time of the last
-        frame emitted, if any. ``pts`` None: the PES carried none, its frames continue from
-        the last one (``next_time`` must be known then)."""
+    def pes(self, data: Buffer, pts: int | None) -> AdtsPes:
+        """Split one PES payload into frames. ``pts`` None: the PES carried none, its frames
+        continue from the last one (``next_time`` must be known then)."""
         carried = False
+        errors = 0
         if self._carry:
             carry, self._carry = self._carry, b""
             if self._continues(carry, data):
                 data = carry + data
                 carried = True
             else:
-                self.errors += 1
+                errors += 1
         end = len(data)
         pos = 0
-        frames = 0
+        count = 0
         rate = 0
         if carried:
             frame_pts = self._carry_pts
@@ -105,41 +125,43 @@ class AdtsParser:
         elif self.next_time is not None:
             frame_pts = self.next_time
         else:
-            return None
-        last = None
+            return AdtsPes([], errors, 0) if errors else _NONE
+        frames: list[AdtsFrame] = []
+        multi_block = 0
         while True:
-            if frames:  # the time of the next frame
-                if frames == 1 and carried and pts is not None:
+            if count:  # the time of the next frame
+                if count == 1 and carried and pts is not None:
                     frame_pts = pts
                 else:
                     frame_pts = next_frame_time(frame_pts, rate)
             if end - pos < _HEADER:
                 break
             if not _is_sync(data, pos):
-                self.errors += 1
-                return last
+                return AdtsPes(frames, errors + 1, multi_block)
             length = (data[pos + 3] & 3) << 11 | data[pos + 4] << 3 | data[pos + 5] >> 5
             rate_index = data[pos + 2] >> 2 & 0x0F
             if length < (7 if data[pos + 1] & 1 else 9) or rate_index >= len(SAMPLE_RATES):
-                self.errors += 1
-                return last
+                return AdtsPes(frames, errors + 1, multi_block)
             rate = SAMPLE_RATES[rate_index]
             if pos + length > end:
                 break
-            if self._frame(data[pos:pos + length], frame_pts, emit):
-                last = frame_pts
+            frame = self._frame(data[pos:pos + length], frame_pts)
+            if frame is None:
+                multi_block += 1
+            else:
+                frames.append(frame)
             pos += length
-            frames += 1
+            count += 1
         if pos < end:
             if _is_sync(data, pos):
-                self._carry = data[pos:]  # finished by the next PES
+                self._carry = bytes(data[pos:])  # finished by the next PES
                 self._carry_pts = frame_pts
             else:
-                self.errors += 1
-        return last
+                errors += 1
+        return AdtsPes(frames, errors, multi_block)
 
     @staticmethod
-    def _continues(carry: bytes, data: bytes) -> bool:
+    def _continues(carry: bytes, data: Buffer) -> bool:
         """Whether ``data`` plausibly continues the carried frame: where the frame ends,
         ``data`` ends or a frame starts."""
         if len(carry) < _HEADER:
@@ -148,11 +170,11 @@ class AdtsParser:
         need = length - len(carry)
         return need >= len(data) or _is_sync(data, need)
 
-    def _frame(self, frame: bytes, pts: int, emit: Emit) -> bool:
+    def _frame(self, frame: Buffer, pts: int) -> AdtsFrame | None:
+        """The frame, or None for one with several raw data blocks."""
         b2 = frame[2]
         if frame[6] & 3:  # number_of_raw_data_blocks_in_frame
-            self.multi_block_frames += 1
-            return False
+            return None
         profile = b2 >> 6
         rate_index = b2 >> 2 & 0x0F
         channel_config = (b2 & 1) << 2 | frame[3] >> 6
@@ -161,6 +183,5 @@ class AdtsParser:
         announced = None
         if track is None or track.config != config:
             track = announced = self.track = aac.track(AUDIO_TRACK_ID, TIMESCALE, config)
-        emit(announced, track, pts, frame[7 if frame[1] & 1 else 9:])
         self.next_time = next_frame_time(pts, track.sample_rate)
-        return True
+        return AdtsFrame(announced, track, pts, bytes(frame[7 if frame[1] & 1 else 9:]))

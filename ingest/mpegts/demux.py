@@ -2,9 +2,10 @@
 publishers send, as ``TrackAnnounced``/``FrameReceived`` events.
 
 Layers: ``packet`` cuts 188-byte packets out of any chunking and regains sync; here a table
-maps each PID to its handler (PAT, the PMT of the first program, the first H.264/HEVC and
+maps each PID to its reader (PAT, the PMT of the first program, the first H.264/HEVC and
 the first AAC stream; anything else is skipped after its continuity counter is checked);
-``psi`` and ``pes`` reassemble sections and PES packets; the codec layer's normalisers
+``psi`` and ``pes`` reassemble sections and PES packets and return what a packet completed,
+which the demuxer dispatches (it owns every counter; h11's readers); the codec layer's normalisers
 (``ingest.codecs``) turn H.264/HEVC access units into fMP4-ready frames and configuration
 records, ``aac`` cuts ADTS into raw frames. Track ids: 0 video, 1 audio;
 timescale 90 kHz for both; timestamps extended past the 33-bit wrap, per track, never
@@ -28,7 +29,7 @@ PES_packet_length when a muxer sets it); audio frames leave with their PES's las
 from __future__ import annotations
 
 from collections import deque
-from typing import Final, Protocol
+from typing import Final
 
 from ingest.codecs.h264 import H264Normaliser
 from ingest.codecs.hevc import HevcNormaliser
@@ -37,7 +38,7 @@ from ingest.media import Frame, TrackInfo
 from ingest.mpegts.aac import AdtsParser
 from ingest.mpegts.events import FrameReceived, TrackAnnounced, TsEvent
 from ingest.mpegts.packet import PID_NULL, PID_PAT, PacketSplitter, parse_header
-from ingest.mpegts.pes import TIMESTAMP_BITS, Pes, PesAssembler
+from ingest.mpegts.pes import TIMESTAMP_BITS, Pes, PesAssembler, PesProgress
 from ingest.mpegts.psi import (
     TABLE_PAT,
     TABLE_PMT,
@@ -68,30 +69,19 @@ def _timeline() -> Timeline:
     return Timeline(TIMESTAMP_BITS, on_backwards="rebase")
 
 
-class _Handler(Protocol):
-    def packet(self, payload: memoryview, pusi: bool) -> None: ...
+class _EsPid:
+    """An elementary PID's reader: its PES reassembly, and which track it feeds."""
 
-    def lost(self) -> None:
-        """A continuity error (or scrambled payload) on this PID: drop what is in progress."""
+    __slots__ = ("assembler", "video")
+
+    def __init__(self, max_pes_size: int, video: bool) -> None:
+        self.assembler = PesAssembler(max_pes_size)
+        self.video = video
 
 
-class _Psi:
-    def __init__(self, demuxer: TsDemuxer, pid: int) -> None:
-        self.demuxer = demuxer
-        self.pid = pid
-        self.assembler = SectionAssembler()
-
-    def packet(self, payload: memoryview, pusi: bool) -> None:
-        assembler = self.assembler
-        sections = assembler.push(payload, pusi)
-        if assembler.errors:
-            self.demuxer.psi_errors += assembler.errors
-            assembler.errors = 0
-        for section in sections:
-            self.demuxer._section(self.pid, section)
-
-    def lost(self) -> None:
-        self.assembler.reset()
+PidReader = SectionAssembler | _EsPid
+"""What the PID table holds: PSI PIDs reassemble sections, elementary PIDs PES. Readers
+return what a packet completed; the demuxer dispatches it and keeps every counter."""
 
 
 class _VideoState:
@@ -104,54 +94,6 @@ class _VideoState:
         self.stream_type = 0
         self.keyed = False
         self.timeline = _timeline()
-
-
-class _Es:
-    """One elementary PID's PES reassembly, handing whole PES to the demuxer."""
-
-    def __init__(self, demuxer: TsDemuxer, video: bool) -> None:
-        self.demuxer = demuxer
-        self.video = video
-        self.assembler = PesAssembler(demuxer.max_pes_size)
-
-    def packet(self, payload: memoryview, pusi: bool) -> None:
-        demuxer = self.demuxer
-        assembler = self.assembler
-        finished, dropped = assembler.push(payload, pusi, self.video)
-        if dropped:
-            self._dropped(dropped)
-        for pes in finished:
-            if self.video:
-                demuxer._video_pes(pes)
-            else:
-                demuxer._audio_pes(pes)
-
-    def lost(self) -> None:
-        dropped = self.assembler.discard()
-        if dropped:
-            self._dropped(dropped)
-        elif not self.video:
-            self.demuxer._adts.reset()
-
-    def flush(self) -> None:
-        pes, dropped = self.assembler.flush()
-        if dropped:
-            self._dropped(dropped)
-        if pes is not None:
-            if self.video:
-                self.demuxer._video_pes(pes)
-            else:
-                self.demuxer._audio_pes(pes)
-        if not self.video:
-            self.demuxer._adts.reset()
-
-    def _dropped(self, count: int) -> None:
-        demuxer = self.demuxer
-        demuxer.dropped_pes += count
-        demuxer.oversized_pes += self.assembler.oversized
-        self.assembler.oversized = 0
-        if not self.video:
-            demuxer._adts.reset()  # a frame straddling into the lost PES cannot be finished
 
 
 class TsDemuxer:
@@ -172,7 +114,7 @@ class TsDemuxer:
         self._events: deque[TsEvent] = deque()
         self._now = 0.0
         self._cc: dict[int, int] = {}
-        self._handlers: dict[int, _Handler] = {PID_PAT: _Psi(self, PID_PAT)}
+        self._readers: dict[int, PidReader] = {PID_PAT: SectionAssembler()}
         self._applied: dict[tuple[int, int], bytes] = {}
         """(PID, section_number) → the last section acted on: repeats skip CRC and parse."""
         self._program: int | None = None
@@ -198,6 +140,9 @@ class TsDemuxer:
         """PES given up: cut by loss, shorter than PES_packet_length, no start code or PTS,
         over ``max_pes_size``."""
         self.oversized_pes = 0
+        self.adts_errors = 0
+        """PES whose ADTS framing broke, or whose start did not continue a frame the previous
+        one ended in."""
         self.dropped_frames = 0
         """Video access units before the first configuration and keyframe, and ADTS frames
         with several raw data blocks."""
@@ -210,7 +155,7 @@ class TsDemuxer:
         """Bytes of the stream, in any chunking. ``now`` (the caller's clock) becomes the
         ``arrival`` of the frames completed by these bytes."""
         self._now = now
-        handlers = self._handlers
+        readers = self._readers
         cc_table = self._cc
         for packet in self._splitter.feed(data):
             b1, b3 = packet[1], packet[3]
@@ -237,22 +182,29 @@ class TsDemuxer:
             cc = b3 & 0x0F
             last = cc_table.get(pid)
             cc_table[pid] = cc
-            handler = handlers.get(pid)
+            reader = readers.get(pid)
             if last is not None and not discontinuity:
                 if cc == last:
                     self.duplicate_packets += 1
                     continue
                 if cc != (last + 1) & 0x0F:
                     self.cc_errors += 1
-                    if handler is not None:
-                        handler.lost()
-            if handler is None:
+                    if reader is not None:
+                        self._lost(reader)
+            if reader is None:
                 continue
             if b3 & 0xC0:
                 self.scrambled_packets += 1
-                handler.lost()
+                self._lost(reader)
                 continue
-            handler.packet(packet[offset:], pusi)
+            if isinstance(reader, _EsPid):
+                self._progress(reader, reader.assembler.push(packet[offset:], pusi,
+                                                             reader.video))
+            else:
+                pushed = reader.push(packet[offset:], pusi)
+                self.psi_errors += pushed.errors
+                for section in pushed.sections:
+                    self._section(pid, section)
 
     def next_event(self) -> TrackAnnounced | FrameReceived | None:
         return self._events.popleft() if self._events else None
@@ -260,9 +212,9 @@ class TsDemuxer:
     def flush(self) -> None:
         """End of stream: finish the unbounded video PES in progress (its end would be the
         next PES start), drop what is incomplete."""
-        for handler in list(self._handlers.values()):
-            if isinstance(handler, _Es):
-                handler.flush()
+        for reader in list(self._readers.values()):
+            if isinstance(reader, _EsPid):
+                self._flush(reader)
 
     @property
     def video_track(self) -> TrackInfo | None:
@@ -281,10 +233,6 @@ class TsDemuxer:
     @property
     def skipped_bytes(self) -> int:
         return self._splitter.skipped_bytes
-
-    @property
-    def adts_errors(self) -> int:
-        return self._adts.errors
 
     @property
     def timestamp_jumps(self) -> int:
@@ -348,7 +296,7 @@ class TsDemuxer:
                 self._set_audio(None)
             self._program = chosen.number
             self._pmt_pid = pmt_pid
-            self._handlers[pmt_pid] = _Psi(self, pmt_pid)
+            self._readers[pmt_pid] = SectionAssembler()
         return True
 
     def _pmt(self, section: bytes, program_number: int) -> bool:
@@ -373,9 +321,9 @@ class TsDemuxer:
         return True
 
     def _unbind(self, pid: int) -> None:
-        handler = self._handlers.pop(pid, None)
-        if isinstance(handler, _Es):
-            handler.flush()  # the PMT moved the stream: an unbounded PES ended here
+        reader = self._readers.pop(pid, None)
+        if isinstance(reader, _EsPid):
+            self._flush(reader)  # the PMT moved the stream: an unbounded PES ended here
         self._applied = {k: v for k, v in self._applied.items() if k[0] != pid}
 
     def _set_video(self, pid: int | None, stream_type: int) -> None:
@@ -392,7 +340,7 @@ class TsDemuxer:
             state.parser = parser(VIDEO_TRACK_ID, TIMESCALE)
             state.stream_type = stream_type
             state.keyed = False
-        self._handlers[pid] = _Es(self, video=True)
+        self._readers[pid] = _EsPid(self.max_pes_size, video=True)
 
     def _set_audio(self, pid: int | None) -> None:
         if pid == self._audio_pid:
@@ -402,9 +350,47 @@ class TsDemuxer:
         self._adts.reset()
         self._audio_pid = pid
         if pid is not None:
-            self._handlers[pid] = _Es(self, video=False)
+            self._readers[pid] = _EsPid(self.max_pes_size, video=False)
 
     # -- elementary streams -----------------------------------------------------------------
+
+    def _progress(self, reader: _EsPid, progress: PesProgress) -> None:
+        if progress.dropped:
+            self._dropped(reader, progress.dropped, progress.oversized)
+        for pes in progress.finished:
+            self._pes(reader, pes)
+
+    def _lost(self, reader: PidReader) -> None:
+        """A continuity error (or scrambled payload) on this PID: drop what is in progress."""
+        if isinstance(reader, SectionAssembler):
+            reader.reset()
+            return
+        dropped = reader.assembler.discard()
+        if dropped:
+            self._dropped(reader, dropped, 0)
+        elif not reader.video:
+            self._adts.reset()
+
+    def _flush(self, reader: _EsPid) -> None:
+        pes, dropped = reader.assembler.flush()
+        if dropped:
+            self._dropped(reader, dropped, 0)
+        if pes is not None:
+            self._pes(reader, pes)
+        if not reader.video:
+            self._adts.reset()
+
+    def _dropped(self, reader: _EsPid, count: int, oversized: int) -> None:
+        self.dropped_pes += count
+        self.oversized_pes += oversized
+        if not reader.video:
+            self._adts.reset()  # a frame straddling into the lost PES cannot be finished
+
+    def _pes(self, reader: _EsPid, pes: Pes) -> None:
+        if reader.video:
+            self._video_pes(pes)
+        else:
+            self._audio_pes(pes)
 
     def _video_pes(self, pes: Pes) -> None:
         header = pes.header
@@ -447,14 +433,16 @@ class TsDemuxer:
             self.dropped_pes += 1  # no PTS, and no frame before it to continue from
             self._adts.reset()
             return
-        before = self._adts.multi_block_frames
-        last = self._adts.pes(bytes(pes.data), pts, self._emit_audio)
-        self.dropped_frames += self._adts.multi_block_frames - before
+        result = self._adts.pes(bytes(pes.data), pts)
+        self.adts_errors += result.errors
+        self.dropped_frames += result.multi_block_frames
+        events = self._events
+        now = self._now
+        for frame in result.frames:
+            if frame.announced is not None:
+                events.append(TrackAnnounced(frame.announced))
+            events.append(FrameReceived(Frame(frame.track, frame.pts, frame.pts, True, frame.raw,
+                                              now)))
+        last = result.last
         if last is not None:
             timeline.follow(last)
-
-    def _emit_audio(self, announced: TrackInfo | None, track: TrackInfo, pts: int,
-                    raw: bytes) -> None:
-        if announced is not None:
-            self._events.append(TrackAnnounced(announced))
-        self._events.append(FrameReceived(Frame(track, pts, pts, True, raw, self._now)))

@@ -11,7 +11,7 @@ so through its return value; it never raises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 TIMESTAMP_BITS: Final = 33
 
@@ -90,25 +90,32 @@ class Pes:
         unbounded."""
 
 
-Finished = tuple[tuple[Pes, ...], int]
-_NOTHING: Final[Finished] = ((), 0)
+class PesProgress(NamedTuple):
+    """What one packet's payload did on an elementary PID."""
+
+    finished: tuple[Pes, ...]
+    """The PES it completed (0-2)."""
+    dropped: int
+    """PES given up (0-2: one cut short by this packet's start, one found broken in it)."""
+    oversized: int
+    """Of those, the one that grew past ``max_size`` (0/1)."""
+
+
+_NOTHING: Final = PesProgress((), 0, 0)
 
 
 class PesAssembler:
     """One elementary PID's payloads → whole PES packets.
 
-    ``push`` returns ``(finished, dropped)``: the PES completed by this packet (0-2), and
-    how many PES were given up (0-2: one cut short by this packet's start, one found broken
-    in it). ``max_size`` bounds the bytes held; a PES that grows past it is dropped (and
-    reported in ``oversized``) and the PID waits for the next PES start.
+    ``max_size`` bounds the bytes held; a PES that grows past it is dropped (and reported
+    as ``oversized``) and the PID waits for the next PES start.
     """
 
-    __slots__ = ("_pes", "max_size", "oversized")
+    __slots__ = ("_pes", "max_size")
 
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self._pes: Pes | None = None
-        self.oversized = 0
 
     @property
     def active(self) -> bool:
@@ -120,7 +127,8 @@ class PesAssembler:
         self._pes = None
         return int(dropped)
 
-    def push(self, payload: memoryview, pusi: bool, merge_unstamped: bool = False) -> Finished:
+    def push(self, payload: memoryview, pusi: bool, merge_unstamped: bool = False
+             ) -> PesProgress:
         """``merge_unstamped``: a new PES without PTS continues an unbounded PES in
         progress instead of ending it (an access unit split over PES packets)."""
         pes = self._pes
@@ -150,7 +158,7 @@ class PesAssembler:
         pes.data += payload
         return self._progress(pes, finished, dropped)
 
-    def _progress(self, pes: Pes, finished: tuple[Pes, ...], dropped: int) -> Finished:
+    def _progress(self, pes: Pes, finished: tuple[Pes, ...], dropped: int) -> PesProgress:
         """Parse the header once it is whole, finish a PES whose length is reached, enforce
         ``max_size``."""
         data = pes.data
@@ -158,24 +166,23 @@ class PesAssembler:
             size = header_size(data)
             if size < 0:
                 self._pes = None
-                return finished, dropped + 1
+                return PesProgress(finished, dropped + 1, 0)
             if size and len(data) >= size:
                 header = parse_header(data)
                 if header is None:
                     self._pes = None
-                    return finished, dropped + 1
+                    return PesProgress(finished, dropped + 1, 0)
                 pes.header = header
                 pes.expected = header.payload_size
                 del data[:size]
         if pes.header is not None and pes.expected and len(data) >= pes.expected:
             del data[pes.expected:]  # stuffing after a PES is not allowed in TS; be lenient
             self._pes = None
-            return (*finished, pes), dropped
+            return PesProgress((*finished, pes), dropped, 0)
         if len(data) > self.max_size:
             self._pes = None
-            self.oversized += 1
-            return finished, dropped + 1
-        return finished, dropped
+            return PesProgress(finished, dropped + 1, 1)
+        return PesProgress(finished, dropped, 0) if finished or dropped else _NOTHING
 
     def flush(self) -> tuple[Pes | None, int]:
         """End of stream: the unbounded PES in progress, or how many were dropped (0/1)."""

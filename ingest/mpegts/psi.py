@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 TABLE_PAT: Final = 0x00
 TABLE_PMT: Final = 0x02
@@ -31,66 +31,74 @@ def crc32_mpeg(data: bytes | bytearray | memoryview) -> int:
     return int(f"{reflected:032b}"[::-1], 2)
 
 
+class Sections(NamedTuple):
+    """What one packet's payload completed on a PSI PID."""
+
+    sections: list[bytes]
+    """Whole sections, CRC not checked."""
+    errors: int
+    """Sections given up: a pointer_field past the packet, an impossible length."""
+
+
 class SectionAssembler:
     """One PSI PID's payloads → whole sections (``pointer_field``, sections spanning packets,
     several sections in one packet, 0xFF stuffing)."""
 
-    __slots__ = ("_active", "_buf", "errors")
+    __slots__ = ("_active", "_buf")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self._active = False
-        self.errors = 0
-        """Sections given up: a pointer_field past the packet, an impossible length."""
 
     def reset(self) -> None:
         """Forget the section being assembled (a continuity error broke it)."""
         self._buf.clear()
         self._active = False
 
-    def push(self, payload: memoryview, pusi: bool) -> list[bytes]:
-        """Add one packet's payload; returns the sections it completed (CRC not checked)."""
+    def push(self, payload: memoryview, pusi: bool) -> Sections:
+        """Add one packet's payload."""
         sections: list[bytes] = []
         if pusi:
             if not len(payload):
-                self.errors += 1
                 self.reset()
-                return sections
+                return Sections(sections, 1)
             start = 1 + payload[0]
             if start > len(payload):
-                self.errors += 1
                 self.reset()
-                return sections
+                return Sections(sections, 1)
+            errors = 0
             if self._active:
                 # The bytes before the new section finish the previous one; anything short
                 # of a whole section is the remains of a loss.
                 self._buf += payload[1:start]
-                self._drain(sections)
+                errors += self._drain(sections)
             self._buf.clear()
             self._buf += payload[start:]
             self._active = True
         elif self._active:
             self._buf += payload
+            errors = 0
         else:
-            return sections
-        self._drain(sections)
-        return sections
+            return Sections(sections, 0)
+        return Sections(sections, errors + self._drain(sections))
 
-    def _drain(self, sections: list[bytes]) -> None:
+    def _drain(self, sections: list[bytes]) -> int:
+        """Move the whole sections at the front of the buffer to ``sections``; 1 if an
+        impossible length made it give up."""
         buf = self._buf
         while self._active and len(buf) >= 3:
             if buf[0] == 0xFF:  # stuffing up to the end of the packet
                 self.reset()
-                return
+                return 0
             length = 3 + ((buf[1] & 0x0F) << 8 | buf[2])
             if length - 3 > MAX_SECTION_LENGTH:
-                self.errors += 1
                 self.reset()
-                return
+                return 1
             if len(buf) < length:
-                return
+                return 0
             sections.append(bytes(buf[:length]))
             del buf[:length]
+        return 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -236,10 +236,11 @@ class RtmpConnection:
                ) -> None:
         if self._publish is _Publish.NONE:
             return  # no publish (or it ended): nowhere to deliver
+        demux = self._demux
         if type_id == VIDEO:
-            self._demux.video(timestamp, payload, self._now, self._events.append)
+            self._events.extend(demux.video(timestamp, payload, self._now))
         else:
-            self._demux.audio(timestamp, payload, self._now, self._events.append)
+            self._events.extend(demux.audio(timestamp, payload, self._now))
 
     def _data(self, values: list[object]) -> None:
         if self._publish is _Publish.NONE:

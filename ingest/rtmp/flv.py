@@ -14,7 +14,7 @@ must not kill a good video publish.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from ingest.codecs import aac, opus
@@ -50,7 +50,9 @@ ONE_TRACK, MANY_TRACKS, MANY_TRACKS_MANY_CODECS = 0, 1, 2
 _U16 = struct.Struct(">H")
 
 Buffer = bytes | bytearray | memoryview
-Emit = Callable[[RtmpEvent], None]
+Events = Sequence[RtmpEvent]
+"""What one message body made, in order (a new track before the frame that uses it)."""
+_NONE: Final[Events] = ()
 
 
 def _fail(message: str) -> RtmpError:
@@ -132,57 +134,56 @@ class FlvDemuxer:
 
     # -- video ------------------------------------------------------------------------------
 
-    def video(self, timestamp: int, body: Buffer, arrival: float, emit: Emit) -> None:
-        """One type-9 message body with its 32-bit RTMP timestamp."""
+    def video(self, timestamp: int, body: Buffer, arrival: float) -> Events:
+        """One type-9 message body with its 32-bit RTMP timestamp: the events it makes."""
         data = memoryview(body).cast("B") if not isinstance(body, memoryview) else body
         if not len(data):
-            return
+            return _NONE
         b0 = data[0]
         if b0 & 0x80:
-            self._ex_video(timestamp, data, arrival, emit)
-            return
+            return self._ex_video(timestamp, data, arrival)
         frame_type = b0 >> 4
         if frame_type == FRAME_TYPE_COMMAND or b0 & 0x0F != CODEC_ID_AVC:
-            return
+            return _NONE
         if len(data) < 5:
             raise _fail("AVC video packet shorter than its header")
         packet_type = data[1]
         if packet_type == 0:
-            self._video_config("avc1", data[5:], emit)
-        elif packet_type == 1:
-            self._nal_frame("avc1", timestamp, _si24(data, 2), frame_type == FRAME_TYPE_KEY,
-                            data[5:], arrival, emit)
+            return self._video_config("avc1", data[5:])
+        if packet_type == 1:
+            return self._nal_frame("avc1", timestamp, _si24(data, 2),
+                                   frame_type == FRAME_TYPE_KEY, data[5:], arrival)
+        return _NONE
 
-    def _ex_video(self, timestamp: int, data: memoryview, arrival: float, emit: Emit) -> None:
+    def _ex_video(self, timestamp: int, data: memoryview, arrival: float) -> Events:
         b0 = data[0]
         frame_type = (b0 >> 4) & 0x07
         packet_type, pos = _skip_modex(data, b0 & 0x0F, 1, VIDEO_MODEX)
         if frame_type == FRAME_TYPE_COMMAND and packet_type != VIDEO_METADATA:
-            return
+            return _NONE
         selected = _fourcc_and_body(data, pos, packet_type, VIDEO_MULTITRACK, "ExVideoTagHeader")
         if selected is None:
-            return
+            return _NONE
         fourcc, packet_type, body = selected
         key = frame_type == FRAME_TYPE_KEY
         name = fourcc.decode("latin-1")
         if name not in _VIDEO_CODECS:
-            return
+            return _NONE
         if packet_type == SEQUENCE_START:
-            self._video_config(name, body, emit)
-        elif packet_type in (CODED_FRAMES, CODED_FRAMES_X):
-            if name in ("avc1", "hvc1"):
-                cts = 0
-                if packet_type == CODED_FRAMES:
-                    if len(body) < 3:
-                        raise _fail("CodedFrames without a composition time")
-                    cts = _si24(body, 0)
-                    body = body[3:]
-                self._nal_frame(name, timestamp, cts, key, body, arrival, emit)
-            else:
-                self._whole_frame(name, timestamp, key, body, arrival, emit)
-        # SequenceEnd, Metadata (HDR colorInfo), MPEG2TSSequenceStart, reserved: nothing to do.
+            return self._video_config(name, body)
+        if packet_type in (CODED_FRAMES, CODED_FRAMES_X):
+            if name not in ("avc1", "hvc1"):
+                return self._whole_frame(name, timestamp, key, body, arrival)
+            cts = 0
+            if packet_type == CODED_FRAMES:
+                if len(body) < 3:
+                    raise _fail("CodedFrames without a composition time")
+                cts = _si24(body, 0)
+                body = body[3:]
+            return self._nal_frame(name, timestamp, cts, key, body, arrival)
+        return _NONE  # SequenceEnd, Metadata (HDR colorInfo), MPEG2TSSequenceStart, reserved
 
-    def _video_config(self, fourcc: str, record: memoryview, emit: Emit) -> None:
+    def _video_config(self, fourcc: str, record: memoryview) -> Events:
         """A sequence header: the track its configuration record describes."""
         state = self._video
         old = state.track
@@ -195,10 +196,11 @@ class FlvDemuxer:
             raise _codec_error(exc) from None
         state.normaliser = normaliser
         state.codec = fourcc
-        if track != old:
-            if old is None or old.codec != track.codec:
-                state.keyed = False  # a new decoder must start on a keyframe
-            emit(TrackAnnounced(track))
+        if track == old:
+            return _NONE
+        if old is None or old.codec != track.codec:
+            state.keyed = False  # a new decoder must start on a keyframe
+        return [TrackAnnounced(track)]
 
     def _video_track(self, fourcc: str, key: bool) -> TrackInfo | None:
         """The track a coded frame belongs to, or None to drop it."""
@@ -213,94 +215,98 @@ class FlvDemuxer:
         return track
 
     def _nal_frame(self, fourcc: str, timestamp: int, cts: int, key: bool, nalus: memoryview,
-                   arrival: float, emit: Emit) -> None:
+                   arrival: float) -> Events:
         track = self._video_track(fourcc, key)
         normaliser = self._video.normaliser
         if track is None or not len(nalus) or not isinstance(normaliser, NalNormaliser):
-            return
+            return _NONE
         try:
             nals = split_length_prefixed(nalus, normaliser.length_size)
         except BitstreamError as exc:
             raise _codec_error(exc) from None
         unit = normaliser.access_unit(nals)
+        events: list[RtmpEvent] = []
         if unit.track is not None:
             track = unit.track
-            emit(TrackAnnounced(track))
-        if not unit.nals:
-            return  # parameter sets or delimiters alone
-        dts, pts = self._video.timeline.stamp(timestamp, cts)
-        emit(FrameReceived(Frame(track, dts, pts, key, unit.sample(), arrival)))
+            events.append(TrackAnnounced(track))
+        if unit.nals:  # not parameter sets or delimiters alone
+            dts, pts = self._video.timeline.stamp(timestamp, cts)
+            events.append(FrameReceived(Frame(track, dts, pts, key, unit.sample(), arrival)))
+        return events
 
     def _whole_frame(self, fourcc: str, timestamp: int, key: bool, body: memoryview,
-                     arrival: float, emit: Emit) -> None:
+                     arrival: float) -> Events:
         state = self._video
         normaliser = state.normaliser
+        events: list[RtmpEvent] = []
         if key and state.codec == fourcc and isinstance(normaliser, FrameNormaliser):
             completed = normaliser.keyframe(body)
             if completed is not None:
-                emit(TrackAnnounced(completed))
+                events.append(TrackAnnounced(completed))
         track = self._video_track(fourcc, key)
-        if track is None or not len(body):
-            return
-        dts, pts = state.timeline.stamp(timestamp)
-        emit(FrameReceived(Frame(track, dts, pts, key, bytes(body), arrival)))
+        if track is not None and len(body):
+            dts, pts = state.timeline.stamp(timestamp)
+            events.append(FrameReceived(Frame(track, dts, pts, key, bytes(body), arrival)))
+        return events
 
     # -- audio ------------------------------------------------------------------------------
 
-    def audio(self, timestamp: int, body: Buffer, arrival: float, emit: Emit) -> None:
-        """One type-8 message body with its 32-bit RTMP timestamp."""
+    def audio(self, timestamp: int, body: Buffer, arrival: float) -> Events:
+        """One type-8 message body with its 32-bit RTMP timestamp: the events it makes."""
         data = memoryview(body).cast("B") if not isinstance(body, memoryview) else body
         if not len(data):
-            return  # "silence" (E-RTMP documents the legacy meaning)
+            return _NONE  # "silence" (E-RTMP documents the legacy meaning)
         sound_format = data[0] >> 4
         if sound_format == SOUND_FORMAT_AAC:
             if len(data) < 2:
                 raise _fail("AAC audio packet shorter than its header")
             if data[1] == 0:
-                self._aac_config(data[2:], emit)
-            elif data[1] == 1:
-                self._audio_frame("mp4a", timestamp, data[2:], arrival, emit)
+                return self._aac_config(data[2:])
+            if data[1] == 1:
+                return self._audio_frame("mp4a", timestamp, data[2:], arrival)
         elif sound_format == SOUND_FORMAT_EX:
-            self._ex_audio(timestamp, data, arrival, emit)
+            return self._ex_audio(timestamp, data, arrival)
+        return _NONE
 
-    def _ex_audio(self, timestamp: int, data: memoryview, arrival: float, emit: Emit) -> None:
+    def _ex_audio(self, timestamp: int, data: memoryview, arrival: float) -> Events:
         packet_type, pos = _skip_modex(data, data[0] & 0x0F, 1, AUDIO_MODEX)
         selected = _fourcc_and_body(data, pos, packet_type, AUDIO_MULTITRACK, "ExAudioTagHeader")
         if selected is None:
-            return
+            return _NONE
         fourcc, packet_type, body = selected
         name = fourcc.decode("latin-1")
         if packet_type == SEQUENCE_START:
             if name == "mp4a":
-                self._aac_config(body, emit)
-            elif name == "Opus":
-                self._announce_audio("Opus", opus.track(AUDIO_TRACK_ID, TIMESCALE, body), emit)
+                return self._aac_config(body)
+            if name == "Opus":
+                return self._announce_audio("Opus", opus.track(AUDIO_TRACK_ID, TIMESCALE, body))
         elif packet_type == CODED_FRAMES and name in ("mp4a", "Opus"):
-            self._audio_frame(name, timestamp, body, arrival, emit)
-        # SequenceEnd, MultichannelConfig, other codecs: nothing to do.
+            return self._audio_frame(name, timestamp, body, arrival)
+        return _NONE  # SequenceEnd, MultichannelConfig, other codecs
 
-    def _aac_config(self, asc: memoryview, emit: Emit) -> None:
+    def _aac_config(self, asc: memoryview) -> Events:
         try:
             track = aac.track(AUDIO_TRACK_ID, TIMESCALE, asc)
         except BitstreamError as exc:
             raise _fail(f"bad AudioSpecificConfig: {exc}") from None
-        self._announce_audio("mp4a", track, emit)
+        return self._announce_audio("mp4a", track)
 
-    def _announce_audio(self, fourcc: str, track: TrackInfo, emit: Emit) -> None:
+    def _announce_audio(self, fourcc: str, track: TrackInfo) -> Events:
         state = self._audio
-        if track != state.track:
-            state.track = track
-            state.codec = fourcc
-            emit(TrackAnnounced(track))
+        if track == state.track:
+            return _NONE
+        state.track = track
+        state.codec = fourcc
+        return [TrackAnnounced(track)]
 
-    def _audio_frame(self, fourcc: str, timestamp: int, body: memoryview, arrival: float,
-                     emit: Emit) -> None:
+    def _audio_frame(self, fourcc: str, timestamp: int, body: memoryview, arrival: float
+                     ) -> Events:
         state = self._audio
         track = state.track
         if track is None or state.codec != fourcc or not len(body):
-            return
+            return _NONE
         dts, pts = state.timeline.stamp(timestamp)
-        emit(FrameReceived(Frame(track, dts, pts, True, bytes(body), arrival)))
+        return [FrameReceived(Frame(track, dts, pts, True, bytes(body), arrival))]
 
 
 def _skip_modex(data: memoryview, packet_type: int, pos: int, modex: int) -> tuple[int, int]:

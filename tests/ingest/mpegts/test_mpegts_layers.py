@@ -117,11 +117,11 @@ def test_crc32_mpeg_check_value() -> None:
 def test_pat_and_pmt() -> None:
     mux = Muxer(pmt_pid=0x1234, program=9)
     pat = packets(mux.pat())[0]
-    sections = SectionAssembler().push(memoryview(pat)[payload_offset(pat):], True)
+    sections = SectionAssembler().push(memoryview(pat)[payload_offset(pat):], True).sections
     assert len(sections) == 1 and section_header(sections[0]) is not None
     assert [(p.number, p.pmt_pid) for p in parse_pat(sections[0]) or []] == [(9, 0x1234)]
     pmt = packets(mux.pmt([(0x1B, 0x100), (0x0F, 0x101)]))[0]
-    sections = SectionAssembler().push(memoryview(pmt)[payload_offset(pmt):], True)
+    sections = SectionAssembler().push(memoryview(pmt)[payload_offset(pmt):], True).sections
     program_map = parse_pmt(sections[0])
     assert program_map is not None and program_map.program_number == 9
     assert [(s.stream_type, s.pid) for s in program_map.streams] == [(0x1B, 0x100),
@@ -144,10 +144,10 @@ def test_sections_spanning_packets_and_sharing_them() -> None:
     small = Muxer.section(0x02, 1, b"\xe1\x00\xf0\x00")
     stream = b"\x00" + big + small + small
     assembler = SectionAssembler()
-    first = assembler.push(memoryview(stream[:184]), True)
-    second = assembler.push(memoryview(stream[184:368]), False)
+    first = assembler.push(memoryview(stream[:184]), True).sections
+    second = assembler.push(memoryview(stream[184:368]), False).sections
     rest = stream[368:] + b"\xff" * (184 - len(stream[368:]))
-    third = assembler.push(memoryview(rest), False)
+    third = assembler.push(memoryview(rest), False).sections
     assert first == [] and second == [] and third == [big, small, small]
     assert len(parse_pmt(big).streams) == 20  # type: ignore[union-attr]
 
@@ -155,10 +155,10 @@ def test_sections_spanning_packets_and_sharing_them() -> None:
 def test_pointer_field_finishes_the_previous_section() -> None:
     section = Muxer.section(0x00, 1, b"\x00\x01\xf0\x00")
     assembler = SectionAssembler()
-    assert assembler.push(memoryview(b"\x00" + section[:5]), True) == []
+    assert assembler.push(memoryview(b"\x00" + section[:5]), True).sections == []
     # The next section starts 11 bytes in; those bytes end the first one.
     payload = bytes((len(section) - 5,)) + section[5:] + section
-    assert assembler.push(memoryview(payload), True) == [section, section]
+    assert assembler.push(memoryview(payload), True).sections == [section, section]
 
 
 def test_a_lost_packet_resets_the_section() -> None:
@@ -166,14 +166,12 @@ def test_a_lost_packet_resets_the_section() -> None:
     assembler = SectionAssembler()
     assembler.push(memoryview(b"\x00" + section[:183]), True)
     assembler.reset()
-    assert assembler.push(memoryview(section[183:]), False) == []
+    assert assembler.push(memoryview(section[183:]), False).sections == []
 
 
 @pytest.mark.parametrize("payload", [b"", b"\xb0" + bytes(20), b"\x00\x02\xbf\xff"])
 def test_bad_section_starts_are_counted(payload: bytes) -> None:
-    assembler = SectionAssembler()
-    assert assembler.push(memoryview(payload), True) == []
-    assert assembler.errors == 1
+    assert SectionAssembler().push(memoryview(payload), True) == ([], 1)  # (sections, errors)
 
 
 # -- PES ----------------------------------------------------------------------------------------
@@ -210,15 +208,17 @@ def test_malformed_pes_headers(data: bytes) -> None:
 
 
 def feed(assembler: PesAssembler, data: bytes, first: bool = True,
-         merge: bool = False) -> tuple[list[bytes], int]:
-    """Push ``data`` in 184-byte payloads; (finished PES payloads, dropped)."""
+         merge: bool = False, oversized: list[int] | None = None) -> tuple[list[bytes], int]:
+    """Push ``data`` in 184-byte payloads; (finished PES payloads, dropped). Appends the
+    oversized count of each push to ``oversized``."""
     done: list[bytes] = []
     dropped = 0
     for pos in range(0, len(data), 184):
-        finished, lost = assembler.push(memoryview(data[pos:pos + 184]), first and pos == 0,
-                                        merge)
-        done += [bytes(p.data) for p in finished]
-        dropped += lost
+        progress = assembler.push(memoryview(data[pos:pos + 184]), first and pos == 0, merge)
+        done += [bytes(p.data) for p in progress.finished]
+        dropped += progress.dropped
+        if oversized is not None:
+            oversized.append(progress.oversized)
     return done, dropped
 
 
@@ -248,8 +248,8 @@ def test_bounded_pes_cut_short_is_dropped() -> None:
 def test_a_header_split_over_packets() -> None:
     assembler = PesAssembler(1 << 20)
     data = pes_packet(0xC0, b"abc", pts=7, bounded=True)
-    assert assembler.push(memoryview(data[:5]), True) == ((), 0)
-    finished, dropped = assembler.push(memoryview(data[5:]), False)
+    assert assembler.push(memoryview(data[:5]), True) == ((), 0, 0)  # (finished, dropped,
+    finished, dropped, _ = assembler.push(memoryview(data[5:]), False)  # oversized)
     assert [bytes(p.data) for p in finished] == [b"abc"] and dropped == 0
     assert finished[0].header is not None and finished[0].header.pts == 7
 
@@ -264,8 +264,9 @@ def test_video_pes_without_pts_continues_the_access_unit() -> None:
 
 def test_oversized_pes_is_dropped_and_the_pid_waits_for_the_next_start() -> None:
     assembler = PesAssembler(1000)
-    assert feed(assembler, pes_packet(0xE0, b"a" * 3000, pts=1)) == ([], 1)
-    assert assembler.oversized == 1 and not assembler.active
+    oversized: list[int] = []
+    assert feed(assembler, pes_packet(0xE0, b"a" * 3000, pts=1), oversized=oversized) == ([], 1)
+    assert sum(oversized) == 1 and not assembler.active
     assert feed(assembler, pes_packet(0xE0, b"b" * 100, pts=2)) == ([], 0)
     assert assembler.flush()[0] is not None
 

@@ -82,6 +82,27 @@ def test_codec_switch_announces_hevc_and_waits_for_its_keyframe() -> None:
     assert dts == sorted(dts)
 
 
+def test_counters_outlive_the_readers_and_parsers_they_came_from() -> None:
+    """The demuxer owns every counter: what a PMT's section reader or the H.264 parser saw is
+    still counted once a new PMT PID and a codec switch replaced them."""
+    mux = Muxer()
+    h264 = access_units("h264_bframes_aac.ts")
+    hevc = access_units("hevc_aac.ts")
+    broken_sps = annex_b([b"\x67\x64\x01", *nal_units(h264[1][0])])  # cut after the profile
+    bad_crc = b"\x00" + Muxer.section(0x02, 1, b"\xe1\x00\xf0\x00")[:-1] + b"\x00"
+    stream = (mux.pat() + mux.pmt([(H264, 0x100)]) + mux_video(mux, 0x100, h264[:1])
+              + mux.pes(0x100, 0xE0, broken_sps, h264[1][0].pts, h264[1][0].dts)
+              + mux.packets(0x1000, bad_crc))
+    mux.pmt_pid = 0x1100
+    stream += (mux.pat(version=1) + mux.pmt([(HEVC, 0x100)])
+               + mux_video(mux, 0x100, hevc[:1], h264[2][0].dts - hevc[0][0].dts))
+    out = demux([stream])
+    assert [t.codec for t in out.tracks] == ["h264", "hevc"]
+    counters = out.demuxer.counters()
+    assert (counters["parameter_set_errors"], counters["psi_errors"]) == (1, 1)
+    assert counters["duplicate_packets"] == counters["cc_errors"] == 0
+
+
 def test_streams_other_than_the_first_video_and_aac_are_ignored() -> None:
     mux = Muxer()
     units = access_units("h264_bframes_aac.ts")[:3]

@@ -44,9 +44,9 @@ def demux(tags: list[tuple[int, int, bytes]], demuxer: FlvDemuxer | None = None
     events: list[RtmpEvent] = []
     for type_id, ts, body in tags:
         if type_id == 9:
-            demuxer.video(ts, body, 1.5, events.append)
+            events += demuxer.video(ts, body, 1.5)
         elif type_id == 8:
-            demuxer.audio(ts, body, 1.5, events.append)
+            events += demuxer.audio(ts, body, 1.5)
     return events
 
 
@@ -440,16 +440,13 @@ def test_vp9_size_from_first_keyframe() -> None:
 @given(st.binary(max_size=120), st.booleans(), st.integers(0, 0xFFFFFFFF))
 def test_random_bodies_only_protocol_errors(body: bytes, video: bool, ts: int) -> None:
     demuxer = FlvDemuxer()
-    sink: list[RtmpEvent] = []
-    demuxer.video(0, SEQ, 0.0, sink.append)
-    demuxer.audio(0, b"\xaf\x00\x12\x10", 0.0, sink.append)
+    assert len(demuxer.video(0, SEQ, 0.0)) == len(demuxer.audio(0, b"\xaf\x00\x12\x10", 0.0)) == 1
     try:
         if video:
-            demuxer.video(ts, bytes([body[0] | 0x80]) + body[1:] if body else body, 0.0,
-                          sink.append)
-            demuxer.video(ts, body, 0.0, sink.append)
+            demuxer.video(ts, bytes([body[0] | 0x80]) + body[1:] if body else body, 0.0)
+            demuxer.video(ts, body, 0.0)
         else:
-            demuxer.audio(ts, body, 0.0, sink.append)
-            demuxer.audio(ts, b"\x90" + body, 0.0, sink.append)
+            demuxer.audio(ts, body, 0.0)
+            demuxer.audio(ts, b"\x90" + body, 0.0)
     except ProtocolError:
         pass
