@@ -151,9 +151,10 @@ class TsDemuxer:
 
     # -- public API -------------------------------------------------------------------------
 
-    def receive_data(self, data: bytes, now: float = 0.0) -> None:
-        """Bytes of the stream, in any chunking. ``now`` (the caller's clock) becomes the
-        ``arrival`` of the frames completed by these bytes."""
+    def receive_data(self, data: bytes | memoryview, now: float = 0.0) -> None:
+        """Bytes of the stream, in any chunking (parsed where they lie, not copied). ``now``
+        (the caller's clock) becomes the ``arrival`` of the frames completed by these
+        bytes."""
         self._now = now
         readers = self._readers
         cc_table = self._cc
@@ -433,7 +434,7 @@ class TsDemuxer:
             self.dropped_pes += 1  # no PTS, and no frame before it to continue from
             self._adts.reset()
             return
-        result = self._adts.pes(bytes(pes.data), pts)
+        result = self._adts.pes(memoryview(pes.data), pts)
         self.adts_errors += result.errors
         self.dropped_frames += result.multi_block_frames
         events = self._events

@@ -110,9 +110,12 @@ class PacketSplitter:
     def buffered(self) -> int:
         return len(self._tail)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[memoryview]:
-        buf = self._tail + data if self._tail else bytes(data)
+    def feed(self, data: bytes | memoryview) -> Iterator[memoryview]:
+        """The packets in ``tail + data``, as views: into ``data`` itself unless a packet
+        was cut by the previous call (then into a joined copy of the two)."""
+        buf: bytes | memoryview = self._tail + data if self._tail else data
         view = memoryview(buf)
+        searchable: bytes | None = None  # buf as bytes, for the hunt after a loss
         end = len(buf)
         pos = 0
         try:
@@ -131,11 +134,13 @@ class PacketSplitter:
                         continue
                     self._synced = False
                     self.resyncs += 1
-                pos, waiting = self._hunt(buf, pos)
+                if searchable is None:
+                    searchable = bytes(buf)  # no copy of bytes; a view's, once per feed
+                pos, waiting = self._hunt(searchable, pos)
                 if waiting:
                     break
         finally:
-            self._tail = buf[pos:]
+            self._tail = bytes(buf[pos:])
 
     def _hunt(self, buf: bytes, pos: int) -> tuple[int, bool]:
         """Skip to the next confirmed sync byte: (new position, whether more bytes are needed

@@ -26,7 +26,7 @@ from collections import deque
 from typing import Final
 
 from ingest.rtmp import amf0
-from ingest.rtmp.chunk import ChunkReader, ChunkWriter, Message
+from ingest.rtmp.chunk import Buffer, ChunkReader, ChunkWriter, Message
 from ingest.rtmp.errors import RtmpError
 from ingest.rtmp.events import (
     ConnectionClosed,
@@ -135,6 +135,7 @@ class RtmpConnection:
             raise
 
     def _receive(self, data: bytes) -> None:
+        rest: Buffer = data
         if self._state is _State.HANDSHAKE:
             used = self._handshake.receive_data(data)
             self._out += self._handshake.data_to_send()
@@ -142,8 +143,8 @@ class RtmpConnection:
                 return
             self._state = _State.AWAIT_CONNECT
             self._events.append(HandshakeCompleted())
-            data = data[used:]
-        self._reader.feed(data)
+            rest = memoryview(data)[used:]
+        self._reader.feed(rest)
         self._parse()
         window = self._peer_window
         if window and self.bytes_received - self._acked >= window:
@@ -196,12 +197,12 @@ class RtmpConnection:
         # Shared objects (16, 19) and unknown types: nothing a publisher needs.
 
     @staticmethod
-    def _amf3_body(payload: bytes | bytearray) -> list[object]:
+    def _amf3_body(payload: Buffer) -> list[object]:
         if not payload:
             raise RtmpError("AMF3 message without its format byte", "amf")
         return amf0.decode(memoryview(payload)[1:], amf3=True)
 
-    def _protocol_control(self, type_id: int, payload: bytes | bytearray) -> None:
+    def _protocol_control(self, type_id: int, payload: Buffer) -> None:
         if type_id == USER_CONTROL:
             self._user_control(payload)
             return
@@ -219,7 +220,7 @@ class RtmpConnection:
                 self._send_window(value)
         # ACKNOWLEDGEMENT: we send too little to ever wait for the peer's.
 
-    def _user_control(self, payload: bytes | bytearray) -> None:
+    def _user_control(self, payload: Buffer) -> None:
         if len(payload) < 2:
             raise RtmpError("user control message truncated", "chunk")
         event = (payload[0] << 8) | payload[1]
@@ -232,8 +233,7 @@ class RtmpConnection:
                 self._events.append(PingResponse(_U32.unpack_from(payload, 2)[0]))
         # SetBufferLength, BufferEmpty/Ready and unknown events: ignore.
 
-    def _media(self, type_id: int, timestamp: int, payload: bytes | bytearray | memoryview
-               ) -> None:
+    def _media(self, type_id: int, timestamp: int, payload: Buffer) -> None:
         if self._publish is _Publish.NONE:
             return  # no publish (or it ended): nowhere to deliver
         demux = self._demux
@@ -252,7 +252,7 @@ class RtmpConnection:
             self._demux.set_metadata(metadata)
             self._events.append(MetadataReceived(metadata))
 
-    def _aggregate(self, timestamp: int, payload: bytes | bytearray) -> None:
+    def _aggregate(self, timestamp: int, payload: Buffer) -> None:
         # Sub-messages are FLV tags (11-byte header, body, 4-byte back-pointer); their
         # times are shifted so the first equals the aggregate's own timestamp.
         data = memoryview(payload)

@@ -87,7 +87,8 @@ class ConnectRequested:
 @dataclass(frozen=True, slots=True)
 class PayloadReceived:
     connection: SrtConnection
-    payload: bytes
+    payload: bytes | memoryview
+    """Clear: a view into the datagram it came in; encrypted: the decrypted bytes."""
     arrival: float
 
 
@@ -378,7 +379,8 @@ class SrtConnection:
         self._last_ts = hs_timestamp
         self._next = isn  # next sequence number to deliver
         self._max_seen = seq_add(isn, -1)
-        self._buffer: dict[int, tuple[bytes, float, float]] = {}  # seq -> payload, due, arrival
+        # seq -> payload, due, arrival
+        self._buffer: dict[int, tuple[bytes | memoryview, float, float]] = {}
         self._losses: dict[int, float] = {}  # missing seq -> when last reported
         self._last_received = now
         self._last_sent = now

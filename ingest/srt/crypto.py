@@ -193,7 +193,7 @@ class _SlotKey:
         self._salt14 = int.from_bytes(salt[:14], "big")
         self._aes = algorithms.AES(key)
 
-    def apply(self, seq: int, payload: bytes) -> bytes:
+    def apply(self, seq: int, payload: bytes | memoryview) -> bytes:
         # srt.md §7.3: counter block = salt[0..13] XOR (packet index in bytes 10..13), then a
         # 16-bit block counter from 0 (a UDP payload never carries out of it).
         iv = (self._salt14 ^ (seq & 0x7FFFFFFF)).to_bytes(14, "big") + b"\0\0"
@@ -240,7 +240,7 @@ class PayloadCipher:
     def has_key(self, kk: int) -> bool:
         return kk in self._slots
 
-    def decrypt(self, seq: int, kk: int, payload: bytes) -> bytes:
+    def decrypt(self, seq: int, kk: int, payload: bytes | memoryview) -> bytes:
         """The clear payload of data packet ``seq`` sent with key slot ``kk`` (1 even, 2 odd);
         ``SrtError`` (code ``crypto``) if no key is installed there."""
         slot = self._slots.get(kk)

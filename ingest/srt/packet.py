@@ -70,7 +70,8 @@ class DataPacket:
     msgno: int
     timestamp: int
     dest: int
-    payload: bytes
+    payload: bytes | memoryview
+    """Parsed: a view into the datagram (the payload is not copied on the way in)."""
     position: int = 3
     """PP bits: 3 = a whole message in one packet (live mode)."""
     in_order: bool = False
@@ -219,7 +220,7 @@ def parse(data: bytes) -> DataPacket | ControlPacket:
         raise SrtError(f"datagram of {len(data)} bytes is shorter than an SRT header", "packet")
     word0, word1, timestamp, dest = _HEADER.unpack_from(data)
     if not word0 & 0x80000000:
-        return DataPacket(word0, word1 & MSG_MASK, timestamp, dest, data[16:],
+        return DataPacket(word0, word1 & MSG_MASK, timestamp, dest, memoryview(data)[16:],
                           word1 >> 30, bool(word1 >> 29 & 1), word1 >> 27 & 3,
                           bool(word1 >> 26 & 1))
     kind = word0 >> 16 & 0x7FFF
