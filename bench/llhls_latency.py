@@ -91,7 +91,8 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
                      ) -> tuple[float, list[float], list[float], dict[int, tuple[float, float]]]:
     from aiohttp import web
 
-    from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+    from ingest.rtmp.config import RtmpServerConfig
+    from ingest.rtmp.server import RtmpServer
     from mediad.config import Config
     from mediad.http.app import create_app
     from mediad.http.hls import setup_hls

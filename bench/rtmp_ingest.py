@@ -68,7 +68,8 @@ def single_publisher(source: Path, seconds: float) -> tuple[float, float]:
 
 async def concurrent_publishers(source: Path, count: int, tmp: Path) -> tuple[int, int]:
     """(frames expected, frames received) for ``count`` simultaneous publishers."""
-    from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+    from ingest.rtmp.config import RtmpServerConfig
+    from ingest.rtmp.server import RtmpServer
     from mediad.fanout import StreamEnd
     from mediad.store import Store
     from mediad.streams import StreamRegistry

@@ -110,7 +110,8 @@ def cpu_figures(source: Path) -> tuple[float, float]:
 
 
 async def mediad_frames(source: Path, loss: float, tmp: Path) -> int:
-    from ingest.srt.server import SrtServer, SrtServerConfig
+    from ingest.srt.config import SrtServerConfig
+    from ingest.srt.server import SrtServer
     from mediad.fanout import StreamEnd
     from mediad.store import Store
     from mediad.streams import StreamRegistry

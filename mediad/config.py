@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ingest.rtmp.config import RtmpServerConfig
+from ingest.srt.config import SrtServerConfig
+
 ENV_PREFIX = "MEDIAD_"
 
 
@@ -52,25 +55,17 @@ class StreamsConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class RtmpConfig:
+class RtmpConfig(RtmpServerConfig):
+    """The RTMP listener's own settings (``ingest/rtmp/config.py``), and whether it runs."""
+
     enabled: bool = True
-    port: int = field(default=1935, metadata=_range(0, 65535))
-    app: str = "live"
-    """Application name in the OBS server URL ``rtmp://HOST:PORT/APP``."""
-    max_connections: int = field(default=200, metadata=_range(1, 100_000))
-    read_timeout_sec: float = field(default=30.0, metadata=_range(1, 3600))
-    """A connection that sends nothing for this long is closed."""
-    max_message_bytes: int = field(default=8 << 20, metadata=_range(4096, 16_777_215))
-    """Largest RTMP message accepted (a keyframe of a high-bitrate 4K stream fits in 8 MiB)."""
 
 
 @dataclass(frozen=True, slots=True)
-class SrtConfig:
+class SrtConfig(SrtServerConfig):
+    """The SRT listener's own settings (``ingest/srt/config.py``), and whether it runs."""
+
     enabled: bool = True
-    port: int = field(default=9000, metadata=_range(0, 65535))
-    latency_ms: int = field(default=120, metadata=_range(20, 8000))
-    """Receiver latency offered in the handshake; the larger of both sides wins."""
-    peer_idle_timeout_sec: float = field(default=5.0, metadata=_range(1, 60))
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +274,8 @@ def _build(cls: type[_T], raw: Any, prefix: str, where: str, warnings: list[str]
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.metadata.get("config") is False:
+            continue  # set by the daemon from another key, never read from the file
         key = prefix + f.name
         if f.name not in raw:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:

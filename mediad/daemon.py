@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -92,22 +93,15 @@ class Daemon:
         config = self.config
         services: list[Service] = []
         if config.rtmp.enabled:
-            from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+            from ingest.rtmp.server import RtmpServer
 
-            services.append(RtmpServer(RtmpServerConfig(
-                host=config.server.host, port=config.rtmp.port, app=config.rtmp.app,
-                max_connections=config.rtmp.max_connections,
-                read_timeout_sec=config.rtmp.read_timeout_sec,
-                max_message_bytes=config.rtmp.max_message_bytes,
-            ), registry))
+            services.append(RtmpServer(dataclasses.replace(config.rtmp, host=config.server.host),
+                                       registry))
         if config.srt.enabled:
-            from ingest.srt.server import SrtServer, SrtServerConfig
+            from ingest.srt.server import SrtServer
 
-            services.append(SrtServer(SrtServerConfig(
-                host=config.server.host, port=config.srt.port,
-                latency_ms=config.srt.latency_ms,
-                peer_idle_timeout_sec=config.srt.peer_idle_timeout_sec,
-            ), registry, self._srt_passphrase))
+            services.append(SrtServer(dataclasses.replace(config.srt, host=config.server.host),
+                                      registry, self._srt_passphrase))
         return services
 
     async def _srt_passphrase(self, key: str) -> str | None:

@@ -16,10 +16,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 
 from ingest.errors import ProtocolError
+from ingest.rtmp.config import RtmpServerConfig
 from ingest.rtmp.connection import RtmpConnection
 from ingest.rtmp.events import (
     ConnectionClosed,
@@ -40,21 +40,6 @@ REFUSAL_CODES = {
     "busy": "NetStream.Publish.BadName",
     "unavailable": "NetStream.Publish.Failed",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class RtmpServerConfig:
-    host: str = "0.0.0.0"
-    port: int = 1935
-    app: str = "live"
-    max_connections: int = 200
-    read_timeout_sec: float = 30.0
-    """A publishing connection that sends nothing for this long is closed."""
-    max_message_bytes: int = 8 << 20
-    handshake_timeout_sec: float = 10.0
-    """A connection that has not started publishing within this time is closed."""
-    max_write_buffer: int = 1 << 20
-    """A peer that does not read our (small) replies and acks is closed past this."""
 
 
 class RtmpServer:

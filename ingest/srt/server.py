@@ -23,6 +23,7 @@ from ingest.errors import ProtocolError
 from ingest.mpegts.demux import TsDemuxer
 from ingest.mpegts.events import FrameReceived, TrackAnnounced
 from ingest.sink import PublishRefused, PublishSession, PublishSink
+from ingest.srt.config import SrtServerConfig
 from ingest.srt.connection import (
     REJX_BAD_MODE,
     REJX_BAD_REQUEST,
@@ -45,15 +46,6 @@ PassphraseLookup = Callable[[str], Awaitable[str | None]]
 """Stream key -> that stream's SRT passphrase ("" for none), or None for an unknown key."""
 
 REFUSALS = {"bad_key": REJX_FORBIDDEN, "busy": REJX_CONFLICT, "unavailable": REJX_OVERLOAD}
-
-
-@dataclass(frozen=True, slots=True)
-class SrtServerConfig:
-    host: str = "0.0.0.0"
-    port: int = 9000
-    latency_ms: int = 120
-    peer_idle_timeout_sec: float = 5.0
-    max_connections: int = 200
 
 
 @dataclass

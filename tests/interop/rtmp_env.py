@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.media import Frame
-from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+from ingest.rtmp.config import RtmpServerConfig
+from ingest.rtmp.server import RtmpServer
 from mediad.fanout import Reader, ReaderItem, StreamEnd
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry

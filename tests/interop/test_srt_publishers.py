@@ -15,7 +15,8 @@ from urllib.parse import quote
 import pytest
 
 from ingest.media import Frame
-from ingest.srt.server import SrtServer, SrtServerConfig
+from ingest.srt.config import SrtServerConfig
+from ingest.srt.server import SrtServer
 from mediad.fanout import Reader, ReaderItem, StreamEnd
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.rtmp.config import RtmpServerConfig
+from ingest.srt.config import SrtServerConfig
 from mediad.config import Config, ConfigError, LadderRung, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,6 +76,21 @@ def test_unknown_keys_are_warned_about(tmp_path: Path) -> None:
     assert config.rtmp.port == 1935
     assert any("rtmp.prot: unknown key" in w for w in warnings)
     assert any("nonsense: unknown key" in w for w in warnings)
+
+
+def test_listener_sections_are_the_ingest_settings(tmp_path: Path) -> None:
+    """``[rtmp]`` and ``[srt]`` are the listeners' own settings classes: their bounds apply,
+    and the bind address comes only from ``server.host``."""
+    warnings: list[str] = []
+    config = load_config(write(tmp_path, "[rtmp]\nhost = '10.0.0.1'\nmax_write_buffer = 8192\n"
+                                         "[srt]\nmax_connections = 3\n"),
+                         environ={}, warnings=warnings)
+    assert isinstance(config.rtmp, RtmpServerConfig) and isinstance(config.srt, SrtServerConfig)
+    assert config.rtmp.max_write_buffer == 8192 and config.srt.max_connections == 3
+    assert config.rtmp.host == "0.0.0.0"
+    assert any("rtmp.host: unknown key" in w for w in warnings)
+    with pytest.raises(ConfigError, match=r"srt\.latency_ms: must be at least 20"):
+        load_config(write(tmp_path, "[srt]\nlatency_ms = 5\n"), environ={})
 
 
 def test_environment_overrides_file(tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ import pytest
 
 from ingest.media import Frame
 from ingest.rtmp import amf0
-from ingest.rtmp.server import RtmpServer, RtmpServerConfig
+from ingest.rtmp.config import RtmpServerConfig
+from ingest.rtmp.server import RtmpServer
 from mediad.fanout import Reader, ReaderItem, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry

@@ -15,8 +15,9 @@ from typing import cast
 import pytest
 
 from ingest.media import Frame
+from ingest.srt.config import SrtServerConfig
 from ingest.srt.connection import REJ_BADSECRET, REJX_BAD_MODE, REJX_FORBIDDEN
-from ingest.srt.server import SrtServer, SrtServerConfig
+from ingest.srt.server import SrtServer
 from mediad.fanout import Reader, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
