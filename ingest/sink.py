@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from ingest.media import Frame, TrackInfo
 
@@ -21,12 +21,21 @@ class PublishRefused(Exception):
     description: str
 
 
+TRACK_REFUSED: Final = "track refused"
+"""How a close for a ``TrackRefused`` begins, in logs and ``detach`` reasons."""
+
+
 @dataclass(frozen=True, slots=True)
 class TrackRefused(Exception):
     """Raised by ``announce_track`` for a track the daemon cannot serve (a codec it cannot
     package): the ingest tells the publisher why and closes that connection."""
 
     description: str
+
+    @property
+    def reason(self) -> str:
+        """How ingest servers log the close and report it to ``detach``."""
+        return f"{TRACK_REFUSED}: {self.description}"
 
 
 class PublishSession(Protocol):

@@ -405,6 +405,17 @@ class RtmpConnection:
         self._publish = _Publish.NONE
         self._state = _State.CLOSED
 
+    def fail_publish(self, description: str, code: str = "NetStream.Publish.Failed") -> None:
+        """End an accepted publish the application cannot serve (a track it cannot
+        package): an ``onStatus`` error with ``description``, then closed."""
+        if self._state is _State.CLOSED:
+            return
+        if self._publish is not _Publish.ACTIVE:
+            raise RuntimeError("fail_publish() without an active publish")
+        self._on_status("error", code, description)
+        self._publish = _Publish.NONE
+        self._state = _State.CLOSED
+
     def send_ping(self, timestamp: int) -> None:
         if self._state is _State.CLOSED:
             return

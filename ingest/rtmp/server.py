@@ -30,9 +30,18 @@ from ingest.rtmp.events import (
     PublishRequested,
     TrackAnnounced,
 )
-from ingest.sink import PublishRefused, PublishSession, PublishSink
+from ingest.sink import (
+    TRACK_REFUSED,
+    PublishRefused,
+    PublishSession,
+    PublishSink,
+    TrackRefused,
+)
 
 log = logging.getLogger("mediad.rtmp")
+
+WARNINGS = ("protocol error", TRACK_REFUSED)
+"""Close reasons logged as warnings: the publisher's fault, or a stream it cannot have."""
 
 # Status codes librtmp (OBS), ffmpeg and GStreamer understand as "this name cannot publish".
 REFUSAL_CODES = {
@@ -170,7 +179,7 @@ class RtmpProtocol(asyncio.Protocol):
         if session is not None:
             session.detach(self.reason)
         self.server._removed(self)
-        level = logging.WARNING if self.reason.startswith("protocol error") else logging.INFO
+        level = logging.WARNING if self.reason.startswith(WARNINGS) else logging.INFO
         log.log(level, "rtmp connection closed", extra={"fields": {
             "peer": self.peer, "stream": self.stream, "reason": self.reason,
             "bytes": self.core.bytes_received,
@@ -188,7 +197,13 @@ class RtmpProtocol(asyncio.Protocol):
                     session.push_frame(event.frame)
             elif isinstance(event, TrackAnnounced):
                 if session is not None:
-                    session.announce_track(event.track)
+                    try:
+                        session.announce_track(event.track)
+                    except TrackRefused as refused:
+                        # Said to the publisher, logged once (the close line), then closed.
+                        self.core.fail_publish(refused.description)
+                        self.close(refused.reason)
+                        return
             elif isinstance(event, MetadataReceived):
                 if session is not None:
                     session.set_metadata(event.metadata)

@@ -22,7 +22,13 @@ from urllib.parse import unquote
 from ingest.errors import ProtocolError
 from ingest.mpegts.demux import TsDemuxer
 from ingest.mpegts.events import FrameReceived, TrackAnnounced
-from ingest.sink import PublishRefused, PublishSession, PublishSink
+from ingest.sink import (
+    TRACK_REFUSED,
+    PublishRefused,
+    PublishSession,
+    PublishSink,
+    TrackRefused,
+)
 from ingest.srt.config import SrtServerConfig
 from ingest.srt.connection import (
     REJX_BAD_MODE,
@@ -46,6 +52,8 @@ PassphraseLookup = Callable[[str], Awaitable[str | None]]
 """Stream key -> that stream's SRT passphrase ("" for none), or None for an unknown key."""
 
 REFUSALS = {"bad_key": REJX_FORBIDDEN, "busy": REJX_CONFLICT, "unavailable": REJX_OVERLOAD}
+WARNINGS = ("protocol error", TRACK_REFUSED)
+"""Close reasons logged as warnings: the publisher's fault, or a stream it cannot have."""
 
 
 @dataclass
@@ -240,24 +248,35 @@ class SrtServer(asyncio.DatagramProtocol):
             self.core.close(event.connection, f"protocol error ({exc.code}): {exc}")
             self._closed(event.connection, f"protocol error ({exc.code}): {exc}")
             return
-        self._forward(publish)
+        refused = self._forward(publish)
+        if refused is not None:  # logged once (the close line); the caller gets a SHUTDOWN
+            self.core.close(event.connection, refused.reason)
+            self._closed(event.connection, refused.reason, drain=False)
 
     @staticmethod
-    def _forward(publish: _Publish) -> None:
+    def _forward(publish: _Publish) -> TrackRefused | None:
+        """Hand the demuxer's events to the session; stops at a track it refuses."""
         while (item := publish.demuxer.next_event()) is not None:
             if isinstance(item, FrameReceived):
                 publish.session.push_frame(item.frame)
             elif isinstance(item, TrackAnnounced):
-                publish.session.announce_track(item.track)
+                try:
+                    publish.session.announce_track(item.track)
+                except TrackRefused as refused:
+                    return refused
+        return None
 
-    def _closed(self, connection: SrtConnection, reason: str) -> None:
+    def _closed(self, connection: SrtConnection, reason: str, *, drain: bool = True) -> None:
         publish = self.publishes.pop(connection.socket_id, None)
         if publish is None:
             return
-        publish.demuxer.flush()  # the last access unit ends with the stream, not a new PES
-        self._forward(publish)
+        if drain:
+            # The last access unit ends with the stream, not a new PES. A track refused
+            # now changes nothing: the connection is going anyway.
+            publish.demuxer.flush()
+            self._forward(publish)
         publish.session.detach(reason)
-        level = logging.WARNING if reason.startswith("protocol error") else logging.INFO
+        level = logging.WARNING if reason.startswith(WARNINGS) else logging.INFO
         log.log(level, "srt connection closed", extra={"fields": {
             "peer": f"{connection.addr[0]}:{connection.addr[1]}",
             "stream": publish.session.stream_id, "reason": reason,

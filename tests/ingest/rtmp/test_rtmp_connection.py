@@ -338,6 +338,20 @@ def test_reject_publish() -> None:
                         "description": "unknown stream key"}
 
 
+def test_fail_publish_tells_the_publisher_why_and_closes() -> None:
+    conn, _, output = connected()
+    with pytest.raises(RuntimeError):
+        RtmpConnection().fail_publish("not publishing")
+    conn.fail_publish("vp9 cannot be packaged: publish H.264, HEVC or AV1")
+    assert conn.closed
+    [(msid, reply)] = commands(output.feed(conn.data_to_send()))
+    assert msid == 1 and reply[3] == {
+        "level": "error", "code": "NetStream.Publish.Failed",
+        "description": "vp9 cannot be packaged: publish H.264, HEVC or AV1"}
+    conn.fail_publish("again")  # closed: a no-op
+    assert conn.data_to_send() == b""
+
+
 def test_close_while_publishing_sends_unpublish() -> None:
     conn, _, output = connected()
     conn.close("replaced by the backup")

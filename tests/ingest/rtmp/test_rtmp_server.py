@@ -26,6 +26,7 @@ from tests.ingest.rtmp.rtmp_testing import (
     avc_frame,
     client_handshake,
 )
+from tests.ingest.sink_testing import RefusingSink
 
 
 @dataclass
@@ -71,10 +72,11 @@ def publish_pieces(key: str, app: str = "live") -> bytes:
     return client_handshake() + pub.take()
 
 
-async def statuses(reader: asyncio.StreamReader, within: float = 5.0) -> list[str]:
-    """Every onStatus code the server sends until it closes the connection."""
+async def status_infos(reader: asyncio.StreamReader, within: float = 5.0
+                       ) -> list[dict[str, object]]:
+    """Every onStatus info object the server sends until it closes the connection."""
     parsed = ServerOutput()
-    codes: list[str] = []
+    infos: list[dict[str, object]] = []
     async with asyncio.timeout(within):
         while data := await reader.read(65536):
             for message in parsed.feed(data):
@@ -82,8 +84,13 @@ async def statuses(reader: asyncio.StreamReader, within: float = 5.0) -> list[st
                     continue
                 values = amf0.decode(message.payload)
                 if values[0] == "onStatus" and isinstance(values[3], dict):
-                    codes.append(str(values[3]["code"]))
-    return codes
+                    infos.append(values[3])
+    return infos
+
+
+async def statuses(reader: asyncio.StreamReader, within: float = 5.0) -> list[str]:
+    """Every onStatus code the server sends until it closes the connection."""
+    return [str(info["code"]) for info in await status_infos(reader, within)]
 
 
 async def next_item(reader: Reader) -> ReaderItem:
@@ -250,3 +257,29 @@ async def test_stop_closes_publishers_with_a_reason(tmp_path: Path,
                 pass
         writer.close()
     assert closed_reasons(caplog) == ["server shutting down"]
+
+
+async def test_a_refused_track_fails_the_publish_with_the_reason(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The daemon cannot package the track: the publisher hears why, the connection closes,
+    one warning says so, and nothing reaches a catch-all."""
+    caplog.set_level(logging.INFO)
+    sink = RefusingSink("h264")
+    server = RtmpServer(RtmpServerConfig(host="127.0.0.1", port=0), sink)
+    port = await server.start()
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(publish_pieces("any-key"))
+        infos = await status_infos(reader)
+        writer.close()
+        await wait_for(lambda: server.connections == 0)
+    finally:
+        await server.stop()
+    why = "h264 cannot be packaged; publish H.264 or HEVC"
+    assert [(i["level"], i["code"]) for i in infos] == [
+        ("status", "NetStream.Publish.Start"), ("error", "NetStream.Publish.Failed")]
+    assert infos[1]["description"] == why
+    [session] = sink.sessions
+    assert session.detached == [f"track refused: {why}"] and session.frames == []
+    assert closed_reasons(caplog) == [f"track refused: {why}"]
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]  # that one line

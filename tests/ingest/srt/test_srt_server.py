@@ -21,6 +21,7 @@ from ingest.srt.server import SrtServer
 from mediad.fanout import Reader, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
+from tests.ingest.sink_testing import RefusingSink
 from tests.ingest.srt.srt_caller import SrtCaller
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
@@ -54,15 +55,20 @@ class Env:
 
     async def caller(self, stream_id: str, passphrase: str | None = PASSPHRASE
                      ) -> CallerSocket:
-        caller = SrtCaller(stream_id, passphrase=passphrase)
-        loop = asyncio.get_running_loop()
-        _, protocol = await loop.create_datagram_endpoint(
-            lambda: CallerSocket(caller), remote_addr=("127.0.0.1", self.port))
-        protocol.send(caller.induction())
-        async with asyncio.timeout(5):
-            while not caller.connected and caller.rejection is None:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
-        return protocol
+        return await open_caller(self.port, stream_id, passphrase)
+
+
+async def open_caller(port: int, stream_id: str, passphrase: str | None) -> CallerSocket:
+    """Our test caller on a socket of its own, once the server accepted or rejected it."""
+    caller = SrtCaller(stream_id, passphrase=passphrase)
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: CallerSocket(caller), remote_addr=("127.0.0.1", port))
+    protocol.send(caller.induction())
+    async with asyncio.timeout(5):
+        while not caller.connected and caller.rejection is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    return protocol
 
 
 @asynccontextmanager
@@ -149,3 +155,36 @@ async def test_garbage_datagrams_disturb_nobody(tmp_path: Path) -> None:
         sock.send(b"short")
         await asyncio.sleep(0.1)
         assert env.server.malformed == 2 and env.live.publishing
+
+
+async def test_a_refused_track_closes_the_connection_with_the_reason(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The daemon cannot package the track: the caller is shut down, one warning says why,
+    and nothing reaches a catch-all."""
+    caplog.set_level(logging.INFO)
+    sink = RefusingSink("h264")
+
+    async def passphrase_for(candidate: str) -> str | None:
+        return ""
+
+    server = SrtServer(SrtServerConfig(host="127.0.0.1", port=0), sink, passphrase_for)
+    port = await server.start()
+    try:
+        sock = await open_caller(port, "#!::r=live/any-key,m=publish", None)
+        assert sock.caller.connected
+        for i, payload in enumerate(ts_payloads()):
+            sock.send(sock.caller.data(payload, 10_000 + i * 1000))
+        async with asyncio.timeout(5):
+            while server.publishes:  # noqa: ASYNC110 -- the server exposes no event for this
+                await asyncio.sleep(0.01)
+        assert not server.core.connections
+    finally:
+        await server.stop()
+    why = "h264 cannot be packaged; publish H.264 or HEVC"
+    [session] = sink.sessions
+    assert session.detached == [f"track refused: {why}"]
+    assert all(frame.track.kind == "audio" for frame in session.frames)  # no video, ever
+    closed = [r for r in caplog.records if r.getMessage() == "srt connection closed"]
+    assert [(r.levelno, r.fields["reason"]) for r in closed] == [  # type: ignore[attr-defined]
+        (logging.WARNING, f"track refused: {why}")]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
