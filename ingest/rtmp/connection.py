@@ -397,21 +397,18 @@ class RtmpConnection:
         self._resume()
 
     def reject_publish(self, code: str, description: str) -> None:
-        if self._state is _State.CLOSED:
-            return
-        if self._publish is not _Publish.PENDING:
-            raise RuntimeError("reject_publish() without a pending publish")
-        self._on_status("error", code, description)
-        self._publish = _Publish.NONE
-        self._state = _State.CLOSED
+        self._end_publish(_Publish.PENDING, code, description)
 
     def fail_publish(self, description: str, code: str = "NetStream.Publish.Failed") -> None:
         """End an accepted publish the application cannot serve (a track it cannot
         package): an ``onStatus`` error with ``description``, then closed."""
+        self._end_publish(_Publish.ACTIVE, code, description)
+
+    def _end_publish(self, expected: _Publish, code: str, description: str) -> None:
         if self._state is _State.CLOSED:
             return
-        if self._publish is not _Publish.ACTIVE:
-            raise RuntimeError("fail_publish() without an active publish")
+        if self._publish is not expected:
+            raise RuntimeError(f"no {expected.name.lower()} publish to end")
         self._on_status("error", code, description)
         self._publish = _Publish.NONE
         self._state = _State.CLOSED
