@@ -200,6 +200,11 @@ class FlvDemuxer:
             return _NONE
         if old is None or old.codec != track.codec:
             state.keyed = False  # a new decoder must start on a keyframe
+        if not track.width and isinstance(normaliser, FrameNormaliser):
+            # AV1/VP9 with no size in the record or onMetaData: announced by the keyframe
+            # that carries it, since a track without a size cannot be packaged.
+            state.keyed = False
+            return _NONE
         return [TrackAnnounced(track)]
 
     def _video_track(self, fourcc: str, key: bool) -> TrackInfo | None:
