@@ -116,7 +116,7 @@ async def mediad_frames(source: Path, loss: float, tmp: Path) -> int:
     from mediad.store import Store
     from mediad.streams import StreamRegistry
     from mediad.testing import free_port
-    from tests.interop.lossy_relay import LossyRelay
+    from tests.interop.lossy_relay_testing import LossyRelay
 
     store = await Store.open(tmp / f"loss{loss}.sqlite3")
     registry = StreamRegistry(store)
@@ -153,7 +153,7 @@ async def mediad_frames(source: Path, loss: float, tmp: Path) -> int:
 
 
 async def libsrt_frames(source: Path, loss: float, tmp: Path) -> int:
-    from tests.interop.lossy_relay import LossyRelay
+    from tests.interop.lossy_relay_testing import LossyRelay
 
     port = free_udp_port()
     out = tmp / f"libsrt_{loss}.ts"

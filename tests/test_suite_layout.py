@@ -52,3 +52,12 @@ def test_plain_pytest_collects_from(where: str) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "error" not in done.stdout.splitlines()[-1]
+
+
+def test_helper_modules_are_named_testing() -> None:
+    """Beside test modules and conftest, a module in the suite is a helper: ``*_testing``."""
+    odd = [str(p.relative_to(ROOT)) for p in TESTS.rglob("*.py")
+           if "node_modules" not in p.parts
+           and not p.name.startswith("test_") and not p.stem.endswith("_testing")
+           and p.name not in ("conftest.py", "__init__.py")]
+    assert odd == []

@@ -29,7 +29,7 @@ from tests.ingest.rtmp.rtmp_testing import (
     client_handshake,
     drive,
 )
-from tests.ingest.srt.srt_caller import SrtCaller
+from tests.ingest.srt.srt_caller_testing import SrtCaller
 from tests.ingest.srt.srt_testing import ADDR, STREAM_ID, Link
 
 PICTURE = 256 << 10

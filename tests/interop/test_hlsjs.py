@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.interop.live_publisher import publish
-from tests.peers import require_tool
+from tests.interop.live_publisher_testing import publish
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 
@@ -173,7 +173,7 @@ def test_hlsjs_plays_vp9_in_chromium() -> None:
     # Transcoding off: the VP9 source is the only variant, so it is what plays.
     with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
         publisher = subprocess.Popen(
-            [sys.executable, "-m", "tests.interop.vp9_publisher", daemon.rtmp_url(), "30"],
+            [sys.executable, "-m", "tests.interop.vp9_publisher_testing", daemon.rtmp_url(), "30"],
             stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[2])
         report = play_publish(daemon, publisher, 10, 60)
         # Still served in the reconnect grace period: what played was the VP9 variant.

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.interop.live_publisher import publish
-from tests.peers import require_tool
+from tests.interop.live_publisher_testing import publish
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 

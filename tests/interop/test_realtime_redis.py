@@ -16,7 +16,7 @@ import pytest
 
 from mediad.realtime.tips import SIGNATURE_HEADER, sign
 from mediad.testing import DaemonProcess, free_port
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 

@@ -14,8 +14,8 @@ import pytest
 
 from ingest.media import Frame
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
-from tests.interop.rtmp_env import Packet, probe_packets, rtmp_env, run_peer
-from tests.peers import require_gst_element, require_tool
+from tests.interop.rtmp_env_testing import Packet, probe_packets, rtmp_env, run_peer
+from tests.peers_testing import require_gst_element, require_tool
 
 pytestmark = pytest.mark.interop
 
@@ -85,7 +85,8 @@ def wrong_key_command(publisher: str, url: str) -> list[str]:
                 "-i", "testsrc2=size=160x120:rate=10", "-t", "2", "-c:v", "libx264", "-f", "flv",
                 url]
     if publisher == "pyav":
-        return [sys.executable, "-m", "tests.interop.pyav_publisher", url, "libx264", "30", "30"]
+        return [sys.executable, "-m", "tests.interop.pyav_publisher_testing", url, "libx264",
+                "30", "30"]
     require_tool("gst-launch-1.0")
     require_gst_element(publisher)
     return ["gst-launch-1.0", "videotestsrc", "num-buffers=30", "!", "x264enc", "!",
@@ -112,7 +113,7 @@ async def test_pyav_publishes_h264_and_hevc(tmp_path: Path) -> None:
     """libavformat 62 (PyAV's FFmpeg) muxes HEVC as Enhanced RTMP (ExVideoTagHeader, hvc1)."""
     for encoder, codec in (("libx264", "h264"), ("libx265", "hevc")):
         async with rtmp_env(tmp_path / codec) as env:
-            code, out = await run_peer(sys.executable, "-m", "tests.interop.pyav_publisher",
+            code, out = await run_peer(sys.executable, "-m", "tests.interop.pyav_publisher_testing",
                                        env.url(), encoder, str(2 * FPS), str(FPS))
             assert code == 0, out
             items = await env.collect_until_end()

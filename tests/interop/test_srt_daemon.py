@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 

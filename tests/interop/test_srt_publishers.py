@@ -21,8 +21,8 @@ from mediad.fanout import Reader, ReaderItem, StreamEnd
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
 from mediad.testing import free_port
-from tests.interop.rtmp_env import Packet, probe_packets, run_peer
-from tests.peers import require_tool
+from tests.interop.rtmp_env_testing import Packet, probe_packets, run_peer
+from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 
@@ -217,7 +217,7 @@ def remove_netem_link() -> None:
 async def test_no_frame_lost_through_a_lossy_link(tmp_path: Path, reference_ts: Path) -> None:
     """5 % loss and 20 ms delay each way at 200 ms latency: a network namespace with
     ``tc netem`` where the kernel has it, else a loopback relay that drops datagrams."""
-    from tests.interop.lossy_relay import LossyRelay
+    from tests.interop.lossy_relay_testing import LossyRelay
 
     ffmpeg = require_tool("ffmpeg")
     use_netem = netem_link()

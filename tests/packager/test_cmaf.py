@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from ingest.codecs.hevc import hevc_config
 from ingest.media import TrackInfo
 from packager.cmaf import CmafTrack, Sample, box, fragment, full_box, init_segment
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 av: Any = pytest.importorskip("av")
 

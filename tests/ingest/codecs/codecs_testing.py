@@ -17,7 +17,7 @@ import pytest
 from ingest.codecs.bits import Buffer
 from ingest.codecs.normaliser import NalNormaliser
 from ingest.media import TrackInfo
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 
 def prefixed(nals: list[bytes], length_size: int = 4) -> bytes:

@@ -36,7 +36,7 @@ from tests.ingest.mpegts.mpegts_testing import (
     nal_units,
     record_nals,
 )
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 # avcC of ffmpeg 5.1/libx264 at 160x120 (High, level 1.2); its SPS has an emulation-prevention
 # byte (00 00 03).

@@ -35,7 +35,7 @@ from tests.ingest.mpegts.mpegts_testing import (
     nal_units,
     record_nals,
 )
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 AUD = b"\x46\x01\x50"
 

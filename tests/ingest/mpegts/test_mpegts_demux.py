@@ -31,7 +31,7 @@ from tests.ingest.mpegts.mpegts_testing import (
     random_splits,
     shift_timestamps,
 )
-from tests.peers import require_tool
+from tests.peers_testing import require_tool
 
 VIDEO_PIDS = {"h264_bframes_aac.ts": 0x100, "hevc_aac.ts": 0x100, "h264_cbr_variety.ts": 0x200}
 

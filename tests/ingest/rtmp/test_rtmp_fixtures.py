@@ -1,4 +1,4 @@
-"""Byte streams captured from real publishers (``capture.py``): ffmpeg 5.1's rtmpproto with
+"""Byte streams captured from real publishers (``capture_testing.py``): ffmpeg 5.1's rtmpproto with
 H.264/AAC, and libavformat 62 (PyAV) speaking Enhanced RTMP with HEVC, AV1, VP9 and Opus."""
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ async def test_live_ffmpeg_publish(tmp_path: Path) -> None:
     """ffmpeg pushing to a throwaway asyncio server around the sans-IO core."""
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (make test installs it)")
-    from tests.ingest.rtmp.capture import capture
+    from tests.ingest.rtmp.capture_testing import capture
 
     path = tmp_path / "live.bin"
     await asyncio.wait_for(capture("ffmpeg", path), 30)

@@ -12,7 +12,7 @@ from ingest.srt.connection import (
     SrtConnection,
     SrtListener,
 )
-from tests.ingest.srt.srt_caller import SrtCaller
+from tests.ingest.srt.srt_caller_testing import SrtCaller
 
 ADDR = ("127.0.0.1", 40000)
 STREAM_ID = "#!::r=live/key123,m=publish"

@@ -13,7 +13,7 @@ from ingest.srt.connection import (
     Rejected,
 )
 from ingest.srt.packet import DataPacket, parse
-from tests.ingest.srt.srt_caller import SrtCaller
+from tests.ingest.srt.srt_caller_testing import SrtCaller
 from tests.ingest.srt.srt_testing import STREAM_ID, Link
 
 

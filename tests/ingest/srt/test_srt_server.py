@@ -22,7 +22,7 @@ from mediad.fanout import Reader, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
 from tests.ingest.sink_testing import RefusingSink
-from tests.ingest.srt.srt_caller import SrtCaller
+from tests.ingest.srt.srt_caller_testing import SrtCaller
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
 PASSPHRASE = "server-test-passphrase"

@@ -3,7 +3,7 @@
 A throwaway asyncio server drives our own ``RtmpConnection`` (accepting everything) and
 writes the client's bytes, exactly as read from the socket, to a file. Regenerate with::
 
-    PYTHONPATH=. .venv/bin/python -m tests.ingest.rtmp.capture PUBLISHER OUT.bin
+    PYTHONPATH=. .venv/bin/python -m tests.ingest.rtmp.capture_testing PUBLISHER OUT.bin
 
 PUBLISHER/OUT: ``ffmpeg`` → ffmpeg_h264_aac.bin, ``pyav-hevc`` → pyav_hevc_opus.bin,
 ``pyav-av1`` → pyav_av1_aac.bin, ``pyav-vp9`` → pyav_vp9_opus.bin (in tests/fixtures/rtmp/).
@@ -64,7 +64,7 @@ async def capture(publisher: str, path: Path) -> None:
         # which would starve this event loop (observed with PyAV 18).
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-c",
-            "import sys; from tests.ingest.rtmp.capture import pyav_publish as p; "
+            "import sys; from tests.ingest.rtmp.capture_testing import pyav_publish as p; "
             "p(*sys.argv[1:])", url, *PYAV_PUBLISHERS[publisher])
         await proc.wait()
     await asyncio.wait_for(task, 10)

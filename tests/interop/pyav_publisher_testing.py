@@ -2,7 +2,7 @@
 PyAV holds the GIL while libavformat blocks on the socket, so it cannot share a process
 with the event loop that serves it.
 
-    python -m tests.interop.pyav_publisher URL ENCODER FRAMES FPS
+    python -m tests.interop.pyav_publisher_testing URL ENCODER FRAMES FPS
 """
 
 from __future__ import annotations

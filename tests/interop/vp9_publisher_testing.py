@@ -2,7 +2,7 @@
 through PyAV; Debian's ffmpeg 5.1 cannot put VP9 in FLV): 640x360 at 30 fps with 1 s GOPs,
 paced in real time, in its own process (PyAV holds the GIL while libavformat blocks).
 
-    python -m tests.interop.vp9_publisher URL SECONDS
+    python -m tests.interop.vp9_publisher_testing URL SECONDS
 """
 
 from __future__ import annotations
