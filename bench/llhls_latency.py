@@ -108,10 +108,10 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     registry = StreamRegistry(store)
     rtmp = RtmpServer(RtmpServerConfig(host="127.0.0.1", port=free_port()), registry)
     rtmp_port = await rtmp.start()
-    packaging = StreamPipelines(config.hls, registry, store)
-    await packaging.start()
+    pipelines = StreamPipelines(config.hls, registry, store)
+    await pipelines.start()
     app = create_app(config, store, registry)
-    setup_hls(app, packaging)
+    setup_hls(app, pipelines)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     http_port = free_port()
@@ -124,9 +124,9 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     try:
         base = f"http://127.0.0.1:{http_port}/hls/{stream.id}"
         async with asyncio.timeout(20):
-            while packaging.get(stream.id) is None:  # noqa: ASYNC110 -- ffmpeg connecting
+            while pipelines.get(stream.id) is None:  # noqa: ASYNC110 -- ffmpeg connecting
                 await asyncio.sleep(0.05)
-        pipeline = await packaging.wait_pipeline(stream.id, 20)
+        pipeline = await pipelines.wait_pipeline(stream.id, 20)
         if pipeline is None:
             sys.exit("the stream never became ready")
         media = f"{base}/{pipeline.session}/source/index.m3u8"
@@ -158,7 +158,7 @@ async def in_process(source: Path, publish_seconds: float, latency_seconds: floa
     finally:
         publisher.kill()
         publisher.wait()
-        await packaging.stop()
+        await pipelines.stop()
         await rtmp.stop()
         await registry.close()
         await runner.cleanup()

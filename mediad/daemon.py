@@ -46,7 +46,7 @@ class Daemon:
         self.config = config
         self.store: Store | None = None
         self.registry: StreamRegistry | None = None
-        self.packaging: StreamPipelines | None = None
+        self.pipelines: StreamPipelines | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -59,14 +59,14 @@ class Daemon:
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live,
                                        refuse_track=track_check(config.transcode))
         self.services = self._ingest_services(self.registry)
-        self.packaging = StreamPipelines(config.hls, self.registry, self.store,
+        self.pipelines = StreamPipelines(config.hls, self.registry, self.store,
                                    transcode=config.transcode)
-        await self.packaging.start()
+        await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
-        setup_hls(app, self.packaging)
+        setup_hls(app, self.pipelines)
         setup_web(app)
         tokens = Tokens.from_config(config)
-        setup_realtime(app, tokens, pipelines=self.packaging.get)
+        setup_realtime(app, tokens, pipelines=self.pipelines.get)
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
                                   app[RECORDER], ports=lambda: self.ports))
@@ -127,8 +127,8 @@ class Daemon:
                 await service.stop()
             except Exception:
                 log.exception("error stopping service", extra={"fields": {"service": service.name}})
-        if self.packaging is not None:
-            await self.packaging.stop()  # ENDLIST wakes every blocked playlist request
+        if self.pipelines is not None:
+            await self.pipelines.stop()  # ENDLIST wakes every blocked playlist request
         if self.registry is not None:
             await self.registry.close()
         if self.runner is not None:

@@ -20,7 +20,7 @@ from mediad.stream_pipelines import StreamPipelines
 from packager.llhls import Decision, MediaPlaylist, Rendered, decide, parse_directives
 from packager.pipeline import StreamPipeline
 
-PACKAGING = web.AppKey("packaging", StreamPipelines)
+PIPELINES = web.AppKey("pipelines", StreamPipelines)
 
 PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -31,8 +31,8 @@ _SEGMENT = re.compile(r"seg(\d{1,12})\.m4s")
 _INIT = re.compile(r"init(\d{1,9})\.mp4")
 
 
-def setup_hls(app: web.Application, packaging: StreamPipelines) -> None:
-    app[PACKAGING] = packaging
+def setup_hls(app: web.Application, pipelines: StreamPipelines) -> None:
+    app[PIPELINES] = pipelines
     app.router.add_get("/hls/{stream}/index.m3u8", multivariant)
     app.router.add_get("/hls/{stream}/{session}/{rendition}/index.m3u8", media_playlist)
     app.router.add_get("/hls/{stream}/{session}/{rendition}/{name}", media)
@@ -77,7 +77,7 @@ def _observe(request: web.Request) -> None:
 async def multivariant(request: web.Request) -> web.Response:
     config: HlsConfig = request.app[CONFIG].hls
     _observe(request)
-    pipeline = await request.app[PACKAGING].wait_pipeline(
+    pipeline = await request.app[PIPELINES].wait_pipeline(
         request.match_info["stream"], config.block_timeout_sec)
     if pipeline is None:
         return _error(404, "this stream is not live", 2)
@@ -85,7 +85,7 @@ async def multivariant(request: web.Request) -> web.Response:
 
 
 def _rendition(request: web.Request) -> tuple[StreamPipeline, MediaPlaylist] | None:
-    pipeline = request.app[PACKAGING].get(request.match_info["stream"])
+    pipeline = request.app[PIPELINES].get(request.match_info["stream"])
     if pipeline is None or pipeline.session != request.match_info["session"]:
         return None
     rendition = pipeline.renditions.get(request.match_info["rendition"])

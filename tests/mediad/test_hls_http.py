@@ -62,13 +62,13 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     config = Config()
     config = replace(config, hls=replace(config.hls, block_timeout_sec=1.0))
     registry = StreamRegistry(store)
-    packaging = StreamPipelines(config.hls, registry, store)
+    pipelines = StreamPipelines(config.hls, registry, store)
     pipeline = StreamPipeline(PlaylistSettings(0.2, 1.0, dvr_window=60), lambda a: 1.79e9 + a)
     pipeline.track_changed(source.video)
     pipeline.track_changed(source.audio)
-    packaging.pipelines[STREAM] = pipeline
+    pipelines.pipelines[STREAM] = pipeline
     frames = iter(source.frames)
-    env = Env(TestClient(TestServer(setup_app(config, store, registry, packaging))),
+    env = Env(TestClient(TestServer(setup_app(config, store, registry, pipelines))),
               pipeline, frames)
     while not pipeline.ready:
         pipeline.push(next(frames))
@@ -78,10 +78,10 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
 
 
 def setup_app(config: Config, store: Store, registry: StreamRegistry,
-              packaging: StreamPipelines
+              pipelines: StreamPipelines
               ) -> object:
     app = create_app(config, store, registry)
-    setup_hls(app, packaging)
+    setup_hls(app, pipelines)
     return app
 
 

@@ -5,8 +5,6 @@ stream never holds up a publish on another."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -29,13 +27,6 @@ from mediad.streams import StreamRegistry
 from tests.mediad.registry_testing import Kicks, make_stream
 
 VIDEO = TrackInfo(0, "video", "h264", 1000, width=1280, height=720)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
 
 
 def drain(subscription: Subscription) -> list[StreamEvent]:

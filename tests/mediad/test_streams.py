@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from ingest.media import Frame, TrackInfo
@@ -13,13 +10,6 @@ from mediad.streams import StreamRegistry
 from tests.mediad.registry_testing import Kicks, make_stream
 
 VIDEO = TrackInfo(0, "video", "h264", 1000, width=1280, height=720)
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "db.sqlite3")
-    yield s
-    await s.close()
 
 
 async def test_wrong_key_refused(store: Store) -> None:

@@ -3,8 +3,6 @@ package is refused by the registry at announcement, with the packager's reason."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ingest.media import TrackInfo
@@ -29,15 +27,11 @@ def test_the_check_follows_the_transcode_setting() -> None:
     assert ladder(SIX_CHANNEL_OPUS) is None
 
 
-async def test_the_registry_refuses_what_cannot_be_packaged(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
-    try:
-        _, primary, _ = await make_stream(store)
-        registry = StreamRegistry(store, refuse_track=track_check(TranscodeConfig()))
-        session = await registry.start_publish(protocol="rtmp", key=primary, peer="a",
-                                               disconnect=Kicks())
-        with pytest.raises(TrackRefused, match="configuration record"):
-            session.announce_track(NO_RECORD)
-        await registry.close()
-    finally:
-        await store.close()
+async def test_the_registry_refuses_what_cannot_be_packaged(store: Store) -> None:
+    _, primary, _ = await make_stream(store)
+    registry = StreamRegistry(store, refuse_track=track_check(TranscodeConfig()))
+    session = await registry.start_publish(protocol="rtmp", key=primary, peer="a",
+                                           disconnect=Kicks())
+    with pytest.raises(TrackRefused, match="configuration record"):
+        session.announce_track(NO_RECORD)
+    await registry.close()
