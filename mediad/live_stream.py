@@ -98,10 +98,10 @@ class Publisher:
 class LiveStream:
     stream_id: str
     state: StreamState
-    emit: Callable[[StreamEvent], None] = field(default=lambda event: None, repr=False)
-    """Where the stream's changes go (the registry's ``StreamEvents.publish``)."""
-    clock: Callable[[], float] = field(default=lambda: 0.0, repr=False)
-    refuse_track: TrackCheck = field(default=lambda track: None, repr=False)
+    emit: Callable[[StreamEvent], None] = field(repr=False)
+    """Where the stream's changes go (the registry, which stores and publishes them)."""
+    clock: Callable[[], float] = field(repr=False)
+    refuse_track: TrackCheck = field(repr=False)
     publisher: Publisher | None = None
     tracks: dict[int, TrackInfo] = field(default_factory=dict)
     metadata: dict[str, object] = field(default_factory=dict)

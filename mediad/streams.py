@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ingest.media import TrackInfo
 from ingest.sink import PublishRefused
@@ -40,6 +41,16 @@ def _serve_anything(track: TrackInfo) -> str | None:
     return None
 
 
+@dataclass
+class _StateWrites:
+    """One stream's state changes on their way to the store."""
+
+    latest: StreamState
+    changes: int = 0
+    written: int = 0
+    writer: asyncio.Task[None] | None = None
+
+
 class StreamRegistry:
     """Implements ``ingest.sink.PublishSink`` for every ingest protocol."""
 
@@ -53,10 +64,7 @@ class StreamRegistry:
         self._streams: dict[str, LiveStream] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._events = StreamEvents()
-        self._writers: dict[str, asyncio.Task[None]] = {}
-        self._latest: dict[str, StreamState] = {}
-        self._changes: dict[str, int] = {}
-        self._written: dict[str, int] = {}
+        self._writes: dict[str, _StateWrites] = {}
         self._settled = asyncio.Condition()
 
     # -- subscriptions --------------------------------------------------------------------
@@ -135,9 +143,13 @@ class StreamRegistry:
         publisher = live.publisher if live else None
         if live is None or publisher is None or publisher.kind != kind:
             return False
-        live.detach(publisher, Departure("key_rotated", reason))
-        publisher.kick(reason)
+        self._drop(publisher, Departure("key_rotated", reason))
         return True
+
+    def _drop(self, publisher: Publisher, departure: Departure) -> None:
+        """Let ``publisher`` go, then close its connection."""
+        publisher.live.detach(publisher, departure)
+        publisher.kick(departure.description)
 
     # -- the creator's lifecycle ----------------------------------------------------------
 
@@ -176,40 +188,41 @@ class StreamRegistry:
     # -- the store follows every state change, in order, one writer per stream ---------
 
     def _write_soon(self, change: StateChanged) -> None:
-        stream_id = change.stream_id
-        self._latest[stream_id] = change.state
-        self._changes[stream_id] = self._changes.get(stream_id, 0) + 1
-        if stream_id not in self._writers:
-            self._writers[stream_id] = asyncio.get_running_loop().create_task(
-                self._write_states(stream_id))
+        writes = self._writes.setdefault(change.stream_id, _StateWrites(change.state))
+        writes.latest = change.state
+        writes.changes += 1
+        if writes.writer is None:
+            writes.writer = asyncio.get_running_loop().create_task(
+                self._write_states(change.stream_id, writes))
 
-    async def _write_states(self, stream_id: str) -> None:
+    async def _write_states(self, stream_id: str, writes: _StateWrites) -> None:
         """Writes the latest state until the store has caught up (states that came and
         went meanwhile are not written)."""
         try:
-            while (changes := self._changes[stream_id]) > self._written.get(stream_id, 0):
-                state = self._latest[stream_id]
+            while (changes := writes.changes) > writes.written:
+                state = writes.latest
                 try:
                     await self._store.streams.set_state(stream_id, state)
                 except Exception:
                     log.exception("could not store stream state", extra={"fields": {
                         "stream": stream_id, "state": state}})
                 async with self._settled:
-                    self._written[stream_id] = changes
+                    writes.written = changes
                     self._settled.notify_all()
         finally:
-            self._writers.pop(stream_id, None)
+            writes.writer = None
 
     async def _settle(self, live: LiveStream) -> None:
         """Until the store holds the state ``live`` has now."""
         stream_id = live.stream_id
+        writes = self._writes.get(stream_id)
+        if writes is None:
+            return
         async with self._settled:
-            await self._settled.wait_for(
-                lambda: self._written.get(stream_id, 0) >= self._changes.get(stream_id, 0))
+            await self._settled.wait_for(lambda: writes.written >= writes.changes)
 
     async def close(self) -> None:
         """Drop every publisher and wait for the state writes to reach the store."""
         for publisher in self.publishers():
-            publisher.live.detach(publisher, Departure("shutdown", "server shutting down"))
-            publisher.kick("server shutting down")
-        await asyncio.gather(*self._writers.values())
+            self._drop(publisher, Departure("shutdown", "server shutting down"))
+        await asyncio.gather(*(w.writer for w in self._writes.values() if w.writer))
