@@ -19,13 +19,10 @@ class StreamStatus:
     def __init__(self, registry: StreamRegistry, recorder: Recorder) -> None:
         self._registry = registry
         self._recorder = recorder
-        self._states: dict[str, str] = {}
         self._events: Subscription | None = None
         self._reader = Tasks()
 
     async def start(self) -> None:
-        for live in self._registry.live_streams():
-            self._states[live.stream_id] = live.state
         self._events = self._registry.subscribe("realtime stream status")
         self._reader.spawn(self._follow(self._events))
 
@@ -39,10 +36,10 @@ class StreamStatus:
             await self.stream_changed(event)
 
     async def stream_changed(self, event: StreamEvent) -> None:
-        """One change in the registry (the one place real-time reacts to the registry)."""
-        if not isinstance(event, StateChanged) or self._states.get(event.stream_id) == event.state:
+        """One change in the registry (the one place real-time reacts to the registry).
+        ``StateChanged`` comes only when the state really changed: each is recorded."""
+        if not isinstance(event, StateChanged):
             return
-        self._states[event.stream_id] = event.state
         try:
             await self._recorder.record(event.stream_id, {
                 "type": m.STREAM_STATUS, "state": event.state, "at": iso_utc(now_ms())})
