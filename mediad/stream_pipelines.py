@@ -15,7 +15,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from ingest.media import Frame
 from mediad.config import HlsConfig, TranscodeConfig
@@ -24,6 +24,7 @@ from mediad.live_stream import TrackCheck
 from mediad.store import Store
 from mediad.stream_events import BroadcastEnded, PublisherAttached, Subscription
 from mediad.streams import LiveStream, StreamRegistry
+from packager.ladder_plan import SourceRate
 from packager.llhls import PlaylistSettings
 from packager.pipeline import StreamPipeline
 from packager.support import refusal
@@ -38,6 +39,15 @@ when the event loop itself is starved."""
 def system_wall_clock(arrival: float) -> float:
     """Unix time of a monotonic reading (the ingest arrival of a frame)."""
     return time.time() - (time.monotonic() - arrival)
+
+
+def source_rate(metadata: Mapping[str, object]) -> SourceRate:
+    """The video rate a publisher announces in its RTMP ``onMetaData`` (OBS and ffmpeg send
+    ``framerate`` and ``videodatarate`` in kbit/s); 0 for what it does not say."""
+    def number(key: str) -> float:
+        value = metadata.get(key)
+        return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+    return SourceRate(fps=number("framerate"), kbps=number("videodatarate"))
 
 
 def track_check(transcode: TranscodeConfig) -> TrackCheck:
@@ -152,7 +162,6 @@ class StreamPipelines:
         final = False
         try:
             pipeline = await self._pipeline_for(stream_id)
-            was_ready = pipeline.ready
             while True:
                 try:
                     item = await reader.get()
@@ -160,11 +169,10 @@ class StreamPipelines:
                     break
                 if isinstance(item, Frame):
                     pipeline.push(item)
-                    if not was_ready and pipeline.ready:
-                        was_ready = True
+                    if stream_id in self._ready and pipeline.ready:
                         self._signal_ready(stream_id)
                 elif isinstance(item, TrackChange):
-                    pipeline.track_changed(item.track)
+                    pipeline.track_changed(item.track, source_rate(live.metadata))
                 elif isinstance(item, Discontinuity):
                     pipeline.publisher_changed()
                 elif isinstance(item, StreamEnd):

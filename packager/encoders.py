@@ -10,20 +10,18 @@ that owns the renditions (the event loop, in the daemon).
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from ingest.media import Frame, TrackInfo
 from packager.health import PipelineHealth, summed_health
+from packager.ladder_plan import LadderRung, RungSpec, SourceRate, plan_ladder
 
 if TYPE_CHECKING:
-    from packager.transcode import AudioToAac, LadderRung, LadderStats, RungSpec, VideoLadder
+    from packager.transcode import AudioToAac, LadderStats, VideoLadder
 
 __all__ = ["Encoders", "Hop", "inline_hop", "plan_rungs"]
-
-log = logging.getLogger("mediad.packager")
 
 Hop = Callable[[Callable[[], None]], object]
 """Runs a callback, soon, on the thread that owns the renditions; called from encoder
@@ -44,19 +42,15 @@ def inline_hop() -> Hop:
     return hop
 
 
-def plan_rungs(video: TrackInfo, ladder: Sequence[LadderRung]) -> list[RungSpec]:
-    """The configured rungs a source can feed: none if it cannot be decoded, and never one
-    taller than the source (those skipped are logged)."""
-    from packager.transcode import DECODERS, plan_ladder
+def plan_rungs(video: TrackInfo, ladder: Sequence[LadderRung],
+               rate: SourceRate | None = None) -> list[RungSpec]:
+    """The configured rungs a source can feed (``transcode.plan_ladder``); none if it
+    cannot be decoded."""
+    from packager.transcode import DECODERS
 
     if video.codec not in DECODERS:
         return []
-    plan = plan_ladder(video, ladder)
-    skipped = [r.name for r in ladder if r.name not in {p.name for p in plan}]
-    if skipped:
-        log.info("ladder rungs skipped: taller than the source", extra={"fields": {
-            "rungs": skipped, "source_height": video.height}})
-    return plan
+    return plan_ladder(video, ladder, rate or SourceRate())
 
 
 class Encoders:

@@ -7,15 +7,22 @@ shared ``audio`` rendition that every variant names as its AUDIO group. The piec
 ``segmenter.py`` cuts each rendition, ``renditions.py`` holds the set and renders the
 multivariant playlist, ``output_timeline.py`` keeps one continuous timeline across
 publishers.
+
+A new publisher may bring another shape (other tracks, another resolution): renditions it
+still feeds continue after a discontinuity, renditions it cannot feed are retired (their
+playlists end and leave the multivariant playlist), new ones appear. Which tracks the new
+publish has is known once its first segment is complete: a track of the previous publish
+not announced again by then is gone.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ingest.media import Frame, TrackInfo
+from ingest.media import Frame, TrackInfo, TrackKind
 from packager.encoders import Encoders, Hop, inline_hop, plan_rungs
 from packager.health import PipelineHealth
 from packager.llhls import PlaylistSettings, Rendered
@@ -23,9 +30,12 @@ from packager.output_timeline import OutputTimeline, WallClock
 from packager.renditions import RenditionSet
 
 if TYPE_CHECKING:
-    from packager.transcode import LadderRung, LadderStats
+    from packager.ladder_plan import LadderRung, SourceRate
+    from packager.transcode import LadderStats
 
 __all__ = ["PipelineHealth", "StreamPipeline"]
+
+log = logging.getLogger("mediad.packager")
 
 SOURCE = "source"
 AUDIO = "audio"
@@ -54,50 +64,71 @@ class StreamPipeline:
         self.encoders = Encoders(hop or inline_hop(), self._push_encoded, encoder=encoder,
                                  lossless=lossless, watermark=watermark,
                                  audio_bitrate_kbps=audio_bitrate_kbps, slow_down=slow_down)
-        self._tracks: dict[int, TrackInfo] = {}
+        self._tracks: dict[TrackKind, TrackInfo] = {}
+        self._unconfirmed: set[TrackKind] = set()
+        """Tracks of the previous publish the current one has not announced (yet)."""
+        self._segments_before = 0
+        """Segments completed when the current publish began."""
+        self._skipped: tuple[str, ...] = ()
         if not self.ladder_config:
             self.renditions.add(SOURCE)
 
     @property
     def video_track(self) -> TrackInfo | None:
-        return next((t for t in self._tracks.values() if t.kind == "video"), None)
+        return self._tracks.get("video")
 
     @property
     def audio_track(self) -> TrackInfo | None:
-        return next((t for t in self._tracks.values() if t.kind == "audio"), None)
+        return self._tracks.get("audio")
 
-    def track_changed(self, track: TrackInfo) -> None:
-        previous = self._tracks.get(track.track_id)
-        self._tracks[track.track_id] = track
+    def track_changed(self, track: TrackInfo, rate: SourceRate | None = None) -> None:
+        """The publish announced ``track`` (again, or with new parameters); ``rate``: what
+        the publisher says of its video rate, for the ladder plan."""
+        previous = self._tracks.get(track.kind)
+        self._tracks[track.kind] = track
+        self._unconfirmed.discard(track.kind)
         if not self.ladder_config:
-            self.renditions[SOURCE].set_tracks(self._tracks.values())
+            self.renditions.add(SOURCE).set_tracks(self._tracks.values())
             return
         if track.kind == "audio":
             audio = self.renditions.add(AUDIO, audio=True)
             if track.codec == "aac":
                 self.encoders.stop_audio()
                 audio.set_tracks([track])
-            elif previous != track:
+            elif previous != track or self.encoders.audio is None:
                 self.encoders.start_audio(track)
             return
         self.renditions.add(SOURCE).set_tracks([track])
-        if previous != track:
-            self._rebuild_ladder(track)
+        if previous != track or self.encoders.ladder is None:
+            self._rebuild_ladder(track, rate)
 
-    def _rebuild_ladder(self, video: TrackInfo) -> None:
+    def _rebuild_ladder(self, video: TrackInfo, rate: SourceRate | None) -> None:
         """New source parameters: a new decoder and new encoders (their init sections and a
-        discontinuity follow from the encoded frames' new track)."""
+        discontinuity follow from the encoded frames' new track); rungs the new source
+        cannot feed are retired."""
         if self.encoders.ladder is not None:
-            for name, rendition in self.renditions.items():
-                if name not in (SOURCE, AUDIO):
-                    rendition.cut()  # the old encoder's GOP ends where the source changed
+            for name in self._rung_names():
+                self.renditions[name].cut()  # the old encoder's GOP ends where the source changed
         self.encoders.stop_ladder()
-        plan = plan_rungs(video, self.ladder_config)
+        plan = plan_rungs(video, self.ladder_config, rate)
+        planned = {spec.name for spec in plan}
+        for name in self._rung_names():
+            if name not in planned:
+                self.renditions.retire(name)
+        skipped = tuple(r.name for r in self.ladder_config if r.name not in planned)
+        if skipped != self._skipped:
+            self._skipped = skipped
+            if skipped:
+                log.info("ladder rungs skipped: not smaller than the source", extra={
+                    "fields": {"rungs": list(skipped), "source_height": video.height}})
         if not plan:
             return
         for spec in plan:
             self.renditions.add(spec.name)
         self.encoders.start_ladder(video, plan)
+
+    def _rung_names(self) -> list[str]:
+        return [name for name in self.renditions if name not in (SOURCE, AUDIO)]
 
     def _push_encoded(self, name: str, frame: Frame) -> None:
         """An encoded frame of the current encoders, on the pipeline's thread."""
@@ -112,11 +143,13 @@ class StreamPipeline:
     # -- media --------------------------------------------------------------------------
 
     def push(self, frame: Frame) -> None:
+        if self._unconfirmed and frame.keyframe and self._segments() > self._segments_before:
+            self._drop_unannounced()  # at a keyframe: a muxed source starts a new init there
         if not self.ladder_config:
             self.renditions[SOURCE].push(frame)
-            return
-        if frame.is_video:
-            self.renditions[SOURCE].push(frame)
+        elif frame.is_video:
+            if SOURCE in self.renditions:
+                self.renditions[SOURCE].push(frame)
             if self.encoders.ladder is not None:
                 self.encoders.ladder.push(frame)
         elif self.encoders.audio is not None:
@@ -125,21 +158,39 @@ class StreamPipeline:
             self.renditions[AUDIO].push(frame)
         self.renditions.settle_target_duration()
 
+    def _segments(self) -> int:
+        return sum(member.stats.segments for member in self.renditions.values())
+
+    def _drop_unannounced(self) -> None:
+        """The current publish has a complete segment without the previous publish's
+        ``_unconfirmed`` tracks: they are gone, and the renditions they fed with them."""
+        gone, self._unconfirmed = self._unconfirmed, set()
+        for kind in gone:
+            del self._tracks[kind]
+        log.info("tracks gone with the new publisher", extra={"fields": {
+            "tracks": sorted(gone)}})
+        if not self.ladder_config:
+            self.renditions[SOURCE].set_tracks(self._tracks.values())
+            return
+        if "audio" in gone:
+            self.encoders.stop_audio()
+            self.renditions.retire(AUDIO)
+        if "video" in gone:
+            self.encoders.stop_ladder()
+            for name in [SOURCE, *self._rung_names()]:
+                self.renditions.retire(name)
+
     def publisher_changed(self) -> None:
         """The publisher left or was replaced: keep the playlists open for the next one.
-        Its tracks are kept: an encoder that comes back with the same settings continues
-        under the same init section."""
-        resume_ladder = self.encoders.ladder is not None
-        resume_audio = self.encoders.audio is not None
+        Its tracks are kept until the next publish shows which it has: an encoder that
+        comes back with the same settings continues under the same init sections."""
         self.encoders.stop_ladder()
         self.encoders.stop_audio()
         for rendition in self.renditions.values():
             rendition.restart()
         self.timeline.next_publish(self.renditions.end_seconds)
-        if resume_ladder and self.video_track is not None:
-            self._rebuild_ladder(self.video_track)
-        if resume_audio and self.audio_track is not None:
-            self.encoders.start_audio(self.audio_track)
+        self._unconfirmed = set(self._tracks)
+        self._segments_before = self._segments()
 
     def end(self, *, flush: bool = False) -> None:
         """ENDLIST everywhere. ``flush`` waits for the encoders to finish what is queued

@@ -23,12 +23,13 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any
 
 import av
 
 from ingest.codecs import aac, h264
 from ingest.media import Frame, TrackInfo
+from packager.ladder_plan import RungSpec
 from packager.watermark import Watermarker
 
 __all__ = [
@@ -39,7 +40,6 @@ __all__ = [
     "RungSpec",
     "VideoLadder",
     "check_encoder",
-    "plan_ladder",
 ]
 
 log = logging.getLogger("mediad.transcode")
@@ -51,21 +51,6 @@ HARDWARE_ENCODERS = ("h264_nvenc", "h264_vaapi", "h264_qsv")
 QUEUE_PICTURES = 8
 """Pictures waiting before each encoder (and packets before the decoder): about a quarter
 second at 30 fps. More only adds latency once the machine is behind."""
-
-
-class LadderRung(Protocol):
-    """A configured rung (``mediad.config.LadderRung``)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def height(self) -> int: ...
-    @property
-    def bitrate_kbps(self) -> int: ...
-    @property
-    def fps_max(self) -> int: ...
-    @property
-    def preset(self) -> str: ...
 
 
 class EncoderUnavailable(Exception):
@@ -82,30 +67,6 @@ def check_encoder(name: str) -> None:
         av.CodecContext.create(name, "w")
     except (av.error.FFmpegError, ValueError) as exc:
         raise EncoderUnavailable(f"video encoder {name!r} cannot be used: {exc}") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class RungSpec:
-    name: str
-    width: int
-    height: int
-    bitrate_kbps: int
-    fps_max: int
-    preset: str
-
-
-def plan_ladder(source: TrackInfo, rungs: Sequence[LadderRung]) -> list[RungSpec]:
-    """The rungs that fit the source: never taller than it, width kept to the aspect."""
-    if not source.width or not source.height:
-        return []
-    plan = []
-    for rung in rungs:
-        if rung.height > source.height:
-            continue
-        width = max(2, round(source.width * rung.height / source.height / 2) * 2)
-        plan.append(RungSpec(rung.name, width, rung.height - rung.height % 2,
-                             rung.bitrate_kbps, rung.fps_max, rung.preset))
-    return plan
 
 
 @dataclass

@@ -88,7 +88,7 @@ def _rendition(request: web.Request) -> tuple[StreamPipeline, MediaPlaylist] | N
     pipeline = request.app[PIPELINES].get(request.match_info["stream"])
     if pipeline is None or pipeline.session != request.match_info["session"]:
         return None
-    rendition = pipeline.renditions.get(request.match_info["rendition"])
+    rendition = pipeline.renditions.lookup(request.match_info["rendition"])
     if rendition is None:
         return None
     return pipeline, rendition.playlist

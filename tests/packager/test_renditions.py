@@ -78,6 +78,7 @@ def test_the_multivariant_lists_the_current_members(source: Source) -> None:
     assert renditions.multivariant("s1", 1) is first, "shared until something changes"
     for frame in source.frames:
         (video if frame.is_video else audio).push(frame)
+        renditions.settle_target_duration()
     after = renditions.multivariant("s1", 1)
     assert after is not first, "new segments: new bit rates"
     parsed = m3u8.loads(after.text.decode())
@@ -86,6 +87,15 @@ def test_the_multivariant_lists_the_current_members(source: Source) -> None:
     assert variant.uri == "s1/source/index.m3u8"
     assert variant.stream_info.codecs == "avc1.42c00d,mp4a.40.2"
     assert variant.stream_info.bandwidth == round(video.stats.peak_bps + audio.stats.peak_bps)
-    renditions.add("120p")  # a member that joins later is listed at once
+    late = renditions.add("120p")  # a member that joins later is listed once it is ready
+    parsed = m3u8.loads(renditions.multivariant("s1", 1).text.decode())
+    assert [p.uri for p in parsed.playlists] == ["s1/source/index.m3u8"]
+    assert renditions.ready, "the set stays servable meanwhile"
+    late.set_tracks([source.video])
+    for frame in source.frames:
+        if frame.is_video:
+            late.push(frame)
+            renditions.settle_target_duration()
+    assert late.playlist.target_duration == video.playlist.target_duration
     parsed = m3u8.loads(renditions.multivariant("s1", 1).text.decode())
     assert [p.uri for p in parsed.playlists] == ["s1/source/index.m3u8", "s1/120p/index.m3u8"]

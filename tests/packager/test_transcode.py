@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ingest.media import Frame
+from packager.ladder_plan import SourceRate, plan_ladder
 from packager.llhls import PlaylistSettings
 from packager.pipeline import StreamPipeline
 from packager.transcode import (
@@ -21,7 +22,6 @@ from packager.transcode import (
     RungSpec,
     VideoLadder,
     check_encoder,
-    plan_ladder,
 )
 from tests.packager.packager_testing import Rung, Source, encode_source
 
@@ -38,9 +38,14 @@ def hd() -> Source:
     return encode_source(1280, 720, seconds=3, b_frames=0)
 
 
-def run_ladder(source: Source, ladder: tuple[Rung, ...] = LADDER) -> StreamPipeline:
+HD_RATE = SourceRate(kbps=4000)
+"""What the HD source's publisher says: the 720p rung at 2000 kbit/s is well below it."""
+
+
+def run_ladder(source: Source, ladder: tuple[Rung, ...] = LADDER,
+               rate: SourceRate = HD_RATE) -> StreamPipeline:
     pipeline = StreamPipeline(SETTINGS, lambda a: 1.79e9 + a, ladder=ladder, lossless=True)
-    pipeline.track_changed(source.video)
+    pipeline.track_changed(source.video, rate)
     pipeline.track_changed(source.audio)
     for frame in source.frames:
         pipeline.push(frame)
@@ -93,24 +98,34 @@ def test_every_rung_has_its_size_rate_and_the_sources_keyframes(hd: Source,
     assert durations == {1}, "one TARGETDURATION for every media playlist"
 
 
-def test_rungs_taller_than_the_source_are_skipped() -> None:
+def test_rungs_not_smaller_than_the_source_are_skipped() -> None:
     small = encode_source(640, 360, seconds=1, b_frames=0)
-    assert [r.name for r in plan_ladder(small.video, LADDER)] == ["360p", "180p"]
-    spec = plan_ladder(small.video, LADDER)[1]
+    assert [r.name for r in plan_ladder(small.video, LADDER)] == ["180p"], \
+        "720p is taller, 360p would copy the source at more bandwidth"
+    [spec] = plan_ladder(small.video, LADDER)
     assert (spec.width, spec.height) == (320, 180)
-    pipeline = run_ladder(small)
-    assert set(pipeline.renditions) == {"source", "360p", "180p", "audio"}
+    pipeline = run_ladder(small, rate=SourceRate(kbps=800))
+    assert set(pipeline.renditions) == {"source", "180p", "audio"}
+
+
+def test_a_rung_as_tall_as_the_source_is_kept_when_it_is_cheaper() -> None:
+    small = encode_source(640, 360, seconds=1, b_frames=0)
+    same = (Rung("360p", 360, 600),)
+    assert plan_ladder(small.video, same, SourceRate(kbps=1200)) != [], "half the bit rate"
+    assert plan_ladder(small.video, same, SourceRate(kbps=800)) == [], "not well below"
+    assert plan_ladder(small.video, same, SourceRate(fps=60)) != [], "half the frame rate"
+    assert plan_ladder(small.video, same, SourceRate(fps=30)) == []
 
 
 def test_resolution_change_rebuilds_the_ladder(hd: Source, tmp_path: Path) -> None:
     pipeline = StreamPipeline(SETTINGS, lambda a: 1.79e9 + a, ladder=LADDER, lossless=True)
-    pipeline.track_changed(hd.video)
+    pipeline.track_changed(hd.video, HD_RATE)
     pipeline.track_changed(hd.audio)
     for frame in hd.frames:
         pipeline.push(frame)
     smaller = encode_source(640, 360, seconds=2, b_frames=0)
     shift = hd.frames[-1].dts + 40
-    pipeline.track_changed(smaller.video)
+    pipeline.track_changed(smaller.video, SourceRate(kbps=1200))
     for frame in smaller.frames:
         if frame.is_video:  # the same publisher: its clock goes on
             pipeline.push(Frame(frame.track, frame.dts + shift, frame.pts + shift,
