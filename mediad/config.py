@@ -52,6 +52,15 @@ class StreamsConfig:
     auto_live: bool = True
     """A stream goes live as soon as its publisher connects; false: it waits in preview
     until the creator goes live from the control room."""
+    failover_after_ms: int = field(default=1000, metadata=_range(100, 60_000))
+    """A publisher that sends no media this long is stalled: the standby (the other key's
+    publisher) takes over, and a new connection on its key replaces it."""
+    prefer_primary: bool = True
+    """A primary-key publisher that (re)connects while the backup feeds the stream takes
+    over at its first keyframe; false: it waits as the standby until the backup fails."""
+    media_timeout_sec: float = field(default=10.0, metadata=_range(1, 3600))
+    """A publisher that sends no media frames this long (keepalives do not count) is
+    dropped like a disconnect."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,9 @@ class SrtConfig(SrtServerConfig):
     """The SRT listener's own settings (``ingest/srt/config.py``), and whether it runs."""
 
     enabled: bool = True
+    app: str = ""
+    """The application a stream id may name (``#!::r=APP/KEY``); empty: ``rtmp.app``, so one
+    name serves both listeners (``Config.srt_app``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +221,11 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+
+    @property
+    def srt_app(self) -> str:
+        """The application SRT stream ids name: ``srt.app``, or ``rtmp.app`` when unset."""
+        return self.srt.app or self.rtmp.app
 
 
 def load_config(

@@ -100,8 +100,8 @@ class Daemon:
         if config.srt.enabled:
             from ingest.srt.server import SrtServer
 
-            services.append(SrtServer(dataclasses.replace(config.srt, host=config.server.host),
-                                      registry, self._srt_passphrase))
+            srt = dataclasses.replace(config.srt, host=config.server.host, app=config.srt_app)
+            services.append(SrtServer(srt, registry, self._srt_passphrase))
         return services
 
     async def _srt_passphrase(self, key: str) -> str | None:

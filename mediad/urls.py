@@ -30,11 +30,21 @@ def srt_server_url(config: Config, ports: Ports) -> str:
     return f"srt://{_host(config)}:{ports.srt}"
 
 
+def srt_stream_id(config: Config, key: str) -> str:
+    """The stream id of a publish (access-control syntax), for an encoder's own field."""
+    return f"#!::r={config.srt_app}/{key},m=publish"
+
+
 def srt_url(config: Config, ports: Ports, key: str, passphrase: str) -> str:
-    streamid = quote(f"#!::r={config.rtmp.app}/{key},m=publish", safe="")
+    """The whole caller URL: OBS's Server field, ffmpeg's output, srt-live-transmit's target.
+    The stream id is percent-encoded, so no URL parser takes its ``#`` for a fragment (ffmpeg
+    and OBS decode it, the listener decodes what srt-live-transmit passes through as is).
+    ``pbkeylen=16`` (AES-128, libsrt's default) states the key length beside the passphrase;
+    the listener accepts 16, 24 or 32."""
+    streamid = quote(srt_stream_id(config, key), safe="")
     url = f"{srt_server_url(config, ports)}?streamid={streamid}"
     if passphrase:
-        url += f"&passphrase={quote(passphrase, safe='')}"
+        url += f"&passphrase={quote(passphrase, safe='')}&pbkeylen=16"
     return url
 
 

@@ -7,7 +7,8 @@ and hands publishes to the sink (the daemon's stream registry); only the key che
 awaits the store, runs as a task. Measured in ``bench/rtmp_ingest.py``: a stream-reader
 task per connection, with a timeout armed around every read, cost about twice the CPU of
 this at 6 Mbit/s. Timeouts are one watchdog per server instead of a timer per read.
-Every disconnect is logged with its reason and reported to the sink.
+Every disconnect is logged with its reason and reported to the sink; refusals go through a
+``RefusalLog``, so an encoder retrying a wrong key or app makes one line an interval.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from typing import cast
 
 from ingest.errors import ProtocolError
+from ingest.refusals import RefusalLog, RepeatedRefusals
 from ingest.rtmp.config import RtmpServerConfig
 from ingest.rtmp.connection import RtmpConnection
 from ingest.rtmp.events import (
@@ -32,6 +34,7 @@ from ingest.rtmp.events import (
 )
 from ingest.sink import (
     TRACK_REFUSED,
+    Dropped,
     PublishRefused,
     PublishSession,
     PublishSink,
@@ -42,6 +45,8 @@ log = logging.getLogger("mediad.rtmp")
 
 WARNINGS = ("protocol error", TRACK_REFUSED)
 """Close reasons logged as warnings: the publisher's fault, or a stream it cannot have."""
+REFUSED = ("refused", "publish refused")
+"""Close reasons of a connection or publish that was refused (counted by ``RefusalLog``)."""
 
 # Status codes librtmp (OBS), ffmpeg and GStreamer understand as "this name cannot publish".
 REFUSAL_CODES = {
@@ -49,13 +54,17 @@ REFUSAL_CODES = {
     "busy": "NetStream.Publish.BadName",
     "unavailable": "NetStream.Publish.Failed",
 }
+DROPPED_CODE = "NetStream.Publish.BadName"
+"""A publish the daemon drops because it may not go on (taken over, its key rotated); one
+the daemon ends (creator, shutdown, no media) hears ``NetStream.Unpublish.Success``."""
 
 
 class RtmpServer:
     name = "rtmp"
 
     def __init__(self, config: RtmpServerConfig, sink: PublishSink,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 refusal_interval: float = 10.0) -> None:
         self.config = config
         self.sink = sink
         self.clock = clock
@@ -64,6 +73,7 @@ class RtmpServer:
         self._connections: set[RtmpProtocol] = set()
         self._closed: asyncio.Event = asyncio.Event()
         self.refused_connections = 0
+        self.refusals = RefusalLog(refusal_interval)
 
     @property
     def connections(self) -> int:
@@ -81,6 +91,7 @@ class RtmpServer:
             self._server.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
+        self._log_repeated(self.refusals.flush(self.clock()))
         for conn in list(self._connections):
             conn.close("server shutting down")
         if self._connections:
@@ -114,6 +125,17 @@ class RtmpServer:
             now = self.clock()
             for conn in list(self._connections):
                 conn.check_idle(now)
+            self._log_repeated(self.refusals.due(now))
+
+    def log_refusal(self, host: str, reason: str) -> bool:
+        """Count a refusal; True: log it now (the first from ``host`` in an interval)."""
+        return self.refusals.refused(host, reason, self.clock())
+
+    @staticmethod
+    def _log_repeated(summaries: list[RepeatedRefusals]) -> None:
+        for repeated in summaries:
+            log.info(repeated.describe(), extra={"fields": {
+                "peer": repeated.peer, "reason": repeated.reason, "count": repeated.count}})
 
 
 class RtmpProtocol(asyncio.Protocol):
@@ -124,7 +146,7 @@ class RtmpProtocol(asyncio.Protocol):
         self.core = RtmpConnection(max_message_size=self.config.max_message_bytes)
         self.transport: asyncio.Transport | None = None
         self.session: PublishSession | None = None
-        self.peer = "?"
+        self.peer = self.host = "?"
         self.stream = ""
         self.opened = self.started = self.last_data = self.clock()
         self.reason: str | None = None
@@ -137,10 +159,12 @@ class RtmpProtocol(asyncio.Protocol):
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = cast(asyncio.Transport, transport)
         peername = transport.get_extra_info("peername")
-        self.peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else "?"
+        if isinstance(peername, tuple):
+            self.host, self.peer = str(peername[0]), f"{peername[0]}:{peername[1]}"
         if not self.server._added(self):
-            log.warning("connection refused: too many connections", extra={"fields": {
-                "peer": self.peer, "limit": self.config.max_connections}})
+            if self.server.log_refusal(self.host, "too many connections"):
+                log.warning("connection refused: too many connections", extra={"fields": {
+                    "peer": self.peer, "limit": self.config.max_connections}})
             self.reason = "refused"
             self.transport.abort()
             return
@@ -179,6 +203,9 @@ class RtmpProtocol(asyncio.Protocol):
         if session is not None:
             session.detach(self.reason)
         self.server._removed(self)
+        if self.reason.startswith(REFUSED) and not self.server.log_refusal(self.host,
+                                                                          self.reason):
+            return
         level = logging.WARNING if self.reason.startswith(WARNINGS) else logging.INFO
         log.log(level, "rtmp connection closed", extra={"fields": {
             "peer": self.peer, "stream": self.stream, "reason": self.reason,
@@ -259,11 +286,14 @@ class RtmpProtocol(asyncio.Protocol):
             return
         self._drain()
 
-    def kick(self, reason: str) -> None:
-        """The registry drops this publisher (backup takeover, rotated key, stream ended)."""
+    def kick(self, dropped: Dropped) -> None:
+        """The registry drops this publisher: it hears why in an ``onStatus``, flushed
+        before the close (a taken-over or rotated publish as an error, an end as an
+        unpublish)."""
         self.session = None
-        self.core.close(reason)
-        self.close(reason)
+        self.core.close(dropped.description,
+                        error_code=DROPPED_CODE if dropped.refused else None)
+        self.close(dropped.description)
 
     def check_idle(self, now: float) -> None:
         if self.session is not None:

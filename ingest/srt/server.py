@@ -4,8 +4,11 @@ destination socket id inside ``SrtListener``, one re-armed timer (aioquic's patt
 A conclusion becomes a publish decision: the stream id names the key; the stream's SRT
 passphrase (looked up by the daemon) must match the caller's key material before the
 stream registry is asked, so a wrong passphrase never makes a stream live, not even for a
-moment. Accepted payloads (MPEG-TS) go through a per-connection ``TsDemuxer`` into the same
-registry as RTMP. Every close is logged with its reason and reported to the registry.
+moment. A stream id that names an application (``#!::r=APP/KEY``) must name ours
+(``config.app``), as an RTMP URL must: another is refused as SRT_REJX_NOTFOUND. Accepted
+payloads (MPEG-TS) go through a per-connection ``TsDemuxer`` into the same registry as RTMP.
+Every close is logged with its reason and reported to the registry; refusals go through a
+``RefusalLog``, so a caller retrying ten times a second makes one line an interval.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from urllib.parse import unquote
 from ingest.errors import ProtocolError
 from ingest.mpegts.demux import TsDemuxer
 from ingest.mpegts.events import FrameReceived, TrackAnnounced
+from ingest.refusals import RefusalLog, RepeatedRefusals
 from ingest.sink import (
     TRACK_REFUSED,
     PublishRefused,
@@ -35,6 +39,7 @@ from ingest.srt.connection import (
     REJX_BAD_REQUEST,
     REJX_CONFLICT,
     REJX_FORBIDDEN,
+    REJX_NOTFOUND,
     REJX_OVERLOAD,
     ConnectionClosed,
     ConnectRequested,
@@ -69,7 +74,8 @@ class SrtServer(asyncio.DatagramProtocol):
 
     def __init__(self, config: SrtServerConfig, sink: PublishSink,
                  passphrase_for: PassphraseLookup,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *,
+                 refusal_interval: float = 10.0) -> None:
         self.config = config
         self.sink = sink
         self.passphrase_for = passphrase_for
@@ -83,6 +89,8 @@ class SrtServer(asyncio.DatagramProtocol):
         self._timer_at = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self.malformed = 0
+        self.refusals = RefusalLog(refusal_interval)
+        self._refusal_summary: asyncio.TimerHandle | None = None
 
     # -- service ---------------------------------------------------------------------------
 
@@ -101,6 +109,9 @@ class SrtServer(asyncio.DatagramProtocol):
         self._flush()
         if self._timer is not None:
             self._timer.cancel()
+        if self._refusal_summary is not None:
+            self._refusal_summary.cancel()
+        self._log_repeated(self.refusals.flush(self.clock()))
         if self.transport is not None:
             self.transport.close()
 
@@ -178,22 +189,26 @@ class SrtServer(asyncio.DatagramProtocol):
         try:
             wanted = parse_stream_id(stream_id)
         except SrtError as exc:
-            self._refuse(request, REJX_BAD_REQUEST, f"bad stream id: {exc}", peer)
+            self._refuse(request, REJX_BAD_REQUEST, f"bad stream id: {exc}")
             return
         if wanted.mode != "publish":
-            self._refuse(request, REJX_BAD_MODE, f"mode {wanted.mode!r} is not served", peer)
+            self._refuse(request, REJX_BAD_MODE, f"mode {wanted.mode!r} is not served")
+            return
+        if wanted.app and wanted.app != self.config.app:
+            # What RTMP answers to a wrong app: the resource does not exist here.
+            self._refuse(request, REJX_NOTFOUND, f"unknown application {wanted.app!r}")
             return
         if len(self.publishes) >= self.config.max_connections:
-            self._refuse(request, REJX_OVERLOAD, "too many connections", peer)
+            self._refuse(request, REJX_OVERLOAD, "too many connections")
             return
         passphrase = await self.passphrase_for(wanted.key)
         if passphrase is None:
-            self._refuse(request, REJX_FORBIDDEN, "unknown stream key", peer)
+            self._refuse(request, REJX_FORBIDDEN, "unknown stream key")
             return
         reason = core.check(request.request_id, passphrase or None)
         if reason is not None:
             core.reject(request.request_id, reason)
-            self._log_refusal(peer, f"passphrase refused (SRT reject reason {reason})")
+            self._log_refusal(request.addr, f"passphrase refused (SRT reject reason {reason})")
             self._process()
             return
         connection_holder: list[SrtConnection] = []
@@ -211,7 +226,7 @@ class SrtServer(asyncio.DatagramProtocol):
             session = await self.sink.start_publish(protocol="srt", key=wanted.key, peer=peer,
                                                     disconnect=kick)
         except PublishRefused as refused:
-            self._refuse(request, REFUSALS[refused.reason], refused.description, peer)
+            self._refuse(request, REFUSALS[refused.reason], refused.description)
             return
         try:
             connection = core.accept(request.request_id, passphrase=passphrase or None)
@@ -228,14 +243,32 @@ class SrtServer(asyncio.DatagramProtocol):
             "encrypted": connection.cipher is not None}})
         self._process()
 
-    def _refuse(self, request: ConnectRequested, reason: int, why: str, peer: str) -> None:
+    def _refuse(self, request: ConnectRequested, reason: int, why: str) -> None:
         self.core.reject(request.request_id, reason)
-        self._log_refusal(peer, why)
+        self._log_refusal(request.addr, why)
         self._process()
 
+    def _log_refusal(self, addr: tuple[str, int], why: str) -> None:
+        if self.refusals.refused(addr[0], why, self.clock()):
+            log.info("srt publish refused", extra={"fields": {
+                "peer": f"{addr[0]}:{addr[1]}", "reason": why}})
+        if self._refusal_summary is None and (due := self.refusals.next_due()) is not None:
+            self._refusal_summary = asyncio.get_running_loop().call_later(
+                max(0.0, due - self.clock()), self._summarise_refusals)
+
+    def _summarise_refusals(self) -> None:
+        """One line per peer and reason for the refusals counted in the interval that ended."""
+        self._refusal_summary = None
+        self._log_repeated(self.refusals.due(self.clock()))
+        if (due := self.refusals.next_due()) is not None:
+            self._refusal_summary = asyncio.get_running_loop().call_later(
+                max(0.0, due - self.clock()), self._summarise_refusals)
+
     @staticmethod
-    def _log_refusal(peer: str, why: str) -> None:
-        log.info("srt publish refused", extra={"fields": {"peer": peer, "reason": why}})
+    def _log_repeated(summaries: list[RepeatedRefusals]) -> None:
+        for repeated in summaries:
+            log.info(repeated.describe(), extra={"fields": {
+                "peer": repeated.peer, "reason": repeated.reason, "count": repeated.count}})
 
     def _payload(self, event: PayloadReceived) -> None:
         publish = self.publishes.get(event.connection.socket_id)

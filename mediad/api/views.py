@@ -16,6 +16,7 @@ from mediad.urls import (
     player_url,
     rtmp_server_url,
     srt_server_url,
+    srt_stream_id,
     srt_url,
 )
 
@@ -72,7 +73,8 @@ def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
               ports: Ports) -> dict[str, Any]:
     """Masked: what the control room shows until the creator asks to reveal one."""
     return {
-        "keys": [{"kind": key.kind, "masked": key.masked, "createdAt": iso_utc(key.created_at)}
+        "keys": [{"kind": key.kind, "masked": key.masked, "createdAt": iso_utc(key.created_at),
+                  "srtStreamId": srt_stream_id(config, key.masked)}
                  for key in keys.values()],
         "rtmpServer": rtmp_server_url(config, ports),
         "srtServer": srt_server_url(config, ports),
@@ -91,5 +93,6 @@ def revealed_key(stream: Stream, key: StreamKey, config: Config, ports: Ports
         "rtmpServer": server,
         "rtmpUrl": f"{server}/{key.secret}",
         "srtUrl": srt_url(config, ports, key.secret, stream.srt_passphrase),
+        "srtStreamId": srt_stream_id(config, key.secret),
         "srtPassphrase": stream.srt_passphrase,
     }

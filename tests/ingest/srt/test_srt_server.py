@@ -16,7 +16,7 @@ import pytest
 
 from ingest.media import Frame
 from ingest.srt.config import SrtServerConfig
-from ingest.srt.connection import REJ_BADSECRET, REJX_BAD_MODE, REJX_FORBIDDEN
+from ingest.srt.connection import REJ_BADSECRET, REJX_BAD_MODE, REJX_FORBIDDEN, REJX_NOTFOUND
 from ingest.srt.server import SrtServer
 from mediad.fanout import Reader, StreamEnd, TrackChange
 from mediad.store import Store
@@ -72,7 +72,8 @@ async def open_caller(port: int, stream_id: str, passphrase: str | None) -> Call
 
 
 @asynccontextmanager
-async def server_env(tmp_path: Path) -> AsyncIterator[Env]:
+async def server_env(tmp_path: Path, app: str = "live",
+                     refusal_interval: float = 10.0) -> AsyncIterator[Env]:
     store = await Store.open(tmp_path / "db.sqlite3")
     registry = StreamRegistry(store)
     user = await store.users.create("streamer", "Streamer", "creator", "x")
@@ -82,8 +83,8 @@ async def server_env(tmp_path: Path) -> AsyncIterator[Env]:
     async def passphrase_for(candidate: str) -> str | None:
         return PASSPHRASE if candidate == key.secret else None
 
-    server = SrtServer(SrtServerConfig(host="127.0.0.1", port=0, peer_idle_timeout_sec=1.0),
-                       registry, passphrase_for)
+    config = SrtServerConfig(host="127.0.0.1", port=0, app=app, peer_idle_timeout_sec=1.0)
+    server = SrtServer(config, registry, passphrase_for, refusal_interval=refusal_interval)
     port = await server.start()
     live = await registry.live_stream(stream.id)
     assert live is not None
@@ -138,6 +139,8 @@ async def next_frame_or_end(reader: Reader) -> StreamEnd:
     ("#!::r=live/not-a-key,m=publish", PASSPHRASE, REJX_FORBIDDEN),
     ("#!::r=live/{key},m=request", PASSPHRASE, REJX_BAD_MODE),
     ("#!::r=live/{key},m=publish", "a-wrong-passphrase", REJ_BADSECRET),
+    ("#!::r=other/{key},m=publish", PASSPHRASE, REJX_NOTFOUND),  # not our application
+    ("live/extra/{key}", PASSPHRASE, REJX_NOTFOUND),
 ])
 async def test_refusals_carry_their_codes(tmp_path: Path, stream_id: str, passphrase: str,
                                           reason: int) -> None:
@@ -188,3 +191,40 @@ async def test_a_refused_track_closes_the_connection_with_the_reason(
     assert [(r.levelno, r.fields["reason"]) for r in closed] == [  # type: ignore[attr-defined]
         (logging.WARNING, f"track refused: {why}")]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("stream_id", [
+    "#!::r=live/{key},m=publish", "#!::r={key},m=publish", "live/{key}", "publish:{key}"])
+async def test_our_application_or_none_is_accepted(tmp_path: Path, stream_id: str) -> None:
+    async with server_env(tmp_path) as env:
+        sock = await env.caller(stream_id.format(key=env.key))
+        assert sock.caller.connected and env.live.publishing
+
+
+async def test_another_configured_application_is_the_one_accepted(tmp_path: Path) -> None:
+    async with server_env(tmp_path, app="studio") as env:
+        refused = await env.caller(f"#!::r=live/{env.key},m=publish")
+        assert refused.caller.rejection == REJX_NOTFOUND
+        sock = await env.caller(f"#!::r=studio/{env.key},m=publish")
+        assert sock.caller.connected
+
+
+async def test_a_retrying_caller_makes_one_line_an_interval(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Twenty refusals of one host within an interval: the first is said with its reason,
+    the rest in one summary, which says how many."""
+    caplog.set_level(logging.INFO, logger="mediad.srt")
+    async with server_env(tmp_path, refusal_interval=0.5) as env:
+        for _ in range(20):
+            sock = await env.caller(f"#!::r=wrong/{env.key},m=publish")
+            assert sock.caller.rejection == REJX_NOTFOUND
+        async with asyncio.timeout(5):
+            while not [r for r in caplog.records if "more refusal" in r.getMessage()]:  # noqa: ASYNC110 -- logs have no event
+                await asyncio.sleep(0.05)
+    lines = [r for r in caplog.records if r.name == "mediad.srt"]
+    first = lines[0]
+    assert first.getMessage() == "srt publish refused"
+    assert first.fields["reason"] == "unknown application 'wrong'"  # type: ignore[attr-defined]
+    counted = [r.fields["count"] for r in lines[1:]]  # type: ignore[attr-defined]
+    assert sum(counted) == 19 and len(lines) <= 1 + 3
+    assert all("from 127.0.0.1 in the last" in r.getMessage() for r in lines[1:])
