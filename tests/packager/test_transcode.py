@@ -268,3 +268,16 @@ def test_opus_audio_becomes_the_shared_aac_rendition(hd: Source, tmp_path: Path)
         decoded = sum(f.samples for f in container.decode(stream))
     assert abs(decoded - 3 * 48000) < 4 * 1024
     assert 'CODECS="avc1.' in pipeline.multivariant().text.decode()
+
+
+def test_skipped_rungs_are_logged_once_per_change(caplog: pytest.LogCaptureFixture) -> None:
+    small = encode_source(640, 360, seconds=1, b_frames=0)
+    pipeline = StreamPipeline(SETTINGS, lambda a: 1.79e9 + a, ladder=LADDER, lossless=True)
+    with caplog.at_level("INFO", logger="mediad.packager"):
+        for _ in range(3):  # the publisher reconnects with the same settings
+            pipeline.track_changed(small.video)
+            pipeline.publisher_changed()
+        pipeline.track_changed(small.video, SourceRate(kbps=1200))  # now 360p is worth it
+    pipeline.end()
+    skips = [r for r in caplog.records if "rungs skipped" in r.getMessage()]
+    assert [r.__dict__["fields"]["rungs"] for r in skips] == [["720p", "360p"], ["720p"]]
