@@ -38,6 +38,18 @@ class TrackRefused(Exception):
         return f"{TRACK_REFUSED}: {self.description}"
 
 
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """Why the daemon drops an accepted publisher: what the ingest tells it, where its
+    protocol can (an RTMP ``onStatus``), before closing the connection."""
+
+    description: str
+    refused: bool = False
+    """The publish may not go on under this key (another connection took it over, the key
+    was rotated), rather than ended (by the creator, the server, a publish sending no
+    media)."""
+
+
 class PublishSession(Protocol):
     """One accepted publisher. Calls never block: the registry queues to its readers."""
 
@@ -59,11 +71,11 @@ class PublishSession(Protocol):
 
 class PublishSink(Protocol):
     async def start_publish(
-        self, *, protocol: str, key: str, peer: str, disconnect: Callable[[str], None]
+        self, *, protocol: str, key: str, peer: str, disconnect: Callable[[Dropped], None]
     ) -> PublishSession:
         """Check ``key`` and attach the publisher, or raise ``PublishRefused``.
 
-        ``disconnect(reason)`` lets the registry drop this publisher later (a backup key
-        taking over, a rotated key, the creator ending the stream).
+        ``disconnect(dropped)`` lets the registry drop this publisher later (a stale
+        connection replaced, a rotated key, no media, the creator ending the stream).
         """
         ...

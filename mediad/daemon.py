@@ -15,6 +15,7 @@ from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
+from mediad.failover import Failover
 from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
 from mediad.http.app import add_service, create_app
 from mediad.http.hls import setup_hls
@@ -57,7 +58,8 @@ class Daemon:
         self.store = await Store.open(config.storage.database_path, background_checkpoints=True)
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live,
-                                       refuse_track=track_check(config.transcode))
+                                       refuse_track=track_check(config.transcode),
+                                       failover=Failover.from_config(config.streams))
         self.services = self._ingest_services(self.registry)
         self.pipelines = StreamPipelines(config.hls, self.registry, self.store,
                                    transcode=config.transcode)

@@ -20,8 +20,11 @@ from mediad.store.streams import StreamState
 
 log = logging.getLogger("mediad.streams")
 
-DepartureKind = Literal["disconnected", "taken_over", "key_rotated", "ended", "deleted",
-                        "shutdown"]
+DepartureKind = Literal["disconnected", "taken_over", "demoted", "key_rotated", "ended",
+                        "deleted", "shutdown"]
+"""``taken_over``: a new connection on its key replaced a stalled publisher; ``demoted``:
+the standby took over and this publisher is the standby now (stalled, or the primary came
+back), still connected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,11 @@ class Departure:
         """The broadcast is over (rather than waiting for the encoder to come back)."""
         return self.kind in ("ended", "deleted")
 
+    @property
+    def refuses(self) -> bool:
+        """The publish may not go on under its key (rather than having ended)."""
+        return self.kind in ("taken_over", "key_rotated")
+
 
 @dataclass(frozen=True, slots=True)
 class PublisherInfo:
@@ -49,7 +57,8 @@ class PublisherAttached:
     stream_id: str
     publisher: PublisherInfo
     replaced: PublisherInfo | None = None
-    """The publisher this one took over from, if any."""
+    """The publisher this one took over from (the standby promoted, a stalled connection
+    replaced), if any: the stream went on without passing through a publisher loss."""
 
 
 @dataclass(frozen=True, slots=True)

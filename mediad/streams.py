@@ -1,11 +1,14 @@
 """The stream registry: who may publish, who is publishing, and who hears about it.
 
-Keys are checked against the store (primary and backup, constant-time). One publisher per
-stream: a second one with the same kind of key is refused as busy, while the backup key
-takes a stream over from the primary without ending it. Each ``LiveStream`` changes its own
-state (``mediad/live_stream.py``); the registry decides who may attach, keeps the store in
-step with every state change (in order, one writer per stream) and hands out subscriptions to the
-typed change events (``subscribe``).
+Keys are checked against the store (primary and backup, constant-time). A stream holds at
+most one publisher per key kind: the first feeds it, the other key's waits as its hot
+standby (``mediad/failover.py``). A second publisher on a key already in use is refused as
+busy, unless the one there is stale (no media for ``failover.after_sec``: an encoder
+reconnecting while its old TCP connection is half-open), which it then replaces. A
+periodic check hands a stalled stream to its standby and drops publishers that send no
+media. Each ``LiveStream`` changes its own state (``mediad/live_stream.py``); the registry
+decides who may attach, keeps the store in step with every state change (in order, one
+writer per stream) and hands out subscriptions to the typed change events (``subscribe``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.media import TrackInfo
-from ingest.sink import PublishRefused
+from ingest.sink import Dropped, PublishRefused
+from mediad.background import Periodic
+from mediad.failover import Failover
 from mediad.live_stream import IngestStats, LiveStream, Publisher, TrackCheck
 from mediad.store import Store
 from mediad.store.keys import KeyKind
@@ -56,11 +61,15 @@ class StreamRegistry:
 
     def __init__(self, store: Store, *, auto_live: bool = True,
                  clock: Callable[[], float] = time.monotonic,
-                 refuse_track: TrackCheck = _serve_anything) -> None:
+                 refuse_track: TrackCheck = _serve_anything,
+                 failover: Failover | None = None) -> None:
         self._store = store
         self._auto_live = auto_live
         self._clock = clock
         self._refuse_track = refuse_track
+        self.failover = failover or Failover()
+        self._watch = Periodic(self.check_publishers, self.failover.check_interval_sec,
+                               log=log, failure="publisher check failed")
         self._streams: dict[str, LiveStream] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._events = StreamEvents()
@@ -95,14 +104,15 @@ class StreamRegistry:
                 return None
             live = self._streams.setdefault(stream_id, LiveStream(
                 stream_id, stream.state, emit=self._emit, clock=self._clock,
-                refuse_track=self._refuse_track))
+                refuse_track=self._refuse_track, failover=self.failover))
         return live
 
     def live_streams(self) -> list[LiveStream]:
         return list(self._streams.values())
 
     def publishers(self) -> list[Publisher]:
-        return [live.publisher for live in self._streams.values() if live.publisher]
+        """Every publisher, active and standby."""
+        return [p for live in self._streams.values() for p in live.publishers]
 
     def _lock(self, stream_id: str) -> asyncio.Lock:
         """Per stream: two publishes of one stream take turns, other streams never wait."""
@@ -111,7 +121,7 @@ class StreamRegistry:
     # -- publishing -----------------------------------------------------------------------
 
     async def start_publish(self, *, protocol: str, key: str, peer: str,
-                            disconnect: Callable[[str], None]) -> Publisher:
+                            disconnect: Callable[[Dropped], None]) -> Publisher:
         found = await self._store.keys.find(key)
         if found is None:
             raise PublishRefused("bad_key", "unknown stream key")
@@ -119,29 +129,46 @@ class StreamRegistry:
             live = await self.live_stream(found.stream_id)
             if live is None:
                 raise PublishRefused("bad_key", "unknown stream key")
-            current = live.publisher
-            if current is not None and not (found.kind == "backup" and current.kind == "primary"):
-                raise PublishRefused("busy", "this stream already has a publisher")
             publisher = Publisher(live, protocol=protocol, kind=found.kind, peer=peer,
                                   disconnect=disconnect)
-            replaced = live.attach(publisher)
-            if replaced is not None:
-                replaced.kick("taken over by the backup key")
-                log.info("backup took over", extra={"fields": {
-                    "stream": live.stream_id, "from": replaced.peer, "to": peer}})
+            self._admit(live, publisher)
             if self._auto_live and live.state == "preview":
                 live.go_live()
+            self._watch.start()
             await self._settle(live)
         log.info("publisher attached", extra={"fields": {
             "stream": live.stream_id, "protocol": protocol, "key": found.kind, "peer": peer,
-            "state": live.state}})
+            "role": publisher.role, "state": live.state}})
         return publisher
+
+    def _admit(self, live: LiveStream, publisher: Publisher) -> None:
+        """``publisher`` feeds ``live`` or waits as its standby, or is refused as busy."""
+        same = live.holding(publisher.kind)
+        if same is not None:
+            quiet = same.quiet_for(self._clock())
+            if quiet < self.failover.after_sec:
+                raise PublishRefused("busy", f"this stream already has a {publisher.kind}-key"
+                                     " publisher")
+            why = (f"replaced by a new connection on the {publisher.kind} key (no media for"
+                   f" {quiet:.1f} s)")
+            log.info("stale publisher replaced", extra={"fields": {
+                "stream": live.stream_id, "from": same.peer, "to": publisher.peer,
+                "key": publisher.kind, "why": why}})
+            if same is live.publisher and live.standby is None:
+                live.take_over(publisher, Departure("taken_over", why))
+                same.kick(Departure("taken_over", why))
+                return
+            self._drop(same, Departure("taken_over", why))  # an active one: to the standby
+        if live.publisher is None:
+            live.attach(publisher)
+        else:
+            live.add_standby(publisher)
 
     def disconnect_key(self, stream_id: str, kind: KeyKind, reason: str) -> bool:
         """Drop the publisher using a key that was just rotated."""
         live = self._streams.get(stream_id)
-        publisher = live.publisher if live else None
-        if live is None or publisher is None or publisher.kind != kind:
+        publisher = live.holding(kind) if live else None
+        if publisher is None:
             return False
         self._drop(publisher, Departure("key_rotated", reason))
         return True
@@ -149,7 +176,24 @@ class StreamRegistry:
     def _drop(self, publisher: Publisher, departure: Departure) -> None:
         """Let ``publisher`` go, then close its connection."""
         publisher.live.detach(publisher, departure)
-        publisher.kick(departure.description)
+        publisher.kick(departure)
+
+    # -- the periodic check: stalls and silent publishers ---------------------------------
+
+    async def check_publishers(self) -> None:
+        """Hands each stalled stream to its standby and drops every publisher that sent
+        no media for ``failover.media_timeout_sec`` (like a disconnect: the stream waits
+        for it through the reconnect grace)."""
+        now = self._clock()
+        timeout = self.failover.media_timeout_sec
+        for live in list(self._streams.values()):
+            for publisher in live.silent(now):
+                log.warning("publisher sent no media", extra={"fields": {
+                    "stream": live.stream_id, "protocol": publisher.protocol,
+                    "key": publisher.kind, "peer": publisher.peer, "role": publisher.role,
+                    "timeout_sec": timeout}})
+                self._drop(publisher, Departure("disconnected", f"no media for {timeout:g} s"))
+            live.fail_over_if_stalled(now)
 
     # -- the creator's lifecycle ----------------------------------------------------------
 
@@ -174,9 +218,8 @@ class StreamRegistry:
         self._emit(StreamRemoved(stream_id))
 
     async def _end(self, live: LiveStream, departure: Departure) -> None:
-        publisher = live.end(departure)
-        if publisher is not None:
-            publisher.kick(departure.description)
+        for publisher in live.end(departure):
+            publisher.kick(departure)
         await self._settle(live)
 
     async def _require(self, stream_id: str) -> LiveStream:
@@ -222,7 +265,10 @@ class StreamRegistry:
             await self._settled.wait_for(lambda: writes.written >= writes.changes)
 
     async def close(self) -> None:
-        """Drop every publisher and wait for the state writes to reach the store."""
-        for publisher in self.publishers():
-            self._drop(publisher, Departure("shutdown", "server shutting down"))
+        """Drop every publisher (standbys first: nothing takes over) and wait for the
+        state writes to reach the store."""
+        await self._watch.stop()
+        for live in list(self._streams.values()):
+            for publisher in live.publishers[::-1]:
+                self._drop(publisher, Departure("shutdown", "server shutting down"))
         await asyncio.gather(*(w.writer for w in self._writes.values() if w.writer))

@@ -418,12 +418,18 @@ class RtmpConnection:
             return
         self._user_event(PING_REQUEST, _U32.pack(timestamp & _MASK32))
 
-    def close(self, description: str = "") -> None:
+    def close(self, description: str = "", *, error_code: str | None = None) -> None:
+        """End the connection; an active publish first hears why in an ``onStatus``: an
+        error with ``error_code`` (e.g. ``NetStream.Publish.BadName``: this name may not
+        publish any more), else ``NetStream.Unpublish.Success``."""
         if self._state is _State.CLOSED:
             return
         if self._publish is _Publish.ACTIVE:
-            self._on_status("status", "NetStream.Unpublish.Success",
-                            description or f"{self._publish_name} is now unpublished.")
+            if error_code is not None:
+                self._on_status("error", error_code, description)
+            else:
+                self._on_status("status", "NetStream.Unpublish.Success",
+                                description or f"{self._publish_name} is now unpublished.")
         self._publish = _Publish.NONE
         self._state = _State.CLOSED
 

@@ -28,6 +28,7 @@ from ingest.mpegts.events import FrameReceived, TrackAnnounced
 from ingest.refusals import RefusalLog, RepeatedRefusals
 from ingest.sink import (
     TRACK_REFUSED,
+    Dropped,
     PublishRefused,
     PublishSession,
     PublishSink,
@@ -213,7 +214,8 @@ class SrtServer(asyncio.DatagramProtocol):
             return
         connection_holder: list[SrtConnection] = []
 
-        def kick(why: str) -> None:
+        def kick(dropped: Dropped) -> None:  # SRT has no status channel: just closed
+            why = dropped.description
             if connection_holder:
                 publish = self.publishes.pop(connection_holder[0].socket_id, None)
                 core.close(connection_holder[0], why)

@@ -58,13 +58,16 @@ async def test_a_publish_and_its_loss(store: Store) -> None:
 async def test_a_takeover_is_a_departure_and_an_attach(store: Store) -> None:
     stream_id, primary, backup = await make_stream(store)
     registry = StreamRegistry(store)
-    await registry.start_publish(protocol="rtmp", key=primary, peer="a", disconnect=Kicks())
+    first = await registry.start_publish(protocol="rtmp", key=primary, peer="a",
+                                         disconnect=Kicks())
     events = registry.subscribe("late")
     a, b = PublisherInfo("rtmp", "primary", "a"), PublisherInfo("srt", "backup", "b")
     assert drain(events) == [PublisherAttached(stream_id, a)]  # the present, replayed
     await registry.start_publish(protocol="srt", key=backup, peer="b", disconnect=Kicks())
+    assert drain(events) == []  # the backup waits as the standby: nothing changed yet
+    first.detach("connection reset")
     assert drain(events) == [
-        PublisherDetached(stream_id, a, Departure("taken_over", "taken over by the backup key")),
+        PublisherDetached(stream_id, a, Departure("disconnected", "connection reset")),
         PublisherAttached(stream_id, b, replaced=a),
     ]
 

@@ -65,12 +65,15 @@ async def test_backup_takes_over_without_ending(store: Store) -> None:
     reader = live.add_reader("test")
     second = await registry.start_publish(protocol="rtmp", key=backup, peer="b",
                                           disconnect=Kicks())
-    assert kicked.reasons == ["taken over by the backup key"]
-    # The kicked connection's own detach afterwards changes nothing.
-    first.detach("closed by server")
+    # A healthy primary is not kicked: the backup waits as the standby (issue 15).
+    assert kicked.reasons == [] and live.publisher is first and live.standby is second
+    assert reader.get_nowait() is None
+    first.detach("connection reset")
     assert live.state == "live" and live.publisher is second
     assert isinstance(reader.get_nowait(), Discontinuity)
     assert reader.get_nowait() is None
+    first.detach("closed twice")  # a publisher that left already changes nothing
+    assert live.publisher is second and kicked.reasons == []
 
 
 async def test_auto_live_off_waits_in_preview(store: Store) -> None:

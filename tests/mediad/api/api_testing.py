@@ -21,5 +21,5 @@ async def publish(env: ApiEnv, stream_id: str, kind: str = "primary"
     connection = Connection()
     publisher = await env.registry.start_publish(
         protocol="rtmp", key=keys[kind].secret, peer="127.0.0.1:5000",  # type: ignore[index]
-        disconnect=connection.dropped.append)
+        disconnect=lambda dropped: connection.dropped.append(dropped.description))
     return publisher, connection
