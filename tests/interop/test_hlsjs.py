@@ -155,7 +155,9 @@ def test_hlsjs_plays_through_a_publisher_reconnect() -> None:
 
 def test_hlsjs_switches_renditions_without_a_stall() -> None:
     ffmpeg = require_tool("ffmpeg")
-    with DaemonProcess() as daemon:  # transcoding on: source 640x360 + the 360p rung
+    # Transcoding on: source 640x360 + a 240p rung (a 360p rung would copy the source).
+    ladder = '[[transcode.ladder]]\nname = "240p"\nheight = 240\nbitrate_kbps = 400\n'
+    with DaemonProcess(extra_config=ladder) as daemon:
         report = play_publish(daemon, publish(ffmpeg, daemon.rtmp_url(), 30), 12, 90,
                               "--switch-level-at", "4")
     assert len(report["samples"][0]["levels"]) >= 2, report["samples"][0]
