@@ -363,6 +363,20 @@ def test_close_while_publishing_sends_unpublish() -> None:
     assert conn.closed
 
 
+def test_close_with_an_error_code_refuses_the_publish_first() -> None:
+    """A publish dropped because it may not go on (taken over, key rotated) hears an
+    error status before the close, in the same output."""
+    conn, _, output = connected()
+    conn.close("the primary key was rotated", error_code="NetStream.Publish.BadName")
+    assert conn.closed
+    [(msid, reply)] = commands(output.feed(conn.data_to_send()))
+    assert msid == 1 and reply[:3] == ["onStatus", 0.0, None]
+    assert reply[3] == {"level": "error", "code": "NetStream.Publish.BadName",
+                        "description": "the primary key was rotated"}
+    conn.close("again", error_code="NetStream.Publish.BadName")
+    assert conn.data_to_send() == b""
+
+
 def test_enhanced_connect_and_amf3_object_encoding() -> None:
     pub = Publisher()
     props = {"app": "live", "tcUrl": "rtmp://h/live", "objectEncoding": 3.0,

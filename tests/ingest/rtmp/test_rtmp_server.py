@@ -181,6 +181,27 @@ async def test_second_publisher_on_a_busy_key_is_refused(tmp_path: Path) -> None
         first.close()
 
 
+@pytest.mark.parametrize(("drop", "level", "code", "description"), [
+    ("rotate", "error", "NetStream.Publish.BadName", "the primary key was rotated"),
+    ("end", "status", "NetStream.Unpublish.Success", "ended by the creator"),
+])
+async def test_a_dropped_publisher_hears_why_before_the_close(
+        tmp_path: Path, drop: str, level: str, code: str, description: str) -> None:
+    async with server_env(tmp_path) as env:
+        reader = env.live.add_reader("test", capacity=100)
+        client_reader, writer = await env.open()
+        writer.write(publish_pieces(env.key))
+        assert isinstance(await next_item(reader), Frame)
+        if drop == "rotate":
+            assert env.registry.disconnect_key(env.live.stream_id, "primary", description)
+        else:
+            await env.registry.end(env.live.stream_id, description)
+        infos = await status_infos(client_reader)  # until the server closes
+        assert infos[-1] == {"level": level, "code": code, "description": description}
+        writer.close()
+        await wait_for(lambda: env.server.connections == 0)
+
+
 async def test_wrong_application_is_refused(tmp_path: Path,
                                             caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
