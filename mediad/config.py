@@ -52,6 +52,9 @@ class StreamsConfig:
     auto_live: bool = True
     """A stream goes live as soon as its publisher connects; false: it waits in preview
     until the creator goes live from the control room."""
+    max_ingest_kbps: int = field(default=12_000, metadata=_range(0, 1_000_000))
+    """A publisher sending more than 10 % above this is advised (control room, health
+    channel) to lower its bitrate; advice only, nothing is refused. 0: no limit."""
     failover_after_ms: int = field(default=1000, metadata=_range(100, 60_000))
     """A publisher that sends no media this long is stalled: the standby (the other key's
     publisher) takes over, and a new connection on its key replaces it."""

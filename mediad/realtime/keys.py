@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from mediad.realtime.chat import ChatCommands
+from mediad.realtime.encoder_watch import EncoderWatch
 from mediad.realtime.hub import Hub
 from mediad.realtime.identity import Identities
 from mediad.realtime.recorder import Recorder
@@ -22,6 +23,7 @@ RECORDER = web.AppKey("realtime_recorder", Recorder)
 IDENTITIES = web.AppKey("realtime_identities", Identities)
 VIEWERS = web.AppKey("realtime_viewers", ViewerCounts)
 STREAM_HEALTH = web.AppKey("realtime_stream_health", StreamHealth)
+ENCODER_WATCH = web.AppKey("realtime_encoder_watch", EncoderWatch)
 STREAM_STATUS = web.AppKey("realtime_stream_status", StreamStatus)
 CHAT = web.AppKey("realtime_chat", ChatCommands)
 SNAPSHOTS = web.AppKey("realtime_snapshots", Snapshots)

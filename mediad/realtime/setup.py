@@ -9,14 +9,17 @@ from collections.abc import Callable
 from aiohttp import web
 
 from mediad.auth import Tokens
+from mediad.encoder_advice import AdviceSettings
 from mediad.http.app import CONFIG, PLAYBACK_OBSERVERS, REGISTRY, STORE, add_service
 from mediad.realtime import messages as m
 from mediad.realtime.bus import Bus, make_bus
 from mediad.realtime.chat import ChatCommands
+from mediad.realtime.encoder_watch import EncoderWatch
 from mediad.realtime.hub import Hub
 from mediad.realtime.identity import Identities
 from mediad.realtime.keys import (
     CHAT,
+    ENCODER_WATCH,
     HUB,
     IDENTITIES,
     RECORDER,
@@ -48,8 +51,10 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
     relay = Relay(bus, hub)
     recorder = Recorder(store, bus)
     viewers = ViewerCounts(bus.instance_id, recorder, hub, clock=clock)
+    encoders = EncoderWatch(registry, AdviceSettings(
+        max_ingest_kbps=config.streams.max_ingest_kbps))
     health = StreamHealth(config.realtime.health_interval_sec, store, registry, recorder,
-                          viewers, pipelines=pipelines, clock=clock)
+                          viewers, pipelines=pipelines, advice=encoders.advice, clock=clock)
     identities = Identities(tokens, store)
     relay.claim(REPORT, viewers.report_received)
     relay.watch(m.HEALTH, health.remember)
@@ -59,6 +64,7 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
     add_service(app, RELAY, relay)
     add_service(app, HUB, hub)
     add_service(app, VIEWERS, viewers)
+    add_service(app, ENCODER_WATCH, encoders)
     add_service(app, STREAM_HEALTH, health)
     add_service(app, STREAM_STATUS, StreamStatus(registry, recorder))
     app[RECORDER] = recorder

@@ -1,6 +1,7 @@
 """The stream health service: every ``realtime.health_interval_sec`` each publishing
-stream's health (``health.py``) is stored and broadcast; the latest sample of each stream,
-from whichever process took it, is kept for clients that join."""
+stream's health (``health.py``) is stored and broadcast, with the encoder advice of the
+moment (``encoder_watch.py``); the latest sample of each stream, from whichever process took
+it, is kept for clients that join."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from mediad.background import Periodic
 from mediad.clock import iso_utc, now_ms
+from mediad.encoder_advice import Advice
 from mediad.realtime import messages as m
 from mediad.realtime.health import Counters, sample
 from mediad.realtime.recorder import Recorder
@@ -22,12 +24,15 @@ log = logging.getLogger("mediad.realtime")
 
 PipelineLookup = Callable[[str], StreamPipeline | None]
 """The packager pipeline of a stream, if it has one (its transcoder rungs' counters)."""
+AdviceLookup = Callable[[str], list[Advice]]
+"""The encoder advice for a stream's publisher now."""
 
 
 class StreamHealth:
     def __init__(self, interval_sec: float, store: Store, registry: StreamRegistry,
                  recorder: Recorder, viewers: ViewerCounts, *,
                  pipelines: PipelineLookup = lambda stream_id: None,
+                 advice: AdviceLookup = lambda stream_id: [],
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_sec = interval_sec
         self._store = store
@@ -35,6 +40,7 @@ class StreamHealth:
         self._recorder = recorder
         self._viewers = viewers
         self._pipelines = pipelines
+        self._advice = advice
         self._clock = clock
         self._counters: dict[str, Counters] = {}
         self._latest: dict[str, m.Message] = {}
@@ -74,7 +80,8 @@ class StreamHealth:
                                          health.drop_rate, viewers)
             await self._recorder.broadcast(stream_id, {
                 "type": m.HEALTH, "at": iso_utc(at), "bitrateKbps": health.bitrate_kbps,
-                "fps": health.fps, "dropRate": health.drop_rate, "viewers": viewers})
+                "fps": health.fps, "dropRate": health.drop_rate, "viewers": viewers,
+                "advice": [a.as_message() for a in self._advice(stream_id)]})
 
     def _read_counters(self, live: LiveStream) -> Counters:
         pipeline = self._pipelines(live.stream_id)
