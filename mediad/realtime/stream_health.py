@@ -14,6 +14,7 @@ from mediad.clock import iso_utc, now_ms
 from mediad.encoder_advice import Advice
 from mediad.realtime import messages as m
 from mediad.realtime.health import Counters, sample
+from mediad.realtime.publisher_health import PublisherHealth
 from mediad.realtime.recorder import Recorder
 from mediad.realtime.viewer_counts import ViewerCounts
 from mediad.store import Store
@@ -43,6 +44,7 @@ class StreamHealth:
         self._advice = advice
         self._clock = clock
         self._counters: dict[str, Counters] = {}
+        self._publishers = PublisherHealth()
         self._latest: dict[str, m.Message] = {}
         self._sampler = Periodic(self.sample, interval_sec, log=log,
                                  failure="health sampling failed")
@@ -69,6 +71,7 @@ class StreamHealth:
                 self._counters.pop(stream_id, None)
                 continue
             after = self._read_counters(live)
+            publishers = self._publishers.entries(live)  # every round: rates from the first
             before = self._counters.get(stream_id)
             self._counters[stream_id] = after
             if before is None:
@@ -81,7 +84,8 @@ class StreamHealth:
             await self._recorder.broadcast(stream_id, {
                 "type": m.HEALTH, "at": iso_utc(at), "bitrateKbps": health.bitrate_kbps,
                 "fps": health.fps, "dropRate": health.drop_rate, "viewers": viewers,
-                "advice": [a.as_message() for a in self._advice(stream_id)]})
+                "advice": [a.as_message() for a in self._advice(stream_id)],
+                "publishers": publishers})
 
     def _read_counters(self, live: LiveStream) -> Counters:
         pipeline = self._pipelines(live.stream_id)
