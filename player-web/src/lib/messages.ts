@@ -129,6 +129,20 @@ export interface Resync extends Ephemeral {
   reason: string;
 }
 
+/** One of the stream's encoders: the one on air or the hot standby on the other key. */
+export interface PublisherHealth {
+  role: "active" | "standby";
+  key: "primary" | "backup";
+  protocol: string;
+  frames: number;
+  bitrateKbps: number;
+  fps: number;
+  /** Seconds since its last media frame. */
+  sinceMediaSec: number;
+  /** On air, or held warm from a keyframe: a takeover plays at once. */
+  ready: boolean;
+}
+
 export interface HealthMessage extends Ephemeral {
   type: "health";
   bitrateKbps: number;
@@ -137,6 +151,8 @@ export interface HealthMessage extends Ephemeral {
   dropRate: number;
   viewers: number;
   at: string;
+  /** Absent from servers older than hot standby. */
+  publishers?: PublisherHealth[];
 }
 
 export interface ViewersMessage extends Ephemeral {

@@ -2,6 +2,7 @@ import { ErrorBoundary } from "../components/ErrorBoundary";
 import { HealthPanel } from "../components/HealthPanel";
 import { LiveChat } from "../components/LiveChat";
 import { ModerationPanel } from "../components/ModerationPanel";
+import { PublishersPanel } from "../components/PublishersPanel";
 import { SettingsPanel } from "../components/SettingsPanel";
 import { SignIn } from "../components/SignIn";
 import { StatusControl } from "../components/StatusControl";
@@ -89,6 +90,7 @@ function StreamRoom({ streamId }: { streamId: string }) {
       <div className="column">
         <StatusControl stream={stream} state={current} onChanged={detail.set} />
         <HealthPanel streamId={streamId} live={state?.health ?? null} />
+        <PublishersPanel publishers={state?.health?.publishers ?? []} />
         <StreamKeyCard streamId={streamId} />
       </div>
       <div className="column">
