@@ -26,6 +26,9 @@ from mediad.store.users import Role, User, UserRepository
 ACCESS_COOKIE = "mediad_access"
 REFRESH_COOKIE = "mediad_refresh"
 REFRESH_COOKIE_PATH = "/api/auth"
+SESSION_HINT_COOKIE = "mediad_session"
+"""Readable by the web app, holds no secret: that a sign-in exists to ask about or refresh
+(the two real cookies are HttpOnly). Without it the app asks nothing: no 401s before sign-in."""
 GUEST_COOKIE = "mediad_guest"
 GUEST_COOKIE_MAX_AGE = 365 * 86400
 _ALGORITHM = "HS256"

@@ -1,5 +1,8 @@
 """Signing in and out: a short-lived access token (JWT) and a rotating refresh token, both
-as HttpOnly SameSite=Strict cookies for the browser and in the body for other clients."""
+as HttpOnly SameSite=Strict cookies for the browser and in the body for other clients. Beside
+them a session hint cookie, readable by the web app and living as long as the refresh token,
+says that there is a session at all, so the app does not ask ``/api/me`` (or refresh) for
+nobody and log 401s before anyone signed in; it grants nothing."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from mediad.api.context import API, ApiContext, require_user, too_many
 from mediad.api.streams import stream_cards
 from mediad.api.validation import Fields
 from mediad.api.views import user_view
-from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_COOKIE_PATH
+from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_COOKIE_PATH, SESSION_HINT_COOKIE
 from mediad.clock import now_ms
 from mediad.http.jsonio import read_object, reply
 from mediad.passwords import hash_password, verify_password
@@ -47,6 +50,8 @@ async def _signed_in(request: web.Request, api: ApiContext, user: User) -> web.R
     response.set_cookie(REFRESH_COOKIE, refresh_token, max_age=api.tokens.refresh_ttl_sec,
                         path=REFRESH_COOKIE_PATH, httponly=True, samesite="Strict",
                         secure=secure)
+    response.set_cookie(SESSION_HINT_COOKIE, "1", max_age=api.tokens.refresh_ttl_sec, path="/",
+                        samesite="Strict", secure=secure)
     return response
 
 
@@ -109,6 +114,7 @@ async def logout(request: web.Request) -> web.Response:
     response = web.Response(status=204, headers={"Cache-Control": "no-store"})
     response.del_cookie(ACCESS_COOKIE, path="/")
     response.del_cookie(REFRESH_COOKIE, path=REFRESH_COOKIE_PATH)
+    response.del_cookie(SESSION_HINT_COOKIE, path="/")
     return response
 
 

@@ -2,7 +2,9 @@
 
 Every page route returns the app's ``index.html`` (the app routes in the browser); assets
 have content hashes in their names, so they are cached for a year, and served gzipped from
-the ``.gz`` files the build writes when the browser accepts it.
+the ``.gz`` files the build writes when the browser accepts it. The icons (``player-web/public``)
+keep their names, so browsers that ask for ``/favicon.ico`` on any page get one: cached for
+a day, not forever.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from aiohttp import web
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 PAGES = ("/", "/watch/{stream}", "/studio", "/studio/{stream}")
+ICONS = {"favicon.ico": "image/x-icon", "favicon.svg": "image/svg+xml"}
 _ASSET = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _NOT_BUILT = (
     "<!doctype html><meta charset=utf-8><title>mediad</title>"
@@ -49,6 +52,16 @@ def setup_web(app: web.Application, root: Path = STATIC) -> None:
             "X-Content-Type-Options": "nosniff",
         })
 
+    async def icon(request: web.Request) -> web.StreamResponse:
+        name = request.match_info["icon"]
+        path = root / name
+        if not path.is_file():
+            raise web.HTTPNotFound(reason="the web player is not built")
+        return web.FileResponse(path, headers={
+            "Content-Type": ICONS[name], "Cache-Control": "public, max-age=86400",
+            "X-Content-Type-Options": "nosniff"})
+
     for path in PAGES:
         app.router.add_get(path, page)
     app.router.add_get("/assets/{name}", asset)
+    app.router.add_get(r"/{icon:favicon\.(?:ico|svg)}", icon)

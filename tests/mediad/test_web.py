@@ -69,3 +69,36 @@ async def test_without_a_build_the_page_says_how_to_get_one(tmp_path: Path) -> N
         assert response.status == 503 and "make player" in await response.text()
     finally:
         await client.close()
+
+
+async def test_the_icons_are_served_where_browsers_ask(tmp_path: Path) -> None:
+    """``/favicon.ico`` is what every browser asks for on every page: the app's icon, not a
+    404 (the shipped ones, as the build copies them from player-web/public)."""
+    build(tmp_path)
+    public = Path(__file__).resolve().parents[2] / "player-web" / "public"
+    for name in ("favicon.ico", "favicon.svg"):
+        (tmp_path / name).write_bytes((public / name).read_bytes())
+    client = await client_for(tmp_path)
+    try:
+        ico = await client.get("/favicon.ico")
+        assert ico.status == 200 and ico.headers["Content-Type"] == "image/x-icon"
+        assert (await ico.read())[:4] == b"\x00\x00\x01\x00"  # an ICO directory
+        svg = await client.get("/favicon.svg")
+        assert svg.status == 200 and svg.headers["Content-Type"] == "image/svg+xml"
+        assert (await svg.text()).startswith("<svg")
+        assert "public" in svg.headers["Cache-Control"]
+        assert (await client.get("/favicon.png")).status == 404
+    finally:
+        await client.close()
+    index = (public.parent / "index.html").read_text()
+    assert 'rel="icon" href="/favicon.svg"' in index and 'href="/favicon.ico"' in index
+
+
+async def test_no_built_icon_is_a_404(tmp_path: Path) -> None:
+    build(tmp_path)
+    client = await client_for(tmp_path)
+    try:
+        response = await client.get("/favicon.ico")
+        assert response.status == 404 and (await response.json())["error"]
+    finally:
+        await client.close()

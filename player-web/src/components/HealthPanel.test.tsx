@@ -17,7 +17,7 @@ describe("HealthPanel", () => {
     expect(await screen.findByText("2600 kbit/s")).toBeInTheDocument();
     expect(screen.getByRole("img", { name: "Bitrate (kbit/s), last 10 minutes" })).toBeInTheDocument();
     rerender(
-      <HealthPanel streamId="s1" live={{ at: new Date(now).toISOString(), bitrateKbps: 1800, fps: 29.5, dropRate: 0.05, viewers: 9, publishers: [] }} />,
+      <HealthPanel streamId="s1" live={{ at: new Date(now).toISOString(), bitrateKbps: 1800, fps: 29.5, dropRate: 0.05, viewers: 9, advice: [], publishers: [] }} />,
     );
     const figures = screen.getByTestId("health-figures");
     expect(figures).toHaveTextContent("1800 kbit/s");

@@ -7,8 +7,8 @@ afterEach(() => vi.unstubAllGlobals());
 
 const masked = {
   keys: [
-    { kind: "primary", masked: "live_••••••••AbCd", createdAt: "" },
-    { kind: "backup", masked: "live_••••••••WxYz", createdAt: "" },
+    { kind: "primary", masked: "live_••••••••AbCd", createdAt: "", srtStreamId: "#!::r=live/live_••••••••AbCd,m=publish" },
+    { kind: "backup", masked: "live_••••••••WxYz", createdAt: "", srtStreamId: "#!::r=live/live_••••••••WxYz,m=publish" },
   ],
   rtmpServer: "rtmp://host:1935/live",
   srtServer: "srt://host:9000",
@@ -17,7 +17,8 @@ const masked = {
 };
 const revealed = (key: string, extra = {}) => ({
   kind: "primary", key, createdAt: "", rtmpServer: "rtmp://host:1935/live", rtmpUrl: `rtmp://host:1935/live/${key}`,
-  srtUrl: `srt://host:9000?streamid=x&passphrase=pp`, srtPassphrase: "secret-passphrase", ...extra,
+  srtUrl: `srt://host:9000?streamid=%23%21%3A%3Ar%3Dlive%2F${key}%2Cm%3Dpublish&passphrase=pp&pbkeylen=16`,
+  srtStreamId: `#!::r=live/${key},m=publish`, srtPassphrase: "secret-passphrase", ...extra,
 });
 
 describe("StreamKeyCard", () => {
@@ -48,6 +49,36 @@ describe("StreamKeyCard", () => {
     fireEvent.click(within(row).getByRole("button", { name: "Hide" }));
     expect(within(row).queryByText("live_thesecretkey")).toBeNull();
     expect(calls.filter((c) => c.method === "POST")).toHaveLength(1);
+  });
+
+  it("shows the SRT stream id masked, and every SRT caller's settings once revealed, each copyable", async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    fakeFetch({
+      "GET /api/streams/s1/keys": () => ({ body: masked }),
+      "POST /api/streams/s1/keys/primary/reveal": () => ({ body: revealed("live_thesecretkey") }),
+    });
+    render(<StreamKeyCard streamId="s1" />);
+    const row = await screen.findByTestId("key-primary");
+    expect(within(row).getByText("#!::r=live/live_••••••••AbCd,m=publish")).toBeInTheDocument();
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Show" })));
+    const srt = within(row).getByTestId("srt-primary");
+    const url = "srt://host:9000?streamid=%23%21%3A%3Ar%3Dlive%2Flive_thesecretkey%2Cm%3Dpublish&passphrase=pp&pbkeylen=16";
+    expect(within(srt).getByText(url)).toBeInTheDocument();
+    expect(srt).toHaveTextContent("Server: this URL, Stream Key: leave empty");
+    expect(within(srt).getByText(`srt-live-transmit udp://:5000 '${url}'`)).toBeInTheDocument();
+    expect(within(srt).getByText("#!::r=live/live_thesecretkey,m=publish")).toBeInTheDocument();
+    expect(srt).toHaveTextContent("key length 16 (AES-128)");
+    for (const [label, value] of [
+      ["Copy primary SRT URL", url],
+      ["Copy primary srt-live-transmit command", `srt-live-transmit udp://:5000 '${url}'`],
+      ["Copy primary SRT stream ID", "#!::r=live/live_thesecretkey,m=publish"],
+    ] as const) {
+      await act(async () => fireEvent.click(within(srt).getByRole("button", { name: label })));
+      expect(writeText).toHaveBeenLastCalledWith(value);
+    }
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Copy SRT server" })));
+    expect(writeText).toHaveBeenLastCalledWith("srt://host:9000");
   });
 
   it("rotates only after a confirmation, and says the encoder was dropped", async () => {

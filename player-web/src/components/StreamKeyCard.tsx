@@ -21,6 +21,34 @@ function Copy({ value, label }: { value: string; label: string }) {
   );
 }
 
+/** How each kind of SRT caller takes the revealed key: OBS and ffmpeg the whole URL,
+ * srt-live-transmit the same URL quoted for the shell, other encoders the stream id alone. */
+function SrtSettings({ srtKey }: { srtKey: RevealedKey }) {
+  const command = `srt-live-transmit udp://:5000 '${srtKey.srtUrl}'`;
+  return (
+    <dl className="srt-settings" data-testid={`srt-${srtKey.kind}`}>
+      <dt>SRT URL</dt>
+      <dd>
+        <code>{srtKey.srtUrl}</code> <Copy value={srtKey.srtUrl} label={`${srtKey.kind} SRT URL`} />
+        <small>
+          OBS: Settings › Stream › Service: Custom…, Server: this URL, Stream Key: leave empty. ffmpeg: the output URL
+          (with <code>-f mpegts</code>).
+        </small>
+      </dd>
+      <dt>srt-live-transmit</dt>
+      <dd>
+        <code>{command}</code> <Copy value={command} label={`${srtKey.kind} srt-live-transmit command`} />
+        <small>Relays MPEG-TS that arrives on UDP port 5000; the URL in quotes, as it is.</small>
+      </dd>
+      <dt>SRT stream ID</dt>
+      <dd>
+        <code>{srtKey.srtStreamId}</code> <Copy value={srtKey.srtStreamId} label={`${srtKey.kind} SRT stream ID`} />
+        <small>For encoders with a Stream ID field of their own (vMix, Larix): the server above, this stream ID{srtKey.srtPassphrase ? ", the passphrase and key length 16 (AES-128)" : ""}.</small>
+      </dd>
+    </dl>
+  );
+}
+
 /** The stream keys: masked until shown, copyable, rotatable after a confirmation. */
 export function StreamKeyCard({ streamId }: { streamId: string }) {
   const base = `/api/streams/${encodeURIComponent(streamId)}/keys`;
@@ -70,7 +98,7 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
         </dd>
         <dt>SRT server</dt>
         <dd>
-          <code>{view.srtServer}</code>
+          <code>{view.srtServer}</code> <Copy value={view.srtServer} label="SRT server" />
         </dd>
         <dt>SRT passphrase</dt>
         <dd>
@@ -78,7 +106,7 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
           {anyShown && <Copy value={anyShown.srtPassphrase} label="SRT passphrase" />}
         </dd>
       </dl>
-      {view.keys.map(({ kind, masked }) => {
+      {view.keys.map(({ kind, masked, srtStreamId }) => {
         const key = shown[kind];
         return (
           <div className="key-row" key={kind} data-testid={`key-${kind}`}>
@@ -111,9 +139,11 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
                 Rotate…
               </button>
             )}
-            {key && (
+            {key ? (
+              <SrtSettings srtKey={key} />
+            ) : (
               <p className="urls">
-                SRT: <code>{key.srtUrl}</code>
+                SRT stream ID: <code>{srtStreamId}</code>
               </p>
             )}
           </div>

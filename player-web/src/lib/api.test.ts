@@ -1,11 +1,25 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fakeFetch } from "../test/fakes";
-import { api, ApiError } from "./api";
+import { api, ApiError, hasSession, SESSION_HINT_COOKIE } from "./api";
+
+const signIn = () => (document.cookie = `${SESSION_HINT_COOKIE}=1; path=/`);
 
 describe("api", () => {
-  afterEach(() => vi.unstubAllGlobals());
+  afterEach(() => {
+    vi.unstubAllGlobals();
+    document.cookie = `${SESSION_HINT_COOKIE}=; max-age=0; path=/`;
+  });
+
+  it("without a session, a 401 is the answer: no refresh, no sign-out, no second try", async () => {
+    const { calls } = fakeFetch({ "GET /api/me": () => ({ status: 401, body: { error: "sign in first" } }) });
+    expect(hasSession()).toBe(false);
+    await expect(api("/api/me")).rejects.toMatchObject({ status: 401 });
+    expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/me"]);
+  });
 
   it("refreshes the session once on 401 and repeats the call", async () => {
+    signIn();
+    expect(hasSession()).toBe(true);
     let refreshed = false;
     const { calls } = fakeFetch({
       "GET /api/me": () => (refreshed ? { body: { user: { handle: "carla" } } } : { status: 401, body: { error: "expired" } }),
@@ -19,6 +33,7 @@ describe("api", () => {
   });
 
   it("drops a session that cannot be renewed and asks again as a guest", async () => {
+    signIn();
     let signedOut = false;
     const { calls } = fakeFetch({
       "GET /api/streams/s/events": () => (signedOut ? { body: { cursor: 0, events: [] } } : { status: 401, body: { error: "invalid token" } }),

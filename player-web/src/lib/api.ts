@@ -18,8 +18,17 @@ export interface RequestOptions {
   method?: string;
   body?: unknown;
   signal?: AbortSignal;
-  /** On 401, try once to refresh the session and repeat (signed-in calls). */
+  /** On 401, try once to refresh the session and repeat (when there is a session). */
   refresh?: boolean;
+}
+
+/** Set by the server beside its HttpOnly sign-in cookies, as long-lived as the refresh
+ * token; it holds no secret. Without it there is no session to ask about or refresh, so the
+ * app asks nothing (and the console shows no 401 before anyone signed in). */
+export const SESSION_HINT_COOKIE = "mediad_session";
+
+export function hasSession(): boolean {
+  return typeof document !== "undefined" && document.cookie.split(/;\s*/).some((item) => item.startsWith(`${SESSION_HINT_COOKIE}=`));
 }
 
 let refreshing: Promise<boolean> | null = null;
@@ -72,7 +81,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   let response = await send();
-  if (response.status === 401 && refresh && !path.startsWith("/api/auth/")) {
+  if (response.status === 401 && refresh && !path.startsWith("/api/auth/") && hasSession()) {
     if (!(await refreshSession())) {
       // A session that cannot be renewed (a stale cookie, a changed server secret) would
       // refuse even what guests may do: drop its cookies and ask again as a guest.

@@ -2,7 +2,7 @@
 // the latest health and status. A plain store (subscribe/getState) over ChatTransport, so
 // React reads it with useSyncExternalStore and tests drive it with messages.
 import { ChatTransport, type TransportMode } from "./chatTransport";
-import type { Ack, ChatMessage, Command, Hello, PublisherHealth, ServerMessage, Tip } from "./messages";
+import type { Ack, ChatMessage, Command, EncoderAdviceItem, Hello, PublisherHealth, ServerMessage, Tip } from "./messages";
 import type { StreamState } from "./types";
 
 export const MAX_MESSAGES = 200;
@@ -13,6 +13,7 @@ export interface Health {
   fps: number;
   dropRate: number;
   viewers: number;
+  advice: EncoderAdviceItem[];
   publishers: PublisherHealth[];
 }
 
@@ -83,8 +84,8 @@ export function reduce(state: ChannelState, message: ServerMessage): ChannelStat
     case "viewers":
       return { ...state, viewers: message.count };
     case "health": {
-      const { at, bitrateKbps, fps, dropRate, viewers, publishers = [] } = message;
-      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, publishers }, viewers };
+      const { at, bitrateKbps, fps, dropRate, viewers, advice = [], publishers = [] } = message;
+      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, advice, publishers }, viewers };
     }
     case "stream.status":
       return { ...state, streamState: message.state };

@@ -129,6 +129,19 @@ export interface Resync extends Ephemeral {
   reason: string;
 }
 
+/** An encoder setting that hurts viewers (docs/realtime.md, "Encoder advice"). */
+export interface EncoderAdviceItem {
+  /** Stable: keyframe_interval, b_frames, bitrate, audio_sample_rate, variable_frame_rate. */
+  code: string;
+  value: number;
+  unit: string;
+  limit: number | null;
+  /** What is wrong, in words. */
+  message: string;
+  /** What to set in OBS. */
+  obs: string;
+}
+
 /** One of the stream's encoders: the one on air or the hot standby on the other key. */
 export interface PublisherHealth {
   role: "active" | "standby";
@@ -151,6 +164,8 @@ export interface HealthMessage extends Ephemeral {
   dropRate: number;
   viewers: number;
   at: string;
+  /** Absent from servers older than encoder advice. */
+  advice?: EncoderAdviceItem[];
   /** Absent from servers older than hot standby. */
   publishers?: PublisherHealth[];
 }

@@ -46,7 +46,8 @@ export interface Settings {
 export type KeyKind = "primary" | "backup";
 
 export interface KeysView {
-  keys: { kind: KeyKind; masked: string; createdAt: string }[];
+  /** `srtStreamId`: the SRT stream id with the masked key. */
+  keys: { kind: KeyKind; masked: string; createdAt: string; srtStreamId: string }[];
   rtmpServer: string;
   srtServer: string;
   srtPassphrase: string;
@@ -59,7 +60,10 @@ export interface RevealedKey {
   createdAt: string;
   rtmpServer: string;
   rtmpUrl: string;
+  /** The whole caller URL (stream id percent-encoded, passphrase and pbkeylen if any). */
   srtUrl: string;
+  /** `#!::r=APP/KEY,m=publish`, for encoders with a Stream ID field of their own. */
+  srtStreamId: string;
   srtPassphrase: string;
   publisherDisconnected?: boolean;
 }

@@ -1,5 +1,6 @@
 import { act, fireEvent, render, screen } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SESSION_HINT_COOKIE } from "../lib/api";
 import { asWebSocket, FakeWebSocket, fakeFetch } from "../test/fakes";
 import { ControlRoom } from "./ControlRoom";
 
@@ -17,16 +18,18 @@ afterEach(() => {
   vi.unstubAllGlobals();
   vi.restoreAllMocks();
   FakeWebSocket.reset();
+  document.cookie = `${SESSION_HINT_COOKIE}=; max-age=0; path=/`;
 });
 
 describe("ControlRoom", () => {
   it("asks for a sign-in, then shows the stream's panels", async () => {
     let signedIn = false;
-    fakeFetch({
+    const { calls } = fakeFetch({
       "GET /api/me": () => (signedIn ? { body: { user: { handle: "carla" }, streams: [stream], moderates: [] } } : { status: 401, body: { error: "sign in first" } }),
       "POST /api/auth/refresh": () => ({ status: 401, body: { error: "no refresh token" } }),
       "POST /api/auth/login": () => {
         signedIn = true;
+        document.cookie = `${SESSION_HINT_COOKIE}=1; path=/`; // what the server's reply sets
         return { body: { user: { handle: "carla" } } };
       },
       "GET /api/streams/s1": () => ({ body: stream }),
@@ -38,6 +41,8 @@ describe("ControlRoom", () => {
     });
     render(<ControlRoom streamId={null} />);
     fireEvent.change(await screen.findByLabelText("Handle"), { target: { value: "carla" } });
+    // Nobody signed in: nothing was asked before the sign-in (no 401s in the console).
+    expect(calls.filter((c) => c.path === "/api/me" || c.path.startsWith("/api/auth/refresh"))).toEqual([]);
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "pw" } });
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Sign in" })));
     expect(await screen.findByRole("heading", { name: "Control room" })).toBeInTheDocument();

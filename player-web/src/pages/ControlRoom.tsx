@@ -1,3 +1,4 @@
+import { EncoderAdvice } from "../components/EncoderAdvice";
 import { ErrorBoundary } from "../components/ErrorBoundary";
 import { HealthPanel } from "../components/HealthPanel";
 import { LiveChat } from "../components/LiveChat";
@@ -7,7 +8,7 @@ import { SettingsPanel } from "../components/SettingsPanel";
 import { SignIn } from "../components/SignIn";
 import { StatusControl } from "../components/StatusControl";
 import { StreamKeyCard } from "../components/StreamKeyCard";
-import { api, ApiError } from "../lib/api";
+import { api, ApiError, hasSession } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { StreamCard, StreamDetail, User } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
@@ -19,8 +20,9 @@ interface Me {
   moderates: string[];
 }
 
-/** Who is signed in, or null for nobody. */
+/** Who is signed in, or null for nobody (not asked when there is no session at all). */
 async function signedIn(signal: AbortSignal): Promise<Me | null> {
+  if (!hasSession()) return null;
   try {
     return await api<Me>("/api/me", { signal });
   } catch (error) {
@@ -90,6 +92,7 @@ function StreamRoom({ streamId }: { streamId: string }) {
       <div className="column">
         <StatusControl stream={stream} state={current} onChanged={detail.set} />
         <HealthPanel streamId={streamId} live={state?.health ?? null} />
+        <EncoderAdvice advice={state?.health?.advice ?? []} />
         <PublishersPanel publishers={state?.health?.publishers ?? []} />
         <StreamKeyCard streamId={streamId} />
       </div>

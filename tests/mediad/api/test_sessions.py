@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE
+from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE, SESSION_HINT_COOKIE
 from mediad.config import AuthConfig
 from tests.mediad.api.conftest import ApiEnv, close_api_env, make_api_env, password_of
 
@@ -43,6 +43,25 @@ async def test_a_browser_is_signed_in_by_its_cookie_and_out_again(env: ApiEnv) -
     assert out.status == 204
     assert (await browser.get("/api/me")).status == 401
     assert (await browser.post("/api/auth/refresh")).status == 401
+
+
+async def test_the_session_hint_lives_as_long_as_the_refresh_token_and_grants_nothing(
+        env: ApiEnv) -> None:
+    """The web app reads the hint to know whether to ask /api/me at all; it is the only
+    cookie it can read, it goes with sign-out, and on its own it signs nobody in."""
+    browser = await env.browser()
+    response = await browser.post("/api/auth/login", json={
+        "handle": "carla", "password": password_of("creator")})
+    hint = response.cookies[SESSION_HINT_COOKIE]
+    assert hint.value == "1" and not hint["httponly"] and hint["path"] == "/"
+    assert hint["samesite"] == "Strict"
+    assert hint["max-age"] == response.cookies[REFRESH_COOKIE]["max-age"]
+    refreshed = await browser.post("/api/auth/refresh")
+    assert refreshed.status == 200 and SESSION_HINT_COOKIE in refreshed.cookies
+    out = await browser.post("/api/auth/logout")
+    assert out.cookies[SESSION_HINT_COOKIE]["max-age"] == "0"
+    only_hint = await env.client.get("/api/me", headers={"Cookie": f"{SESSION_HINT_COOKIE}=1"})
+    assert only_hint.status == 401
 
 
 async def test_wrong_password_and_unknown_handle_look_the_same(env: ApiEnv) -> None:
