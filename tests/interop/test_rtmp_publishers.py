@@ -194,7 +194,10 @@ async def test_backup_key_takes_over_without_ending(tmp_path: Path) -> None:
             await env.wait_frames(10)
             backup = await start_ffmpeg_live(env.url(env.backup))
             async with asyncio.timeout(15):
-                await primary.wait()  # kicked by the takeover
+                while env.live.standby is None:  # noqa: ASYNC110 -- the backup waits, warm
+                    await asyncio.sleep(0.05)
+            primary.kill()  # the primary fails: the backup takes over
+            await primary.wait()
             before = len(env.items)
             await env.wait_frames(before + 10)
             assert env.live.state == "live" and env.live.publishing

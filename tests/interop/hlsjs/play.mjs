@@ -2,11 +2,14 @@
 // JSON report: playback samples, errors, and the end-to-end latency
 // (Date.now() - hls.playingDate, where PROGRAM-DATE-TIME is mediad's ingest wall clock).
 //
-//   node play.mjs URL [--seconds N] [--start-timeout S] [--switch-level-at S]
+//   node play.mjs URL [--seconds N] [--start-timeout S] [--switch-level-at S] [--mark-color R,G,B]
 // --seconds N: sample every 500 ms for N seconds once playback has started (a reconnect test
 //   just asks for a longer window).
 // --start-timeout S: give up waiting for playback to start after S seconds (report started=false).
 // --switch-level-at S: S seconds into sampling, force hls.currentLevel to another rendition.
+// --mark-color R,G,B: report as markSeenAt the Date.now() at which the first frame whose
+//   average colour is R,G,B was presented (a publisher that sends a plain colour, e.g. a backup
+//   encoder taking over).
 import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 
@@ -20,6 +23,8 @@ const option = (name, fallback) => {
 const seconds = option('--seconds', 10);
 const startTimeout = option('--start-timeout', 20);
 const switchAt = option('--switch-level-at', -1);
+const markAt = args.indexOf('--mark-color');
+const markColor = markAt >= 0 ? args[markAt + 1].split(',').map(Number) : null;
 if (!url) {
   console.error('usage: node play.mjs URL [--seconds N] [--start-timeout S] [--switch-level-at S]');
   process.exit(2);
@@ -67,6 +72,31 @@ try {
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}); });
     window.hls = hls;
   }, url);
+
+  if (markColor) {
+    await page.evaluate((mark) => {
+      const video = document.getElementById('v');
+      const canvas = document.createElement('canvas');
+      canvas.width = canvas.height = 8;
+      const context = canvas.getContext('2d', { willReadFrequently: true });
+      window.report.markSeenAt = null;
+      const check = () => {
+        context.drawImage(video, 0, 0, 8, 8);
+        const pixels = context.getImageData(0, 0, 8, 8).data;
+        const mean = [0, 1, 2].map((c) => {
+          let sum = 0;
+          for (let i = c; i < pixels.length; i += 4) sum += pixels[i];
+          return sum / (pixels.length / 4);
+        });
+        if (mean.every((value, c) => Math.abs(value - mark[c]) < 40)) {
+          window.report.markSeenAt = Date.now();
+        } else {
+          video.requestVideoFrameCallback(check);
+        }
+      };
+      video.requestVideoFrameCallback(check);
+    }, markColor);
+  }
 
   const sample = () => page.evaluate(() => {
     const video = document.getElementById('v');
@@ -124,6 +154,7 @@ try {
     fragsLoaded: report.fragsLoaded,
     pageErrors: consoleErrors,
     latencyP50: p50,
+    markSeenAt: report.markSeenAt ?? null,
   }));
 } finally {
   await browser.close();
