@@ -269,6 +269,8 @@ class LiveStream:
         refusal = self.refuse_track(track)
         if refusal is not None:
             raise TrackRefused(refusal)
+        if track.track_id in publisher.tracks and publisher is self.standby:
+            publisher.warm.clear()  # frames of the old parameters: the new ones start anew
         publisher.tracks[track.track_id] = track
         if track.kind == "video":
             publisher.warm.has_video = True

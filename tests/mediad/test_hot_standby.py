@@ -131,6 +131,18 @@ async def test_a_disconnect_hands_over_to_the_standby_with_its_warm_gop(store: S
     assert s.live.state == "live" and a_kicks.dropped == []
 
 
+async def test_a_standby_that_changes_its_tracks_waits_for_their_keyframe(
+        store: Store) -> None:
+    s, a, b, _, _ = await live_show(store)
+    b.announce_track(HD)  # new parameters: the warm frames of the old ones are useless
+    b.push_frame(frame(HD, 66))
+    a.detach("connection reset")
+    items = drain(s.reader)
+    assert items[1:] == [TrackChange(HD)]  # no stale warm frames; the next keyframe starts
+    b.push_frame(frame(HD, 100, key=True))
+    assert drain(s.reader) == [frame(HD, 100, key=True)]
+
+
 async def test_a_stalled_primary_is_demoted_not_kicked(store: Store) -> None:
     s, a, b, a_kicks, _ = await live_show(store)
     s.clock.advance(0.6)
