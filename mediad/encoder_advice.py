@@ -213,11 +213,14 @@ class EncoderAdvisor:
         interval = self.keyframe_interval
         if interval is None or interval <= limit * KEYFRAME_TOLERANCE:
             return None
+        # Longer than every GOP seen: the open one, whose end is still to come.
+        open_gop = interval > max(self._gops, default=0.0)
+        said = (f"No keyframe for {interval:.1f} s" if open_gop
+                else f"Keyframes come {interval:.1f} s apart")
         return Advice(
             KEYFRAME_INTERVAL, round(interval, 1), "s", limit,
-            f"Keyframes come {interval:.1f} s apart. A segment can only start at a keyframe: "
-            "new viewers wait longer before the picture starts, and players that are not "
-            "low-latency fall further behind.",
+            f"{said}. A segment can only start at a keyframe: new viewers wait longer before "
+            "the picture starts, and players that are not low-latency fall further behind.",
             f"{_OUTPUT} > Keyframe Interval: 1 s or {limit:g} s (not 0, which leaves it to "
             "the encoder).")
 
