@@ -64,6 +64,10 @@ class StreamsConfig:
     media_timeout_sec: float = field(default=10.0, metadata=_range(1, 3600))
     """A publisher that sends no media frames this long (keepalives do not count) is
     dropped like a disconnect."""
+    reconnect_grace_sec: float = field(default=30.0, metadata=_range(0, 3600))
+    """A live stream whose publisher left is ``reconnecting`` this long: a publisher coming
+    back continues it (players see a discontinuity), else it ends. Formerly
+    ``hls.reconnect_grace_sec``, still read (with a warning) when ``streams`` has none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +96,9 @@ class HlsConfig:
     """Default DVR window of a new stream (each stream may change its own)."""
     block_timeout_sec: float = field(default=6.0, metadata=_range(1, 30))
     """A blocking playlist or part request held longer than this gets a 503."""
-    reconnect_grace_sec: float = field(default=30.0, metadata=_range(0, 3600))
-    """After the publisher leaves, playlists stay open this long for it to come back."""
+    reconnect_grace_sec: float = field(default=30.0, metadata={"config": False})
+    """The packager's copy of ``streams.reconnect_grace_sec`` (the daemon sets it), until
+    the packager ends playlists on the registry's ``BroadcastEnded`` alone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +256,34 @@ def load_config(
     env = os.environ if environ is None else environ
     _apply_env(raw, env)
     sink: list[str] = [] if warnings is None else warnings
+    _rename_deprecated(raw, where, sink)
     return _build(Config, raw, "", where, sink)
+
+
+_DEPRECATED: dict[tuple[str, str], tuple[str, str]] = {
+    ("hls", "reconnect_grace_sec"): ("streams", "reconnect_grace_sec"),
+}
+"""Keys that moved: (old section, key) -> (new section, key)."""
+
+
+def _rename_deprecated(raw: dict[str, Any], where: str, warnings: list[str]) -> None:
+    """A moved key is read under its new name (which wins when both are given)."""
+    for (old_section, old_key), (new_section, new_key) in _DEPRECATED.items():
+        old = raw.get(old_section)
+        if not isinstance(old, dict) or old_key not in old:
+            continue
+        value = old.pop(old_key)
+        from_env = old_key in old.get("__env__", set())
+        old.get("__env__", set()).discard(old_key)
+        new = raw.setdefault(new_section, {})
+        if not isinstance(new, dict):
+            continue  # _build reports the section that is not a table
+        warnings.append(f"{where}: {old_section}.{old_key} is deprecated: use "
+                        f"{new_section}.{new_key}")
+        if new_key not in new:
+            new[new_key] = value
+            if from_env:
+                new.setdefault("__env__", set()).add(new_key)
 
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:

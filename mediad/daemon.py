@@ -22,6 +22,7 @@ from mediad.http.hls import setup_hls
 from mediad.http.web import setup_web
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
+from mediad.reconnect_grace import ReconnectGrace
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
@@ -48,6 +49,7 @@ class Daemon:
         self.store: Store | None = None
         self.registry: StreamRegistry | None = None
         self.pipelines: StreamPipelines | None = None
+        self.grace: ReconnectGrace | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -61,7 +63,12 @@ class Daemon:
                                        refuse_track=track_check(config.transcode),
                                        failover=Failover.from_config(config.streams))
         self.services = self._ingest_services(self.registry)
-        self.pipelines = StreamPipelines(config.hls, self.registry, self.store,
+        self.grace = ReconnectGrace(self.registry, self.store,
+                                    config.streams.reconnect_grace_sec)
+        await self.grace.start()
+        hls = dataclasses.replace(config.hls,
+                                  reconnect_grace_sec=config.streams.reconnect_grace_sec)
+        self.pipelines = StreamPipelines(hls, self.registry, self.store,
                                    transcode=config.transcode)
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
@@ -131,6 +138,8 @@ class Daemon:
                 log.exception("error stopping service", extra={"fields": {"service": service.name}})
         if self.pipelines is not None:
             await self.pipelines.stop()  # ENDLIST wakes every blocked playlist request
+        if self.grace is not None:
+            await self.grace.stop()  # a restart gives on-air streams their grace again
         if self.registry is not None:
             await self.registry.close()
         if self.runner is not None:

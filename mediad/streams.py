@@ -23,6 +23,7 @@ from ingest.media import TrackInfo
 from ingest.sink import Dropped, PublishRefused
 from mediad.background import Periodic
 from mediad.failover import Failover
+from mediad.lifecycle import ON_AIR
 from mediad.live_stream import IngestStats, LiveStream, Publisher, TrackCheck
 from mediad.store import Store
 from mediad.store.keys import KeyKind
@@ -207,6 +208,19 @@ class StreamRegistry:
         live = await self._require(stream_id)
         await self._end(live, Departure("ended", reason))
         return live.state
+
+    async def end_unpublished(self, stream_id: str, reason: str) -> bool:
+        """Ends a broadcast still on air without a publisher (``mediad/reconnect_grace.py``:
+        the grace passed); False when one came back meanwhile or there is nothing to end.
+        Under the stream's lock: an attach at that moment either wins or starts anew."""
+        live = await self.live_stream(stream_id)
+        if live is None:
+            return False
+        async with self._lock(stream_id):
+            if live.publishing or live.state not in ON_AIR:
+                return False
+            await self._end(live, Departure("ended", reason))
+        return True
 
     async def forget(self, stream_id: str) -> None:
         """A deleted stream: its publisher is dropped and its viewers told it ended."""

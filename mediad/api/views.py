@@ -7,6 +7,7 @@ from typing import Any
 
 from mediad.clock import iso_utc
 from mediad.config import Config
+from mediad.lifecycle import ON_AIR
 from mediad.store.keys import KeyKind, StreamKey
 from mediad.store.streams import Stream
 from mediad.store.users import User
@@ -39,7 +40,7 @@ def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, A
         "state": stream.state,
         "creator": {"handle": owner.handle if owner else "",
                     "displayName": owner.display_name if owner else ""},
-        "viewers": viewers if stream.state == "live" else 0,
+        "viewers": viewers if stream.state in ON_AIR else 0,
         "startAt": _iso(stream.start_at),
         "endedAt": _iso(stream.ended_at),
         "ageRestricted": stream.age_restricted,

@@ -1,5 +1,7 @@
-"""The stream status service: each change of a stream's state (preview, live, ended) is
-recorded as a durable ``stream.status`` message, so every client hears it, in order."""
+"""The stream status service: each change of a stream's state (preview, live, reconnecting,
+ended; ``mediad/lifecycle.py``) is recorded as a durable ``stream.status`` message, so every
+client hears it, in order: players keep the picture through ``reconnecting`` and end on
+``ended``."""
 
 from __future__ import annotations
 

@@ -14,6 +14,9 @@ import aiosqlite
 log = logging.getLogger("mediad.store")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_FOREIGN_KEYS_OFF = "-- mediad: foreign keys off"
+"""A migration's first line when it rebuilds a table others refer to (SQLite changes no
+constraint in place): dropping the old table must not cascade into its children."""
 
 
 class StoreError(Exception):
@@ -25,6 +28,10 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def foreign_keys_off(self) -> bool:
+        return self.sql.startswith(_FOREIGN_KEYS_OFF)
 
 
 def load_migrations() -> list[Migration]:
@@ -81,17 +88,41 @@ async def migrate(db: aiosqlite.Connection, migrations: list[Migration]) -> int:
         if migration.version <= current:
             continue
         log.info("applying migration", extra={"fields": {"migration": migration.name}})
-        try:
-            await db.execute("BEGIN IMMEDIATE")
-            for statement in _statements(migration.sql):
-                await db.execute(statement)
-            await db.execute(f"PRAGMA user_version = {migration.version:d}")
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
+        if migration.foreign_keys_off:
+            await _apply_without_foreign_keys(db, migration)
+        else:
+            await _apply(db, migration)
         current = migration.version
     return current
+
+
+async def _apply(db: aiosqlite.Connection, migration: Migration) -> None:
+    try:
+        await db.execute("BEGIN IMMEDIATE")
+        for statement in _statements(migration.sql):
+            await db.execute(statement)
+        if migration.foreign_keys_off:
+            broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
+            if broken:
+                raise StoreError(f"migration {migration.name} left {len(broken)} rows "
+                                 "referring to nothing")
+        await db.execute(f"PRAGMA user_version = {migration.version:d}")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+
+
+async def _apply_without_foreign_keys(db: aiosqlite.Connection, migration: Migration) -> None:
+    """SQLite's way of rebuilding a table: foreign keys off around the transaction (the
+    pragma is a no-op inside one), every reference checked before it commits."""
+    enforced = await db.execute_fetchall("PRAGMA foreign_keys")
+    await db.execute("PRAGMA foreign_keys = OFF")
+    try:
+        await _apply(db, migration)
+    finally:
+        if enforced and next(iter(enforced))[0]:
+            await db.execute("PRAGMA foreign_keys = ON")
 
 
 def _statements(sql: str) -> list[str]:

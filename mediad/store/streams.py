@@ -13,7 +13,7 @@ import aiosqlite
 from mediad.clock import now_ms
 from mediad.store.database import fetch_one
 
-StreamState = Literal["preview", "live", "ended"]
+StreamState = Literal["preview", "live", "reconnecting", "ended"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,24 +97,28 @@ class StreamRepository:
             return [_stream(row) for row in await cur.fetchall()]
 
     async def set_state(self, stream_id: str, state: StreamState) -> bool:
+        """``ended_at`` is when the broadcast really ended (not when its publisher left:
+        ``reconnecting`` keeps it); a new broadcast (``preview``) has none yet."""
         stamp = now_ms()
         cur = await self._db.execute(
-            "UPDATE streams SET state = ?, updated_at = ?,"
-            " ended_at = CASE WHEN ? = 'ended' THEN ? ELSE ended_at END WHERE id = ?",
-            (state, stamp, state, stamp, stream_id),
+            "UPDATE streams SET state = ?1, updated_at = ?2, ended_at = CASE ?1"
+            " WHEN 'ended' THEN ?2 WHEN 'preview' THEN NULL ELSE ended_at END WHERE id = ?3",
+            (state, stamp, stream_id),
         )
         return cur.rowcount == 1
 
     async def discover(self, *, ended_since: int, limit: int) -> builtins.list[Stream]:
-        """Public discovery order: live, then scheduled (soonest first), then recently
-        ended (latest first); previews that are neither scheduled nor ended are private."""
+        """Public discovery order: live (a reconnecting stream with them: its viewers are
+        waiting for it), then scheduled (soonest first), then recently ended (latest
+        first); previews that are neither scheduled nor ended are private."""
         rows = await self._db.execute_fetchall(
-            "SELECT * FROM streams WHERE state = 'live'"
+            "SELECT * FROM streams WHERE state IN ('live', 'reconnecting')"
             " OR (state = 'preview' AND start_at IS NOT NULL)"
             " OR (state = 'ended' AND ended_at >= ?)"
-            " ORDER BY CASE state WHEN 'live' THEN 0 WHEN 'preview' THEN 1 ELSE 2 END,"
-            " CASE state WHEN 'live' THEN -updated_at WHEN 'preview' THEN start_at"
-            " ELSE -ended_at END, id LIMIT ?", (ended_since, limit))
+            " ORDER BY CASE state WHEN 'live' THEN 0 WHEN 'reconnecting' THEN 0"
+            " WHEN 'preview' THEN 1 ELSE 2 END,"
+            " CASE state WHEN 'preview' THEN start_at WHEN 'ended' THEN -ended_at"
+            " ELSE -updated_at END, id LIMIT ?", (ended_since, limit))
         return [_stream(row) for row in rows]
 
     async def delete(self, stream_id: str) -> bool:

@@ -137,3 +137,19 @@ def test_cli_check_config_accepts_shipped_file() -> None:
          "check-config"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "configuration OK" in result.stdout
+
+
+def test_the_reconnect_grace_moved_to_streams(tmp_path: Path) -> None:
+    warnings: list[str] = []
+    old = write(tmp_path, "[hls]\nreconnect_grace_sec = 3.0\n")
+    config = load_config(old, environ={}, warnings=warnings)
+    assert config.streams.reconnect_grace_sec == 3.0
+    assert warnings == [f"{old}: hls.reconnect_grace_sec is deprecated: use "
+                        "streams.reconnect_grace_sec"]
+    both = write(tmp_path, "[hls]\nreconnect_grace_sec = 3.0\n"
+                           "[streams]\nreconnect_grace_sec = 7.5\n")
+    assert load_config(both, environ={}).streams.reconnect_grace_sec == 7.5
+    from_env = load_config(None, environ={"MEDIAD_HLS_RECONNECT_GRACE_SEC": "4"})
+    assert from_env.streams.reconnect_grace_sec == 4.0
+    with pytest.raises(ConfigError, match=r"streams\.reconnect_grace_sec: must be at most"):
+        load_config(None, environ={"MEDIAD_HLS_RECONNECT_GRACE_SEC": "99999"})

@@ -48,7 +48,7 @@ async def test_a_publish_and_its_loss(store: Store) -> None:
         PublisherAttached(stream_id, a),
         StateChanged(stream_id, "live", "preview"),
         PublisherDetached(stream_id, a, Departure("disconnected", "connection reset")),
-        StateChanged(stream_id, "ended", "live"),
+        StateChanged(stream_id, "reconnecting", "live"),
     ]
     session.detach("closed twice")  # an ingest that reports its loss again changes nothing
     assert drain(events) == []
@@ -83,9 +83,12 @@ async def test_rotation_end_and_delete(store: Store) -> None:
     a = PublisherInfo("rtmp", "primary", "a")
     assert drain(events) == [
         PublisherDetached(stream_id, a, Departure("key_rotated", "key rotated")),
-        StateChanged(stream_id, "ended", "live")]
-    # Ending a stream whose publisher is gone already is still news: the end is final now.
+        StateChanged(stream_id, "reconnecting", "live")]
+    # The creator ends a stream whose publisher is gone: the end is final now.
     assert await registry.end(stream_id) == "ended"
+    assert drain(events) == [StateChanged(stream_id, "ended", "reconnecting"),
+                             BroadcastEnded(stream_id, "ended by the creator")]
+    assert await registry.end(stream_id) == "ended"  # ending it again is still news
     assert drain(events) == [BroadcastEnded(stream_id, "ended by the creator")]
     await registry.forget(stream_id)
     assert drain(events) == [BroadcastEnded(stream_id, "stream deleted"),

@@ -21,7 +21,7 @@ async def test_wrong_key_refused(store: Store) -> None:
     assert info.value.reason == "bad_key"
 
 
-async def test_publish_goes_live_and_loss_ends(store: Store) -> None:
+async def test_publish_goes_live_and_loss_waits_to_reconnect(store: Store) -> None:
     stream_id, primary, _ = await make_stream(store)
     registry = StreamRegistry(store)
     session = await registry.start_publish(protocol="rtmp", key=primary, peer="a",
@@ -34,12 +34,12 @@ async def test_publish_goes_live_and_loss_ends(store: Store) -> None:
     assert isinstance(reader.get_nowait(), TrackChange)
     assert isinstance(reader.get_nowait(), Frame)
     session.detach("connection reset")
-    assert live.state == "ended" and not live.publishing
+    assert live.state == "reconnecting" and not live.publishing  # not ended: it may come back
     end = reader.get_nowait()
-    assert isinstance(end, StreamEnd) and end.reason == "connection reset"
+    assert isinstance(end, StreamEnd) and end.reason == "connection reset" and not end.final
     await registry.close()
     stored = await store.streams.get(stream_id)
-    assert stored is not None and stored.state == "ended"
+    assert stored is not None and stored.state == "reconnecting" and stored.ended_at is None
 
 
 async def test_same_key_twice_is_busy(store: Store) -> None:
@@ -94,7 +94,7 @@ async def test_rotated_key_publisher_is_dropped(store: Store) -> None:
     assert registry.disconnect_key(stream_id, "primary", "key rotated")
     assert kicked.reasons == ["key rotated"]
     live = registry.get(stream_id)
-    assert live is not None and not live.publishing and live.state == "ended"
+    assert live is not None and not live.publishing and live.state == "reconnecting"
     await registry.close()
 
 

@@ -95,3 +95,20 @@ async def test_delete_disconnects_and_forgets(env: ApiEnv) -> None:
     assert (await env.call("GET", f"/api/streams/{env.stream.id}"))[0] == 404
     assert await env.store.keys.for_stream(env.stream.id) == {}
     assert (await env.call("DELETE", f"/api/streams/{env.stream.id}", "creator"))[0] == 404
+
+
+async def test_a_dropped_publisher_leaves_the_stream_reconnecting_not_ended(env: ApiEnv) -> None:
+    path = f"/api/streams/{env.stream.id}"
+    publisher, _ = await publish(env, env.stream.id)
+    await env.registry.go_live(env.stream.id)
+    publisher.detach("connection reset")  # the encoder dropped: it may come back
+    await env.registry.close()  # the state writes reach the store
+    status, body = await env.call("GET", path)
+    assert status == 200 and body["state"] == "reconnecting" and body["endedAt"] is None
+    cards = (await env.call("GET", "/api/streams"))[1]["streams"]
+    assert [(c["id"], c["state"]) for c in cards] == [(env.stream.id, "reconnecting")]
+    await publish(env, env.stream.id)
+    status, body = await env.call("GET", path)
+    assert body["state"] == "live" and body["endedAt"] is None
+    status, body = await env.call("PUT", f"{path}/state", "creator", json={"state": "ended"})
+    assert status == 200 and body["state"] == "ended" and body["endedAt"]

@@ -231,4 +231,6 @@ async def test_stream_status_is_broadcast(env: Env) -> None:
         disconnect=lambda reason: None)
     assert (await socket.next("stream.status"))["state"] == "live"
     publisher.detach("gone")
+    assert (await socket.next("stream.status"))["state"] == "reconnecting"
+    await env.registry.end(env.stream.id)
     assert (await socket.next("stream.status"))["state"] == "ended"
