@@ -116,13 +116,19 @@ def listing(url: str) -> Listing:
 
 
 def wait_listing(url: str, holds: Callable[[Listing], bool], what: str,
-                 within: float = 15.0) -> Listing:
-    """The first multivariant playlist for which ``holds`` is true (polled)."""
+                 within: float = 15.0, *, live: bool = False) -> Listing:
+    """The first multivariant playlist for which ``holds`` is true (polled). ``live``: the
+    stream is already on air, so every answer must be the playlist (a player asking during
+    a reconnect gets no error, nor a request held until it times out)."""
     deadline = time.monotonic() + within
     last = ""
     while True:
+        asked = time.monotonic()
         status, body = get(url)
         last = f"{status}: {body.decode(errors='replace')}"
+        if live:
+            assert status == 200, (f"{what}: the live stream's multivariant playlist answered "
+                                   f"{last[:300]} after {time.monotonic() - asked:.1f} s")
         if status == 200:
             found = Listing(url, body.decode(), m3u8.loads(body.decode()))
             if holds(found):

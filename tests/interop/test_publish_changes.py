@@ -108,9 +108,12 @@ def second_publish_listed(found: Media) -> bool:
 
 def reconnect(ffmpeg: str, daemon: DaemonProcess, first: subprocess.Popen[bytes],
               shape: Shape, seconds: float) -> subprocess.Popen[bytes]:
-    """Waits for the first publisher to finish, then publishes ``shape`` on the same key."""
+    """Waits for the first publisher to finish, then publishes ``shape`` on the same key. In
+    between, the stream is still served (the reconnect grace)."""
     assert first.wait(timeout=60) == 0
-    time.sleep(RECONNECT_GAP)
+    gone = time.monotonic()
+    listing(multivariant_url(daemon))
+    time.sleep(max(0.0, RECONNECT_GAP - (time.monotonic() - gone)))
     return publish_shape(ffmpeg, daemon.rtmp_url(), shape, seconds)
 
 
@@ -136,7 +139,8 @@ def test_a_reconnect_with_another_track_set(first_shape: Shape, second_shape: Sh
                 wait_advances(media_url)
             second = reconnect(ffmpeg, daemon, first, second_shape, 30)
             after = wait_listing(url, shows(second_shape),
-                                 "the multivariant playlist presenting the second publish")
+                                 "the multivariant playlist presenting the second publish",
+                                 live=True)
             if second_shape.audio and second_shape.video is not None:
                 assert after.audio, f"no audio group beside the video:\n{after.text}"
                 assert all(p.stream_info.audio for p in after.parsed.playlists), after.text
@@ -162,7 +166,8 @@ def test_hlsjs_plays_through_audio_joining_a_video_only_stream(tmp_path: Path) -
             watch.start()
             second = reconnect(ffmpeg, daemon, first, BOTH, 40)
             dropped = now_ms() - RECONNECT_GAP * 1000
-            after = wait_listing(url, shows(BOTH), "audio in the multivariant playlist")
+            after = wait_listing(url, shows(BOTH), "audio in the multivariant playlist",
+                                 live=True)
             source = before.media_url("source")
             wait_media(source, second_publish_listed,
                        "the second publish's first segment in the source playlist")
@@ -175,7 +180,8 @@ def test_hlsjs_plays_through_audio_joining_a_video_only_stream(tmp_path: Path) -
     stall = watch.stall_after(resumed)
     played = watch.played_after(dropped)
     playing = watch.resolution_at(watch.samples[-1]["t"])
-    print(f"\nhls.js, video-only → video + audio: stall after the new media {stall:.2f} s, "
+    print(f"\nhls.js, video-only → video + audio: longest stall since the drop "
+          f"{watch.stall_after(dropped):.2f} s, after the new media {stall:.2f} s, "
           f"played {played:.2f} s since the drop, on {playing}; non-fatal errors "
           f"{[e['details'] for e in watch.result['errors']]}")
     assert playing in before.resolutions() and before.resolutions()[playing] in after.names
@@ -196,7 +202,7 @@ def lower_resolution_listing(url: str) -> Listing:
     def holds(found: Listing) -> bool:
         source = found.variants.get("source")
         return source is not None and source.stream_info.resolution == (426, 240)
-    return wait_listing(url, holds, "the source variant at the backup's 426x240")
+    return wait_listing(url, holds, "the source variant at the backup's 426x240", live=True)
 
 
 def check_lower_resolution(before: Listing, after: Listing, folder: Path) -> None:
@@ -265,8 +271,9 @@ def test_hlsjs_plays_through_a_lower_resolution_reconnect(tmp_path: Path) -> Non
     rendition = before.resolutions().get(playing or "")
     stall = watch.stall_after(resumed)
     played = watch.played_after(dropped)
-    print(f"\nhls.js, 640x360 → 426x240: on {playing} ({rendition}) at the drop; stall after "
-          f"the new media {stall:.2f} s; played {played:.2f} s since the drop; non-fatal "
+    print(f"\nhls.js, 640x360 → 426x240: on {playing} ({rendition}) at the drop; longest "
+          f"stall since the drop {watch.stall_after(dropped):.2f} s, after the new media "
+          f"{stall:.2f} s; played {played:.2f} s since the drop; non-fatal "
           f"errors {[e['details'] for e in watch.result['errors']]}")
     if rendition in after.names:
         # Its rendition goes on (with a new init section when it is the source).
