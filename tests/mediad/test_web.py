@@ -71,11 +71,14 @@ async def test_without_a_build_the_page_says_how_to_get_one(tmp_path: Path) -> N
         await client.close()
 
 
+PUBLIC = Path(__file__).resolve().parents[2] / "player-web" / "public"
+
+
 async def test_the_icons_are_served_where_browsers_ask(tmp_path: Path) -> None:
     """``/favicon.ico`` is what every browser asks for on every page: the app's icon, not a
     404 (the shipped ones, as the build copies them from player-web/public)."""
     build(tmp_path)
-    public = Path(__file__).resolve().parents[2] / "player-web" / "public"
+    public = PUBLIC
     for name in ("favicon.ico", "favicon.svg"):
         (tmp_path / name).write_bytes((public / name).read_bytes())
     client = await client_for(tmp_path)
