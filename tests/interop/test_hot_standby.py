@@ -3,11 +3,13 @@ its backup key, to a real daemon. The backup waits; the primary is killed (SIGKI
 unpublish, the kernel closes its socket); the backup takes over with a discontinuity, the
 media playlist goes on advancing and ffprobe decodes the new segments; the primary comes
 back and takes over again. hls.js in Chromium plays throughout and notes the first frame of
-the backup (the backup sends plain red). Prints the failover times."""
+the backup (the backup sends plain red). A frozen primary (SIGSTOP) hands over the same way
+and takes back over when it resumes. Prints the failover times."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import threading
 import time
@@ -165,3 +167,50 @@ def test_the_backup_takes_over_from_a_killed_primary_and_hands_back(tmp_path: Pa
     assert played_after < 10.0
     samples = report["samples"]
     assert samples[-1]["currentTime"] - samples[0]["currentTime"] >= 10.0, samples
+
+
+def test_a_stalled_primary_hands_over_and_takes_back_over_when_it_resumes() -> None:
+    """SIGSTOP: the primary's connection stays open but no media comes (a frozen encoder);
+    after ``failover_after_ms`` the backup takes over and the primary waits, not kicked;
+    SIGCONT: it sends again and takes back over at its first keyframe."""
+    ffmpeg = require_tool("ffmpeg")
+    with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
+        banner = daemon.banner
+        procs: list[subprocess.Popen[bytes]] = []
+        try:
+            primary = publish(ffmpeg, daemon.rtmp_url(banner.primary_key), 40)
+            procs.append(primary)
+            daemon.wait_for_log("publisher attached")
+            procs.append(publish_red(ffmpeg, daemon.rtmp_url(banner.backup_key), 40))
+            daemon.wait_for_log("standby publisher waiting")
+            multivariant = f"{daemon.base_url}/hls/{banner.stream_id}/index.m3u8"
+            uri = next(line for line in get(multivariant)[1].decode().splitlines()
+                       if line and not line.startswith("#"))
+            playlist = urllib.parse.urljoin(multivariant, uri)
+            wait_media(playlist, lambda m: len(m.complete) >= 3, "three segments", within=20)
+            seam = SeamWatch(playlist)
+            seam.start()
+            primary.send_signal(signal.SIGSTOP)
+            stopped = time.time()
+            seam.join(timeout=15)
+            seam.stop.set()
+            assert seam.seen_at is not None, f"no takeover:\n{media(playlist).text}"
+            took_over = daemon.wait_for_log(r"publisher took over .*to_key=backup")
+            assert "stalled: no media for" in took_over, took_over
+            time.sleep(2)
+            primary.send_signal(signal.SIGCONT)
+            back = daemon.wait_for_log(r"publisher took over .*to_key=primary", timeout=15)
+            assert "the primary key is back" in back, back
+            wait_advances(playlist, within=8)
+            assert "rtmp connection closed" not in daemon.logs  # nobody was kicked
+            assert "standby publisher dropped" not in daemon.logs
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGCONT)
+                    proc.kill()
+                    proc.wait()
+    stall = seam.seen_at - stopped
+    print(f"\nfailover on a stall: primary stopped -> first part with the backup's frames "
+          f"published {stall:.3f} s (streams.failover_after_ms = 1000)")
+    assert 0.9 < stall < 5.0  # a stall is a second without media, then the standby goes on
