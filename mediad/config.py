@@ -96,9 +96,6 @@ class HlsConfig:
     """Default DVR window of a new stream (each stream may change its own)."""
     block_timeout_sec: float = field(default=6.0, metadata=_range(1, 30))
     """A blocking playlist or part request held longer than this gets a 503."""
-    reconnect_grace_sec: float = field(default=30.0, metadata={"config": False})
-    """The packager's copy of ``streams.reconnect_grace_sec`` (the daemon sets it), until
-    the packager ends playlists on the registry's ``BroadcastEnded`` alone."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,10 +66,9 @@ class Daemon:
         self.grace = ReconnectGrace(self.registry, self.store,
                                     config.streams.reconnect_grace_sec)
         await self.grace.start()
-        hls = dataclasses.replace(config.hls,
-                                  reconnect_grace_sec=config.streams.reconnect_grace_sec)
-        self.pipelines = StreamPipelines(hls, self.registry, self.store,
-                                   transcode=config.transcode)
+        self.pipelines = StreamPipelines(
+            config.hls, self.registry, self.store, transcode=config.transcode,
+            preview_grace_sec=config.streams.reconnect_grace_sec)
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.pipelines)

@@ -2,11 +2,12 @@
 
 One more reader per live stream (mediamtx's HLS muxer is the model), subscribed to the
 registry's change events: when a publisher attaches, a feed task moves its frames into the
-stream's ``StreamPipeline``. When the publisher goes away the playlists stay open for
-``hls.reconnect_grace_sec`` so that a reconnecting encoder continues them (players see a
-discontinuity, not an end); after the grace period, or at once when the creator ends the
-stream, they get EXT-X-ENDLIST. A track that no pipeline could package is refused when it
-is announced (``track_check``).
+stream's ``StreamPipeline``. When the publisher goes away the playlists stay open so that a
+reconnecting encoder continues them (players see a discontinuity, not an end) until the
+registry ends the broadcast (``BroadcastEnded``: the reconnect grace passed, or the creator
+ended it), when they get EXT-X-ENDLIST. A stream in preview has no grace in the lifecycle:
+its playlists end after ``preview_grace_sec`` without a publisher. A track that no pipeline
+could package is refused when it is announced (``track_check``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping
 from ingest.media import Frame
 from mediad.config import HlsConfig, TranscodeConfig
 from mediad.fanout import Discontinuity, StreamEnd, TrackChange
+from mediad.lifecycle import ON_AIR
 from mediad.live_stream import TrackCheck
 from mediad.store import Store
 from mediad.stream_events import BroadcastEnded, PublisherAttached, Subscription
@@ -59,8 +61,10 @@ def track_check(transcode: TranscodeConfig) -> TrackCheck:
 class StreamPipelines:
     def __init__(self, config: HlsConfig, registry: StreamRegistry, store: Store,
                  wall_clock: Callable[[float], float] = system_wall_clock, *,
-                 transcode: TranscodeConfig | None = None) -> None:
+                 transcode: TranscodeConfig | None = None,
+                 preview_grace_sec: float = 30.0) -> None:
         self.config = config
+        self.preview_grace_sec = preview_grace_sec
         self.transcode = transcode if transcode is not None and transcode.enabled else None
         self.registry = registry
         self.store = store
@@ -96,7 +100,7 @@ class StreamPipelines:
             if isinstance(event, PublisherAttached):
                 self._start_feed(event.stream_id)
             elif isinstance(event, BroadcastEnded) and event.stream_id not in self._feeds:
-                self._end(event.stream_id, event.reason)  # no feed to see the final end
+                self._end(event.stream_id, event.reason)  # no feed to see the end
 
     def get(self, stream_id: str) -> StreamPipeline | None:
         return self.pipelines.get(stream_id)
@@ -194,9 +198,11 @@ class StreamPipelines:
         pipeline.publisher_changed()
         if live.publishing:  # a new publisher attached while this feed wound down
             self._start_feed(stream_id)
-            return
-        self._grace[stream_id] = asyncio.get_running_loop().call_later(
-            self.config.reconnect_grace_sec, self._end, stream_id, "no publisher came back")
+        elif live.state == "ended":  # ended while this feed wound down
+            self._end(stream_id, "the broadcast ended")
+        elif live.state not in ON_AIR:  # on air, the registry's BroadcastEnded ends it
+            self._grace[stream_id] = asyncio.get_running_loop().call_later(
+                self.preview_grace_sec, self._end, stream_id, "no publisher came back")
 
     def _signal_ready(self, stream_id: str) -> None:
         event = self._ready.pop(stream_id, None)

@@ -109,6 +109,32 @@ async def test_a_reconnect_without_audio_ends_the_audio_rendition(
     second.detach("done")
 
 
+@pytest.mark.parametrize("auto_live", [True, False])
+async def test_playlists_end_with_the_broadcast_not_before(store: Store, source: Source,
+                                                           auto_live: bool) -> None:
+    """On air, the registry's reconnect grace decides when the broadcast ends; a preview
+    that lost its publisher ends its playlists after the packager's own grace."""
+    registry = StreamRegistry(store, auto_live=auto_live)
+    pipelines = StreamPipelines(HlsConfig(), registry, store, preview_grace_sec=0.3)
+    await pipelines.start()
+    stream_id, key, _ = await make_stream(store)
+    session = await publish(registry, key, source, 0)
+    pipeline = await pipelines.wait_pipeline(stream_id, 10)
+    assert pipeline is not None
+    session.detach("encoder gone")
+    await asyncio.sleep(0.6)
+    if auto_live:
+        live = registry.get(stream_id)
+        assert live is not None and live.state == "reconnecting"
+        assert not pipeline.ended, "players go on while the encoder may come back"
+        assert await registry.end_unpublished(stream_id, "the publisher did not come back")
+        await until(lambda: pipeline.ended, 5)
+    else:
+        assert pipeline.ended
+    await pipelines.stop()
+    await registry.close()
+
+
 def test_the_source_rate_comes_from_the_publishers_metadata() -> None:
     assert source_rate({"framerate": 60, "videodatarate": 6000.0}) == SourceRate(60, 6000)
     assert source_rate({"framerate": "60", "videodatarate": -1}) == SourceRate()
