@@ -108,11 +108,16 @@ class Media:
         return int(found[1]), int(found[2])
 
 
-def listing(url: str) -> Listing:
+def _playlist(url: str, what: str) -> tuple[str, Any]:
+    """(text, ``m3u8.M3U8``) of a playlist that must be served now."""
     status, body = get(url)
     text = body.decode(errors="replace")
-    assert status == 200, f"multivariant playlist {url}: {status} {text[:300]}"
-    return Listing(url, text, m3u8.loads(text))
+    assert status == 200, f"{what} {url}: {status} {text[:300]}"
+    return text, m3u8.loads(text)
+
+
+def listing(url: str) -> Listing:
+    return Listing(url, *_playlist(url, "multivariant playlist"))
 
 
 def wait_listing(url: str, holds: Callable[[Listing], bool], what: str,
@@ -139,10 +144,7 @@ def wait_listing(url: str, holds: Callable[[Listing], bool], what: str,
 
 
 def media(url: str) -> Media:
-    status, body = get(url)
-    text = body.decode(errors="replace")
-    assert status == 200, f"media playlist {url}: {status} {text[:300]}"
-    return Media(url, text, m3u8.loads(text))
+    return Media(url, *_playlist(url, "media playlist"))
 
 
 def wait_media(url: str, holds: Callable[[Media], bool], what: str,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -89,16 +90,20 @@ def check_presentation(before: Listing, after: Listing, folder: Path) -> None:
         if name in before.names:
             assert moved.discontinuity, f"{name} continues without a discontinuity:\n{moved.text}"
         next_part_answered(url)
-    for name, variant in after.variants.items():
-        streams = decode_recent(after.media_url(name), folder).streams
+    # Once every rendition has new media, what the multivariant playlist declares of it
+    # (picture sizes: a rung of a smaller source is narrower) is what its segments hold.
+    settled = listing(after.url)
+    assert settled.names == after.names, f"{after.text}\nthen\n{settled.text}"
+    for name, variant in settled.variants.items():
+        streams = decode_recent(settled.media_url(name), folder).streams
         if variant.stream_info.resolution:
             assert "video" in streams, (name, streams)
             width, height = variant.stream_info.resolution
             assert (streams["video"]["width"], streams["video"]["height"]) == (width, height)
         if "mp4a" in (variant.stream_info.codecs or "") and variant.stream_info.audio is None:
             assert "audio" in streams, (name, streams)  # muxed or audio-only variant
-    for name in after.audio:
-        assert "audio" in decode_recent(after.media_url(name), folder).streams, name
+    for name in settled.audio:
+        assert "audio" in decode_recent(settled.media_url(name), folder).streams, name
 
 
 def second_publish_listed(found: Media) -> bool:
@@ -147,46 +152,79 @@ def test_a_reconnect_with_another_track_set(first_shape: Shape, second_shape: Sh
             check_presentation(before, after, tmp_path)
             kinds = set(probe_url(url))
             assert kinds == ({"video", "audio"} if second_shape.audio else {"video"}), kinds
-            again = listing(url)
-            assert again.names == after.names, f"{after.text}\nthen\n{again.text}"
         finally:
             stop(first, second)
 
 
-def test_hlsjs_plays_through_audio_joining_a_video_only_stream(tmp_path: Path) -> None:
+@dataclass
+class Watched:
+    """hls.js playing across a reconnect, and the listings either side of it."""
+
+    watch: Watch
+    before: Listing
+    after: Listing
+    dropped: float
+    """When the first publisher went away (the player's clock)."""
+    resumed: float
+    """When the source playlist listed the second publish's first segment."""
+
+
+def watch_reconnect(tmp_path: Path, ladder: tuple[LadderRung, ...], first_shape: Shape,
+                    first_listed: Callable[[Listing], bool], second_shape: Shape,
+                    second_listed: Callable[[Listing], bool],
+                    check: Callable[[Listing, Listing, Path], None]) -> Watched:
+    """hls.js starts on the first publish; the second one follows within the grace; the
+    playlists are held to ``check`` while the player plays on."""
     ffmpeg = require_tool("ffmpeg")
-    with DaemonProcess(extra_config=daemon_config(SMALL_LADDER)) as daemon:
+    with DaemonProcess(extra_config=daemon_config(ladder)) as daemon:
         url = multivariant_url(daemon)
-        first = publish_shape(ffmpeg, daemon.rtmp_url(), VIDEO_ONLY, 8)
+        first = publish_shape(ffmpeg, daemon.rtmp_url(), first_shape, 8)
         second = None
         watch = Watch(url, 20)
         try:
             daemon.wait_for_log("publisher attached")
-            before = wait_listing(url, shows(VIDEO_ONLY), "the video-only presentation")
+            before = wait_listing(url, first_listed, "the first publish's presentation")
             watch.start()
-            second = reconnect(ffmpeg, daemon, first, BOTH, 40)
+            second = reconnect(ffmpeg, daemon, first, second_shape, 40)
             dropped = now_ms() - RECONNECT_GAP * 1000
-            after = wait_listing(url, shows(BOTH), "audio in the multivariant playlist",
+            after = wait_listing(url, second_listed, "the second publish's presentation",
                                  live=True)
-            source = before.media_url("source")
-            wait_media(source, second_publish_listed,
+            wait_media(before.media_url("source"), second_publish_listed,
                        "the second publish's first segment in the source playlist")
             resumed = now_ms()
-            check_presentation(before, after, tmp_path)
+            check(before, after, tmp_path)
             watch.report(90)
         finally:
             stop(first, second)
             watch.close()
-    stall = watch.stall_after(resumed)
-    played = watch.played_after(dropped)
-    playing = watch.resolution_at(watch.samples[-1]["t"])
-    print(f"\nhls.js, video-only → video + audio: longest stall since the drop "
-          f"{watch.stall_after(dropped):.2f} s, after the new media {stall:.2f} s, "
-          f"played {played:.2f} s since the drop, on {playing}; non-fatal errors "
+    return Watched(watch, before, after, dropped, resumed)
+
+
+def assert_played_through(seen: Watched, change: str, may_end: set[str]) -> None:
+    """The rendition hls.js played when the publisher dropped goes on, and so does playback:
+    no stall longer than a segment once the new media is listed. Or that rendition is one
+    of ``may_end``, which ended (ENDLIST, unlisted) while others go on: what a player that
+    reloads the multivariant playlist then needs; raw hls.js stops there."""
+    watch = seen.watch
+    playing = watch.resolution_at(seen.dropped)
+    rendition = seen.before.resolutions().get(playing or "")
+    stall = watch.stall_after(seen.resumed)
+    played = watch.played_after(seen.dropped)
+    print(f"\nhls.js, {change}: on {playing} ({rendition}) at the drop; longest stall since "
+          f"the drop {watch.stall_after(seen.dropped):.2f} s, after the new media "
+          f"{stall:.2f} s; played {played:.2f} s since the drop; non-fatal errors "
           f"{[e['details'] for e in watch.result['errors']]}")
-    assert playing in before.resolutions() and before.resolutions()[playing] in after.names
-    assert stall <= SEGMENT + 0.6, f"stalled {stall:.1f} s once the new media was listed"
-    assert played >= 6.0, f"played {played:.1f} s in the {watch.seconds} s after the drop"
+    if rendition in seen.after.names:
+        assert stall <= SEGMENT + 0.6, f"stalled {stall:.1f} s once the new media was listed"
+        assert played >= 6.0, f"played {played:.1f} s in the {watch.seconds} s after the drop"
+    else:
+        assert rendition in may_end, (playing, seen.before.resolutions())
+
+
+def test_hlsjs_plays_through_audio_joining_a_video_only_stream(tmp_path: Path) -> None:
+    seen = watch_reconnect(tmp_path, SMALL_LADDER, VIDEO_ONLY, shows(VIDEO_ONLY), BOTH,
+                           shows(BOTH), check_presentation)
+    assert_played_through(seen, "video-only → video + audio", may_end=set())
 
 
 # -- 2. a lower-resolution reconnect or takeover ---------------------------------------------
@@ -198,11 +236,14 @@ RUNGS_240_120 = (LadderRung("240p", 240, 600), LadderRung("120p", 120, 150))
 bitrate than it: of no use) and must go, 120p stays."""
 
 
-def lower_resolution_listing(url: str) -> Listing:
-    def holds(found: Listing) -> bool:
-        source = found.variants.get("source")
-        return source is not None and source.stream_info.resolution == (426, 240)
-    return wait_listing(url, holds, "the source variant at the backup's 426x240", live=True)
+def has_the_tall_ladder(found: Listing) -> bool:
+    return {"source", "240p", "120p"} <= found.names
+
+
+def has_the_short_source(found: Listing) -> bool:
+    """The source variant is declared at the second publisher's 426x240."""
+    source = found.variants.get("source")
+    return source is not None and source.stream_info.resolution == (426, 240)
 
 
 def check_lower_resolution(before: Listing, after: Listing, folder: Path) -> None:
@@ -227,8 +268,7 @@ def test_a_lower_resolution_publish_retires_the_taller_rungs(takeover: str,
         second = None
         try:
             daemon.wait_for_log("publisher attached")
-            before = wait_listing(url, lambda f: {"source", "240p", "120p"} <= f.names,
-                                  "the 640x360 presentation")
+            before = wait_listing(url, has_the_tall_ladder, "the 640x360 presentation")
             for media_url in before.media_urls().values():
                 wait_advances(media_url)
             if takeover == "reconnect":
@@ -238,51 +278,17 @@ def test_a_lower_resolution_publish_retires_the_taller_rungs(takeover: str,
                                        SHORT, 30)
                 time.sleep(2.0)
                 stop(first)
-            after = lower_resolution_listing(url)
+            after = wait_listing(url, has_the_short_source,
+                                 "the source variant at the backup's 426x240", live=True)
             check_lower_resolution(before, after, tmp_path)
         finally:
             stop(first, second)
 
 
 def test_hlsjs_plays_through_a_lower_resolution_reconnect(tmp_path: Path) -> None:
-    ffmpeg = require_tool("ffmpeg")
-    with DaemonProcess(extra_config=daemon_config(RUNGS_240_120)) as daemon:
-        url = multivariant_url(daemon)
-        first = publish_shape(ffmpeg, daemon.rtmp_url(), TALL, 8)
-        second = None
-        watch = Watch(url, 20)
-        try:
-            daemon.wait_for_log("publisher attached")
-            before = wait_listing(url, lambda f: {"source", "240p", "120p"} <= f.names,
-                                  "the 640x360 presentation")
-            watch.start()
-            second = reconnect(ffmpeg, daemon, first, SHORT, 40)
-            dropped = now_ms() - RECONNECT_GAP * 1000
-            after = lower_resolution_listing(url)
-            wait_media(before.media_url("source"), second_publish_listed,
-                       "the second publish's first segment in the source playlist")
-            resumed = now_ms()
-            check_lower_resolution(before, after, tmp_path)
-            watch.report(90)
-        finally:
-            stop(first, second)
-            watch.close()
-    playing = watch.resolution_at(dropped)
-    rendition = before.resolutions().get(playing or "")
-    stall = watch.stall_after(resumed)
-    played = watch.played_after(dropped)
-    print(f"\nhls.js, 640x360 → 426x240: on {playing} ({rendition}) at the drop; longest "
-          f"stall since the drop {watch.stall_after(dropped):.2f} s, after the new media "
-          f"{stall:.2f} s; played {played:.2f} s since the drop; non-fatal "
-          f"errors {[e['details'] for e in watch.result['errors']]}")
-    if rendition in after.names:
-        # Its rendition goes on (with a new init section when it is the source).
-        assert stall <= SEGMENT + 0.6, f"stalled {stall:.1f} s once the new media was listed"
-        assert played >= 6.0, f"played {played:.1f} s in the {watch.seconds} s after the drop"
-    else:
-        # Its rendition ended (checked above: ENDLIST, unlisted) while the others go on: what a
-        # player that reloads the multivariant playlist needs; raw hls.js just stops there.
-        assert rendition == "240p", (playing, before.resolutions())
+    seen = watch_reconnect(tmp_path, RUNGS_240_120, TALL, has_the_tall_ladder, SHORT,
+                           has_the_short_source, check_lower_resolution)
+    assert_played_through(seen, "640x360 → 426x240", may_end={"240p"})
 
 
 # -- 3. an audio-only stream -----------------------------------------------------------------
