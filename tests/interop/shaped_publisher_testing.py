@@ -65,7 +65,7 @@ def daemon_config(ladder: Sequence[LadderRung] | None, grace_sec: float = 20.0) 
     """``extra_config`` for ``DaemonProcess``: ``ladder`` replaces the default 720p/480p/360p
     one (ultrafast rungs: the machine running the suite has few cores); None turns
     transcoding off (the source passthrough only)."""
-    text = f"[hls]\nreconnect_grace_sec = {grace_sec}\n"
+    text = f"[streams]\nreconnect_grace_sec = {grace_sec}\n"
     if ladder is None:
         return text + "[transcode]\nenabled = false\n"
     for rung in ladder:
