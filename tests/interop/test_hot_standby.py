@@ -83,6 +83,25 @@ class SeamWatch(threading.Thread):
             time.sleep(0.01)
 
 
+def start_both(daemon: DaemonProcess, ffmpeg: str, seconds: float,
+               procs: list[subprocess.Popen[Any]]) -> tuple[subprocess.Popen[bytes], str]:
+    """The primary encoder feeding the stream and the red backup waiting as its standby
+    (both added to ``procs``): the primary and the media playlist's URL."""
+    banner = daemon.banner
+    primary = publish(ffmpeg, daemon.rtmp_url(banner.primary_key), seconds)
+    procs.append(primary)
+    daemon.wait_for_log("publisher attached")
+    procs.append(publish_red(ffmpeg, daemon.rtmp_url(banner.backup_key), seconds))
+    daemon.wait_for_log("standby publisher waiting")
+    uri = next(line for line in get(multivariant(daemon))[1].decode().splitlines()
+               if line and not line.startswith("#"))
+    return primary, urllib.parse.urljoin(multivariant(daemon), uri)
+
+
+def multivariant(daemon: DaemonProcess) -> str:
+    return f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"
+
+
 def test_the_backup_takes_over_from_a_killed_primary_and_hands_back(tmp_path: Path) -> None:
     ffmpeg = require_tool("ffmpeg")
     require_tool("ffprobe")
@@ -91,16 +110,8 @@ def test_the_backup_takes_over_from_a_killed_primary_and_hands_back(tmp_path: Pa
         banner = daemon.banner
         procs: list[subprocess.Popen[Any]] = []
         try:
-            primary = publish(ffmpeg, daemon.rtmp_url(banner.primary_key), 60)
-            procs.append(primary)
-            daemon.wait_for_log("publisher attached")
-            procs.append(publish_red(ffmpeg, daemon.rtmp_url(banner.backup_key), 60))
-            daemon.wait_for_log("standby publisher waiting")
-            multivariant = f"{daemon.base_url}/hls/{banner.stream_id}/index.m3u8"
-            uri = next(line for line in get(multivariant)[1].decode().splitlines()
-                       if line and not line.startswith("#"))
-            playlist = urllib.parse.urljoin(multivariant, uri)
-            player = watch_red(multivariant, 16)
+            primary, playlist = start_both(daemon, ffmpeg, 60, procs)
+            player = watch_red(multivariant(daemon), 16)
             procs.append(player)
             wait_media(playlist, lambda m: len(m.complete) >= 4, "four segments", within=20)
             time.sleep(3)  # hls.js is playing the primary by now
@@ -175,18 +186,9 @@ def test_a_stalled_primary_hands_over_and_takes_back_over_when_it_resumes() -> N
     SIGCONT: it sends again and takes back over at its first keyframe."""
     ffmpeg = require_tool("ffmpeg")
     with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
-        banner = daemon.banner
-        procs: list[subprocess.Popen[bytes]] = []
+        procs: list[subprocess.Popen[Any]] = []
         try:
-            primary = publish(ffmpeg, daemon.rtmp_url(banner.primary_key), 40)
-            procs.append(primary)
-            daemon.wait_for_log("publisher attached")
-            procs.append(publish_red(ffmpeg, daemon.rtmp_url(banner.backup_key), 40))
-            daemon.wait_for_log("standby publisher waiting")
-            multivariant = f"{daemon.base_url}/hls/{banner.stream_id}/index.m3u8"
-            uri = next(line for line in get(multivariant)[1].decode().splitlines()
-                       if line and not line.startswith("#"))
-            playlist = urllib.parse.urljoin(multivariant, uri)
+            primary, playlist = start_both(daemon, ffmpeg, 40, procs)
             wait_media(playlist, lambda m: len(m.complete) >= 3, "three segments", within=20)
             seam = SeamWatch(playlist)
             seam.start()
