@@ -49,8 +49,13 @@ AUDIO_DECODERS = {"opus": "opus", "aac": "aac"}
 """What ``AudioToAac`` decodes, by codec."""
 HARDWARE_ENCODERS = ("h264_nvenc", "h264_vaapi", "h264_qsv")
 QUEUE_PICTURES = 8
-"""Pictures waiting before each encoder (and packets before the decoder): about a quarter
-second at 30 fps. More only adds latency once the machine is behind."""
+"""Pictures waiting before each encoder: about a quarter second at 30 fps. More only adds
+latency once the machine is behind."""
+QUEUE_PACKETS = 300
+"""Packets waiting before the decoder: a whole GOP at once when a hot-standby backup takes
+over with the frames it kept since its last keyframe (10 s at 30 fps). Decoding keeps up
+with a live source, so this fills only when decoding itself cannot, and dropping to the
+next keyframe here would cost every rung that GOP; the rungs' own queues stay short."""
 
 
 class EncoderUnavailable(Exception):
@@ -194,7 +199,7 @@ class VideoLadder:
         self.stats = LadderStats()
         self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down, watermark)
                       for spec in rungs]
-        self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES)
+        self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PACKETS)
         self._skipping = False
         self.lossless = lossless
         self._decoder = threading.Thread(target=self._decode, name="ladder-decode",

@@ -161,6 +161,22 @@ def test_slow_encoder_drops_pictures_and_counts_them(hd: Source) -> None:
     assert produced["360p"] == ladder.stats.encoded["360p"]
 
 
+def test_a_takeovers_burst_reaches_the_decoder_whole() -> None:
+    """A hot-standby backup takes over with its warm GOP in one burst: the decoder takes it
+    all (dropping to the next keyframe would cost every rung a GOP)."""
+    source = encode_source(320, 240, seconds=3, b_frames=0)
+    produced: list[Frame] = []
+    ladder = VideoLadder(source.video, [RungSpec("120p", 160, 120, 200, 30, "ultrafast")],
+                         lambda name, frame: produced.append(frame))
+    ladder.start()
+    for frame in source.frames:
+        if frame.is_video:
+            ladder.push(frame)  # all at once
+    ladder.stop()
+    assert ladder.stats.dropped_packets == 0
+    assert ladder.stats.decoded == 90 and produced[0].keyframe
+
+
 def test_corrupt_packet_is_skipped_and_the_stream_goes_on(hd: Source) -> None:
     produced: list[Frame] = []
     spec = RungSpec("180p", 320, 180, 200, 30, "ultrafast")
