@@ -147,10 +147,11 @@ class RenditionSet(Mapping[str, Segmenter]):
     def multivariant(self, prefix: str, audio_channels: int) -> Rendered:
         """The multivariant playlist of the members that are ready, media playlists under
         ``prefix``; ``audio_channels`` for the audio renditions' CHANNELS (0: unknown, 2
-        is said). Re-rendered when the members change or one completes a segment (new bit
-        rates)."""
+        is said). Re-rendered when the members change, one completes a segment (new bit
+        rates) or gets new tracks (a new encoder: its picture size, its codecs)."""
         key = (prefix, audio_channels,
-               *((name, id(member), member.playlist.ready, member.stats.segments)
+               *((name, id(member), member.playlist.ready, member.stats.segments,
+                  member.resolution(), member.codecs())
                  for name, member in self._members.items()))
         if self._multivariant is None or self._multivariant[0] != key:
             self._multivariant = (key, self._render_multivariant(prefix, audio_channels))

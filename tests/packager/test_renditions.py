@@ -4,6 +4,8 @@ the multivariant playlist is rendered from the current members."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import m3u8
 import pytest
 
@@ -99,3 +101,17 @@ def test_the_multivariant_lists_the_current_members(source: Source) -> None:
     assert late.playlist.target_duration == video.playlist.target_duration
     parsed = m3u8.loads(renditions.multivariant("s1", 1).text.decode())
     assert [p.uri for p in parsed.playlists] == ["s1/source/index.m3u8", "s1/120p/index.m3u8"]
+
+
+def test_the_multivariant_follows_a_members_new_tracks(source: Source) -> None:
+    renditions = new_set(shared=False)
+    video = renditions.add("source")
+    video.set_tracks([source.video])
+    for frame in source.frames:
+        if frame.is_video:
+            video.push(frame)
+    renditions.settle_target_duration()
+    assert "RESOLUTION=320x240" in renditions.multivariant("s1", 0).text.decode()
+    video.set_tracks([replace(source.video, width=212, height=120)])
+    assert "RESOLUTION=212x120" in renditions.multivariant("s1", 0).text.decode(), \
+        "a new encoder's picture size at once, not a segment later"
