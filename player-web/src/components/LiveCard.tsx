@@ -17,7 +17,7 @@ export function LiveCard({ stream, onOpen }: { stream: StreamCard; onOpen: (id: 
         <div className="poster">
           {stream.posterUrl ? <img src={stream.posterUrl} alt="" loading="lazy" /> : <div className="poster-blank" />}
           <LiveBadge state={stream.state} scheduled={scheduled} />
-          {stream.state === "live" && (
+          {(stream.state === "live" || stream.state === "reconnecting") && (
             <span className="viewer-count" aria-label={`${stream.viewers} watching`}>
               {formatViewers(stream.viewers)} watching
             </span>

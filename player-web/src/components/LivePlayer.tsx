@@ -5,6 +5,7 @@ import { useDvrRange } from "../lib/playback/useDvrRange";
 import { useMutedAutoplay } from "../lib/playback/useMutedAutoplay";
 import { usePlayback } from "../lib/playback/usePlayback";
 import { usePlayerMetrics } from "../lib/playback/usePlayerMetrics";
+import type { StreamState } from "../lib/types";
 
 export interface LivePlayerProps {
   src: string;
@@ -13,7 +14,29 @@ export interface LivePlayerProps {
   report?: boolean;
   /** Called once with the time to first frame (ms). */
   onFirstFrame?: (ttffMs: number) => void;
+  /** The stream's lifecycle state, as the status channel tells it: while "reconnecting"
+   * the last picture stays under a notice, and playback resumes when it is live again. */
+  streamState?: StreamState;
+  /** Shown by the audio view of a stream without a picture. */
+  title?: string;
+  posterUrl?: string;
 }
+
+/** Back to live after a reconnect: load now, not at the engine's next retry. */
+function useResumeAfterReconnect(streamState: StreamState | undefined, resume: () => void): void {
+  const previous = useRef(streamState);
+  const latestResume = useRef(resume);
+  useEffect(() => {
+    latestResume.current = resume;
+  });
+  useEffect(() => {
+    if (previous.current === "reconnecting" && streamState === "live") latestResume.current();
+    previous.current = streamState;
+  }, [streamState]);
+}
+
+/** The quality menu's "let the player choose" (rendition ids are playlist URLs). */
+const AUTO = "auto";
 
 /** Preconnect to where the media comes from, before the first playlist request. */
 function usePreconnect(origin: string): void {
@@ -28,7 +51,7 @@ function usePreconnect(origin: string): void {
   }, [origin]);
 }
 
-export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LivePlayerProps) {
+export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamState, title = "", posterUrl = "" }: LivePlayerProps) {
   usePreconnect(env.mediaOrigin);
   const video = useRef<HTMLVideoElement>(null);
   const source = useMemo(() => ({ hlsUrl: src }), [src]);
@@ -37,6 +60,8 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
   const { ttffMs, firstFrameAt, latencyS } = usePlayerMetrics(playback.firstFrame, playback, { streamId, report, onFirstFrame });
   const { range, seek } = useDvrRange(video);
   const { status } = playback;
+  const reconnecting = streamState === "reconnecting";
+  useResumeAfterReconnect(streamState, playback.resume);
 
   // The engine knows where live playback should sit (hls.js: the part hold-back behind the edge).
   const goLive = () => {
@@ -53,11 +78,34 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
       data-ttff-ms={ttffMs ?? undefined}
       data-first-frame-at={firstFrameAt ?? undefined}
       data-latency-s={latencyS ?? undefined}
+      data-stream-state={streamState}
+      data-audio-only={playback.audioOnly || undefined}
     >
       <video ref={video} playsInline aria-label="live video" />
-      {status === "loading" && <div className="player-overlay">Loading…</div>}
-      {status === "ended" && <div className="player-overlay">The stream has ended.</div>}
-      {status === "error" && (
+      {playback.audioOnly && (
+        <div className="audio-view" data-testid="audio-view">
+          {posterUrl ? <img src={posterUrl} alt="" /> : <div className="poster-blank" />}
+          <div className="audio-caption">
+            <span className="audio-label">Audio only</span>
+            {title && <strong>{title}</strong>}
+          </div>
+        </div>
+      )}
+      {reconnecting ? (
+        <div className="player-overlay reconnecting" role="status" data-testid="reconnecting">
+          <p>
+            <strong>Reconnecting…</strong>
+            <br />
+            The broadcast will continue as soon as the streamer&apos;s encoder is back.
+          </p>
+        </div>
+      ) : (
+        <>
+          {status === "loading" && <div className="player-overlay">Loading…</div>}
+          {status === "ended" && <div className="player-overlay">The stream has ended.</div>}
+        </>
+      )}
+      {status === "error" && !reconnecting && (
         <div className="player-overlay" role="alert">
           <p>{playback.error}</p>
           <button type="button" onClick={playback.retry}>
@@ -91,12 +139,12 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame }: LiveP
         {playback.renditions.length > 1 && (
           <select
             aria-label="Quality"
-            value={playback.rendition}
-            onChange={(event) => playback.chooseRendition(Number(event.target.value))}
+            value={playback.rendition ?? AUTO}
+            onChange={(event) => playback.chooseRendition(event.target.value === AUTO ? null : event.target.value)}
           >
-            <option value={-1}>Auto</option>
+            <option value={AUTO}>Auto</option>
             {playback.renditions.map((rendition) => (
-              <option key={rendition.index} value={rendition.index}>
+              <option key={rendition.id} value={rendition.id}>
                 {rendition.label}
               </option>
             ))}

@@ -52,4 +52,16 @@ describe("StatusControl", () => {
     expect(screen.queryByTestId("live-player")).toBeNull();
     expect(screen.getByText(/The stream has ended/)).toBeInTheDocument();
   });
+
+  it("shows a stream waiting for its encoder as reconnecting, which the creator may end", async () => {
+    const { calls } = fakeFetch({ "PUT /api/streams/s1/state": () => ({ body: { ...stream, state: "ended" } }) });
+    render(<StatusControl stream={{ ...stream, state: "reconnecting" }} state="reconnecting" onChanged={vi.fn()} />);
+    expect(screen.getByLabelText("reconnecting")).toHaveTextContent("RECONNECTING");
+    expect(screen.getByText(/Your encoder disconnected/)).toBeInTheDocument();
+    expect(screen.getByTestId("live-player")).toHaveAttribute("data-stream-state", "reconnecting");
+    expect(screen.queryByRole("button", { name: "Go live" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "End…" }));
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "End stream" })));
+    expect(calls.at(-1)).toMatchObject({ method: "PUT", body: { state: "ended" } });
+  });
 });

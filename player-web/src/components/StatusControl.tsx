@@ -4,7 +4,8 @@ import type { StreamDetail, StreamState } from "../lib/types";
 import { LiveBadge } from "./LiveBadge";
 import { LivePlayer } from "./LivePlayer";
 
-/** preview -> live -> ended, with the preview player while there is something to show. */
+/** preview -> live -> (reconnecting ->) ended, with the preview player while there is
+ * something to show. */
 export function StatusControl({ stream, state, onChanged }: { stream: StreamDetail; state: StreamState; onChanged: (stream: StreamDetail) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [confirmEnd, setConfirmEnd] = useState(false);
@@ -29,10 +30,16 @@ export function StatusControl({ stream, state, onChanged }: { stream: StreamDeta
       </h2>
       {state !== "ended" ? (
         <div className="preview-player">
-          <LivePlayer src={hlsPath} streamId={stream.id} report={false} />
+          <LivePlayer src={hlsPath} streamId={stream.id} report={false} streamState={state} title={stream.title} posterUrl={stream.posterUrl} />
         </div>
       ) : (
         <p>The stream has ended. Start your encoder again to begin a new broadcast in preview.</p>
+      )}
+      {state === "reconnecting" && (
+        <p className="notice" role="status">
+          Your encoder disconnected. Viewers keep the last picture while the stream waits for it; start it again
+          to continue the broadcast, or end the stream.
+        </p>
       )}
       <div className="actions">
         {state === "preview" && (

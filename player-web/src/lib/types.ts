@@ -1,6 +1,7 @@
 // The shapes of mediad's HTTP API (docs/openapi.yaml); the real-time messages are in messages.ts.
 
-export type StreamState = "preview" | "live" | "ended";
+/** `reconnecting`: the publisher left and may come back within the grace (viewers wait). */
+export type StreamState = "preview" | "live" | "reconnecting" | "ended";
 export type Role = "admin" | "creator" | "viewer";
 export type ChatRole = "creator" | "admin" | "moderator" | "viewer" | "guest";
 

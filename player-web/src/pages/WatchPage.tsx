@@ -64,7 +64,8 @@ function Watching({ stream }: { stream: StreamDetail }) {
                 The stream has ended.
               </div>
             ) : (
-              <LivePlayer src={src} streamId={stream.id} />
+              // Kept through "reconnecting": the last picture stays, under the player's notice.
+              <LivePlayer src={src} streamId={stream.id} streamState={streamState} title={stream.title} posterUrl={stream.posterUrl} />
             )}
             {channel && <LiveTipTicker feed={channel.tips} />}
           </div>

@@ -8,15 +8,18 @@ export interface PlaybackSource {
   hlsUrl: string;
 }
 
-/** A quality the viewer may pick; `index` is what setRendition takes. */
+/** A quality the viewer may pick; `id` (its media playlist) is what setRendition takes
+ * and stays the same while the rendition exists, whatever else comes and goes. */
 export interface Rendition {
-  index: number;
+  id: string;
+  /** What it is: "1080p60 (source)", "720p", "Audio only". */
   label: string;
+  audioOnly: boolean;
 }
 
 /** What an engine tells the player. */
 export interface EngineEvents {
-  /** The renditions on offer, best first. */
+  /** The renditions on offer, best first; again whenever the set changes. */
   onRenditions(renditions: Rendition[]): void;
   /** The media is attached: playback may start now (the player starts it). */
   onReady(): void;
@@ -25,8 +28,11 @@ export interface EngineEvents {
 }
 
 export interface PlaybackEngine {
-  /** A rendition's index, or -1 to let the engine choose. */
-  setRendition(index: number): void;
+  /** A rendition's id, or null to let the engine choose. */
+  setRendition(id: string | null): void;
+  /** The stream is back after a gap (its publisher reconnected): load again now rather
+   * than at the next retry. */
+  resume(): void;
   /** Where live playback should sit on the element's timeline, when the engine knows. */
   liveSyncPosition(): number | null;
   /** The engine's own estimate of the latency behind the live edge (s), when it has one. */

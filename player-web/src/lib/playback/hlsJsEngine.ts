@@ -1,12 +1,25 @@
 // LL-HLS through hls.js (its light build, loaded on first use) where Media Source
 // Extensions exist. Fatal errors go through RecoveryPolicy: media errors are recovered,
-// network errors retried with backoff, anything else ends playback.
+// network errors retried with backoff, anything else ends playback. The levels follow the
+// multivariant playlist as renditions come and go (LevelWatch).
 import type { Level } from "hls.js";
 import { RecoveryPolicy } from "../recovery";
-import type { Engine, PlaybackEngine, StartEngine } from "./engine";
+import type { Engine, PlaybackEngine, Rendition, StartEngine } from "./engine";
+import { LevelWatch } from "./levelWatch";
+import { menuOf, variantLabel, type VariantInfo } from "./variants";
+
+/** What the menu and the watch read of an hls.js level. */
+export function levelVariant(level: Level): VariantInfo {
+  const codecs = level.codecs || [level.videoCodec, level.audioCodec].filter(Boolean).join(",");
+  return { uri: level.uri, height: level.height, frameRate: level.frameRate, bitrate: level.bitrate, codecs };
+}
 
 export function renditionLabel(level: Level): string {
-  return level.height ? `${level.height}p` : `${Math.round(level.bitrate / 1000)} kbit/s`;
+  return variantLabel(levelVariant(level));
+}
+
+export function renditionsOf(levels: readonly Level[]): Rendition[] {
+  return menuOf(levels.map(levelVariant));
 }
 
 const loadHlsJs = () => import("hls.js/light");
@@ -16,6 +29,8 @@ const start: StartEngine = async (element, source, events, signal) => {
   if (signal.aborted || !Hls.isSupported()) return null;
   const policy = new RecoveryPolicy();
   let retry: ReturnType<typeof setTimeout> | null = null;
+  /** The viewer's choice (a media playlist), kept across reloads while it exists. */
+  let chosen: string | null = null;
   let hls: InstanceType<typeof Hls> | null = new Hls({
     lowLatencyMode: true,
     liveDurationInfinity: true,
@@ -23,21 +38,41 @@ const start: StartEngine = async (element, source, events, signal) => {
     maxLiveSyncPlaybackRate: 1.5,
     manifestLoadingMaxRetry: 2,
   });
+  const levelIndex = (id: string | null) => (id === null || !hls ? -1 : hls.levels.findIndex((level) => level.uri === id));
+  const tellRenditions = () => {
+    if (!hls) return;
+    const renditions = renditionsOf(hls.levels);
+    if (chosen !== null && !renditions.some((rendition) => rendition.id === chosen)) chosen = null;
+    events.onRenditions(renditions);
+  };
+  const watch = new LevelWatch(
+    {
+      levelUris: () => hls?.levels.map((level) => level.uri) ?? [],
+      playingLevel: () => (hls ? (hls.currentLevel >= 0 ? hls.currentLevel : hls.loadLevel) : -1),
+      removeLevel: (index) => hls?.removeLevel(index),
+      reload: () => hls?.loadSource(source.hlsUrl),
+    },
+    new URL(source.hlsUrl, window.location.href).href,
+    tellRenditions,
+  );
   const stop = () => {
     if (retry) clearTimeout(retry);
     retry = null;
+    watch.stop();
     hls?.destroy();
     hls = null;
   };
 
-  hls.on(Hls.Events.MANIFEST_PARSED, (_event, data) => {
-    events.onRenditions(
-      data.levels
-        .map((level, index) => ({ index, label: renditionLabel(level), height: level.height }))
-        .sort((a, b) => b.height - a.height)
-        .map(({ index, label }) => ({ index, label })),
-    );
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    tellRenditions();
+    const index = levelIndex(chosen);
+    if (index >= 0 && hls) hls.currentLevel = index;
     events.onReady();
+  });
+  hls.on(Hls.Events.LEVELS_UPDATED, tellRenditions);
+  hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
+    // EXT-X-ENDLIST while the page still plays: the rendition may be gone, not the stream.
+    if (!data.details.live) void watch.levelEnded(data.level);
   });
   hls.on(Hls.Events.FRAG_LOADED, () => policy.onProgress());
   hls.on(Hls.Events.ERROR, (_event, data) => {
@@ -56,10 +91,19 @@ const start: StartEngine = async (element, source, events, signal) => {
   });
   hls.loadSource(source.hlsUrl);
   hls.attachMedia(element);
+  watch.start();
 
   const engine: PlaybackEngine = {
-    setRendition: (index) => {
-      if (hls) hls.currentLevel = index; // -1 gives control back to ABR
+    setRendition: (id) => {
+      chosen = id;
+      if (hls) hls.currentLevel = levelIndex(id); // -1 gives control back to ABR
+    },
+    resume: () => {
+      if (!hls) return;
+      if (retry) clearTimeout(retry);
+      retry = null;
+      policy.onProgress();
+      hls.startLoad();
     },
     liveSyncPosition: () => hls?.liveSyncPosition ?? null,
     latency: () => (hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null),

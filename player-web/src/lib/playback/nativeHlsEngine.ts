@@ -5,6 +5,7 @@ import type { Engine, PlaybackEngine } from "./engine";
 /** The element plays on its own: there is nothing to steer, nothing to stop but its source. */
 const browserPlayback: PlaybackEngine = {
   setRendition: () => undefined,
+  resume: () => undefined,
   liveSyncPosition: () => null,
   latency: () => null,
   currentRendition: () => "",

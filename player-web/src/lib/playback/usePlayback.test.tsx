@@ -27,8 +27,8 @@ describe("usePlayback", () => {
     await waitFor(() => expect(play).toHaveBeenCalledTimes(1));
     expect(element.getAttribute("src")).toBe("/hls/ab12/index.m3u8");
     expect(result.current.firstFrame).toBeNull();
-    act(() => result.current.chooseRendition(2));
-    expect(result.current.rendition).toBe(2);
+    act(() => result.current.chooseRendition("/hls/ab12/720p/index.m3u8"));
+    expect(result.current.rendition).toBe("/hls/ab12/720p/index.m3u8");
     act(() => {
       element.dispatchEvent(new Event("playing"));
     });

@@ -16,11 +16,16 @@ export interface Playback {
   /** Why playback stopped, for the viewer (status "error"). */
   error: string | null;
   renditions: Rendition[];
-  /** The rendition chosen, -1 for automatic. */
-  rendition: number;
-  chooseRendition: (index: number) => void;
+  /** The rendition chosen (its id), null for automatic. */
+  rendition: string | null;
+  chooseRendition: (id: string | null) => void;
+  /** The stream has sound and no picture (the player shows its audio view). */
+  audioOnly: boolean;
   /** Start over (the Retry button). */
   retry: () => void;
+  /** The stream is back after its publisher reconnected: load now (start over if playback
+   * had stopped meanwhile). */
+  resume: () => void;
   /** Null until the current attempt shows its first frame. */
   firstFrame: FirstFrame | null;
   /** Where live playback should sit, when the engine knows. */
@@ -44,7 +49,8 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
   const [status, setStatus] = useState<PlaybackStatus>("loading");
   const [error, setError] = useState<string | null>(null);
   const [renditions, setRenditions] = useState<Rendition[]>([]);
-  const [rendition, setRendition] = useState(-1);
+  const [rendition, setRendition] = useState<string | null>(null);
+  const [audioFirst, setAudioFirst] = useState(false);
   const [firstFrame, setFirstFrame] = useState<FirstFrame | null>(null);
   const [attempt, setAttempt] = useState(0);
   const engine = useRef<PlaybackEngine | null>(null);
@@ -62,8 +68,10 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
     setStatus("loading");
     setError(null);
     setFirstFrame(null);
-    const stopWatching = watchFirstFrame(element, () => {
+    setAudioFirst(false);
+    const stopWatching = watchFirstFrame(element, (media) => {
       setFirstFrame({ startedAt, at: performance.now() });
+      setAudioFirst(media === "audio");
       setStatus("playing");
     });
     const onEnded = () => setStatus("ended");
@@ -72,7 +80,11 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
       element,
       source,
       {
-        onRenditions: setRenditions,
+        onRenditions: (offered) => {
+          setRenditions(offered);
+          // A choice that no longer exists falls back to automatic (the engine did too).
+          setRendition((chosen) => (chosen !== null && offered.some((r) => r.id === chosen) ? chosen : null));
+        },
         onReady: () => latestPlay.current(),
         onFailed: (message) => {
           failed = true;
@@ -96,11 +108,17 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
     };
   }, [video, source, attempt]);
 
-  const chooseRendition = useCallback((index: number) => {
-    setRendition(index);
-    engine.current?.setRendition(index);
+  const chooseRendition = useCallback((id: string | null) => {
+    setRendition(id);
+    engine.current?.setRendition(id);
   }, []);
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  const stopped = status === "error" || status === "ended";
+  const resume = useCallback(() => {
+    if (stopped || !engine.current) setAttempt((n) => n + 1);
+    else engine.current.resume();
+  }, [stopped]);
+  const audioOnly = audioFirst || (renditions.length > 0 && renditions.every((r) => r.audioOnly));
   const liveSyncPosition = useCallback(() => engine.current?.liveSyncPosition() ?? null, []);
   const latency = useCallback(() => {
     const element = video.current;
@@ -108,5 +126,5 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
   }, [video]);
   const currentRendition = useCallback(() => engine.current?.currentRendition() ?? "", []);
 
-  return { status, error, renditions, rendition, chooseRendition, retry, firstFrame, liveSyncPosition, latency, currentRendition };
+  return { status, error, renditions, rendition, chooseRendition, audioOnly, retry, resume, firstFrame, liveSyncPosition, latency, currentRendition };
 }
