@@ -1,13 +1,17 @@
 """The web app end to end in Debian's headless Chromium (playwright-core), against a real
 mediad and a real ffmpeg RTMP publish: discovery, playback, chat between two viewers, a
-signed tip, and the creator's control room (key rotation, slow mode, ending the stream).
-The screenshots land in ``test-results/`` as CI artifacts."""
+signed tip, and the creator's control room (key rotation, slow mode, ending the stream);
+and the player on a phone screen through an encoder's reconnect (the publisher stopped,
+started again, stopped for good past the grace). The screenshots land in ``test-results/``
+as CI artifacts."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,8 @@ pytestmark = pytest.mark.interop
 ROOT = Path(__file__).resolve().parents[2]
 PLAYER_WEB = ROOT / "player-web"
 SCRIPT = PLAYER_WEB / "e2e" / "watch-and-control.mjs"
+RECONNECT_SCRIPT = PLAYER_WEB / "e2e" / "reconnect.mjs"
+RECONNECT_GRACE_SEC = 15
 RESULTS = ROOT / "test-results"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 SCRIPT_TIMEOUT = 150.0
@@ -94,3 +100,63 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
     print(f"\nplayer-web e2e: time to first frame {report['ttffMs']} ms; steps {steps}; "
           f"screenshots in {RESULTS}")
     assert all((RESULTS / name).is_file() for name in SCREENSHOTS)
+
+
+def test_the_player_rides_out_a_reconnect_on_a_phone_screen() -> None:
+    """The script asks for the publisher to stop or start (one JSON line each) and waits for
+    "done" on its stdin: the publisher is a real ffmpeg run, stopped by killing it."""
+    node = require_tool("node")
+    chromium = require_tool("chromium")
+    ffmpeg = require_tool("ffmpeg")
+    require_player_build()
+    RESULTS.mkdir(exist_ok=True)
+    for stale in ("reconnecting.png", "failure-reconnect.png"):
+        (RESULTS / stale).unlink(missing_ok=True)
+    # One small rung beside the 640x360 source: the quality menu has two entries to fit.
+    config = (f"[streams]\nreconnect_grace_sec = {RECONNECT_GRACE_SEC}\n"
+              '[transcode]\nenabled = true\n[[transcode.ladder]]\nname = "240p"\n'
+              "height = 240\nbitrate_kbps = 300\n")
+    with DaemonProcess(extra_config=config) as daemon:
+        banner = daemon.banner
+        url = daemon.rtmp_url(banner.primary_key)
+        publisher = publish(ffmpeg, url, 300)
+        command = [node, str(RECONNECT_SCRIPT), "--base", daemon.base_url,
+                   "--stream", banner.stream_id, "--out", str(RESULTS)]
+        lines: list[str] = []
+        with tempfile.TemporaryFile("w+") as stderr:
+            script = subprocess.Popen(command, cwd=PLAYER_WEB, env={"CHROMIUM": chromium,
+                                      **os.environ}, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=stderr, text=True)
+            watchdog = threading.Timer(SCRIPT_TIMEOUT, script.kill)
+            watchdog.start()
+            try:
+                daemon.wait_for_log("publisher attached", timeout=20)
+                assert script.stdout is not None and script.stdin is not None
+                for line in script.stdout:
+                    lines.append(line)
+                    wanted = json.loads(line).get("wait") if line.startswith("{") else None
+                    if wanted == "stop-publisher":
+                        publisher.kill()
+                        publisher.wait()
+                    elif wanted == "start-publisher":
+                        publisher = publish(ffmpeg, url, 300)  # the script sees it attach
+                    if wanted is not None:
+                        script.stdin.write("done\n")
+                        script.stdin.flush()
+                script.wait(timeout=10)
+            finally:
+                watchdog.cancel()
+                script.kill()
+                publisher.kill()
+                publisher.wait()
+            stderr.seek(0)
+            errors = stderr.read()
+        out = "".join(lines)
+        report = last_json_line(out)
+        output = (f"stdout:\n{out[-4000:]}\nstderr:\n{errors[-4000:]}\n"
+                  f"mediad:\n{daemon.logs[-6000:]}")
+        assert script.returncode == 0, f"the script failed ({script.returncode})\n{output}"
+        assert report is not None and report.get("ok") is True, output
+        assert "stream ended: no publisher within the reconnect grace" in daemon.logs, output
+    steps = ", ".join(f"{s['name'].split(':')[0]} {s['ms']} ms" for s in report["steps"])
+    print(f"\nplayer-web reconnect e2e: steps {steps}")

@@ -76,7 +76,8 @@ async def test_ffmpeg_publish_delivers_every_frame(tmp_path: Path, h264_aac_flv:
     assert all(f.payload[:4] != b"\x00\x00\x00\x01" for f in video), "length-prefixed NALUs"
     end = items[-1]
     assert isinstance(end, StreamEnd)
-    assert not env.live.publishing and env.live.state == "ended"
+    # The publish ended without the creator ending the broadcast: it waits for a reconnect.
+    assert not env.live.publishing and env.live.state == "reconnecting"
 
 
 def wrong_key_command(publisher: str, url: str) -> list[str]:

@@ -134,7 +134,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamS
             Go live (−{formatClock(behind)})
           </button>
         ) : (
-          status === "playing" && <span className="at-live">LIVE</span>
+          status === "playing" && !reconnecting && <span className="at-live">LIVE</span>
         )}
         {playback.renditions.length > 1 && (
           <select
