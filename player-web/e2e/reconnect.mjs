@@ -17,6 +17,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.mjs';
+import { stepRecorder } from './steps.mjs';
 
 const { values: opts } = parseArgs({
   options: { base: { type: 'string' }, stream: { type: 'string' }, out: { type: 'string' } },
@@ -38,15 +39,7 @@ async function ask(/** @type {string} */ what) {
   if (reply.done || reply.value.trim() !== 'done') throw new Error(`the caller did not ${what}`);
 }
 
-/** @type {{name: string, ms: number}[]} */
-const steps = [];
-let currentStep = 'launch';
-async function step(/** @type {string} */ name, /** @type {() => Promise<void>} */ body) {
-  currentStep = name;
-  const started = performance.now();
-  await body();
-  steps.push({ name, ms: Math.round(performance.now() - started) });
-}
+const { steps, step, current } = stepRecorder();
 
 async function apiState() {
   const response = await fetch(`${base}/api/streams/${encodeURIComponent(streamId ?? '')}`,
@@ -147,8 +140,8 @@ try {
   const message = error instanceof Error ? error.message : String(error);
   await page.screenshot({ path: path.join(outDir, 'failure-reconnect.png'), fullPage: true })
     .catch(() => undefined);
-  console.error(`e2e step failed: ${currentStep}: ${message}`);
-  console.log(JSON.stringify({ ok: false, step: currentStep, error: message, pageErrors, steps }));
+  console.error(`e2e step failed: ${current()}: ${message}`);
+  console.log(JSON.stringify({ ok: false, step: current(), error: message, pageErrors, steps }));
   process.exitCode = 1;
 } finally {
   await browser.close();

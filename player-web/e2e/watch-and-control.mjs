@@ -16,6 +16,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchChromium } from './chromium.mjs';
+import { stepRecorder } from './steps.mjs';
 
 /** @typedef {import('playwright-core').Page} Page */
 
@@ -40,17 +41,7 @@ if (!base || !streamId || !adminPassword || !webhookSecret || !outDir) {
 }
 const watchPath = `/watch/${encodeURIComponent(streamId)}`;
 
-/** @type {{name: string, ms: number}[]} */
-const steps = [];
-let currentStep = 'launch';
-
-/** Runs one named step and records how long it took. */
-async function step(/** @type {string} */ name, /** @type {() => Promise<void>} */ body) {
-  currentStep = name;
-  const started = performance.now();
-  await body();
-  steps.push({ name, ms: Math.round(performance.now() - started) });
-}
+const { steps, step, current } = stepRecorder();
 
 /** Awaits a bounded wait; on failure says what was expected, in words, then why it failed. */
 async function expectWithin(/** @type {string} */ what, /** @type {Promise<unknown>} */ wait) {
@@ -240,8 +231,8 @@ try {
     await page.screenshot({ path: path.join(outDir, `failure-${name}.png`), fullPage: true })
       .catch(() => undefined); // a page that crashed cannot be photographed; the report still counts
   }
-  console.error(`e2e step failed: ${currentStep}: ${message}`);
-  console.log(JSON.stringify({ ok: false, step: currentStep, error: message, pageErrors, steps }));
+  console.error(`e2e step failed: ${current()}: ${message}`);
+  console.log(JSON.stringify({ ok: false, step: current(), error: message, pageErrors, steps }));
   process.exitCode = 1;
 } finally {
   await browser.close();
