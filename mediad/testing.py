@@ -169,13 +169,14 @@ class DaemonProcess:
     def logs(self) -> str:
         return "\n".join(self.stdout_lines + self.stderr_lines)
 
-    def wait_for_log(self, pattern: str, timeout: float = 10.0) -> str:
+    def wait_for_log(self, pattern: str, timeout: float = 10.0, *, after: int = 0) -> str:
+        """The first log line matching ``pattern`` past the first ``after`` such lines."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in list(self.stderr_lines):
-                if regex.search(line):
-                    return line
+            matching = [line for line in list(self.stderr_lines) if regex.search(line)]
+            if len(matching) > after:
+                return matching[after]
             time.sleep(0.02)
         raise TimeoutError(f"no log line matching {pattern!r}:\n{self.logs}")
 

@@ -56,7 +56,7 @@ def test_ffprobe_and_ffmpeg_read_and_decode_our_llhls() -> None:
 
 def test_reconnecting_publisher_continues_the_playlist() -> None:
     ffmpeg = require_tool("ffmpeg")
-    with DaemonProcess(extra_config="[hls]\nreconnect_grace_sec = 3.0\n") as daemon:
+    with DaemonProcess(extra_config="[streams]\nreconnect_grace_sec = 3.0\n") as daemon:
         first = publish(ffmpeg, daemon.rtmp_url(), 3)
         daemon.wait_for_log("publisher attached")
         url = f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ import pytest
 
 from mediad.testing import DaemonProcess
 from tests.interop.live_publisher_testing import publish
+from tests.interop.shaped_publisher_testing import LadderRung, Shape, daemon_config, publish_shape
+from tests.interop.shaped_publisher_testing import stop as stop_publishers
 from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
@@ -27,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYER_WEB = ROOT / "player-web"
 SCRIPT = PLAYER_WEB / "e2e" / "watch-and-control.mjs"
 RECONNECT_SCRIPT = PLAYER_WEB / "e2e" / "reconnect.mjs"
+RENDITIONS_SCRIPT = PLAYER_WEB / "e2e" / "renditions.mjs"
 RECONNECT_GRACE_SEC = 15
 RESULTS = ROOT / "test-results"
 WEBHOOK_SECRET = "e2e-webhook-secret"
@@ -102,9 +108,54 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
     assert all((RESULTS / name).is_file() for name in SCREENSHOTS)
 
 
+@dataclass
+class ScriptRun:
+    returncode: int | None
+    out: str
+    errors: str
+
+    @property
+    def report(self) -> dict[str, Any] | None:
+        return last_json_line(self.out)
+
+
+def drive(node: str, chromium: str, script_path: Path, daemon: DaemonProcess,
+          actions: dict[str, Callable[[], None]]) -> ScriptRun:
+    """Runs an e2e script that asks for publisher changes (one JSON line {"wait": NAME} each)
+    and waits for "done" on its stdin: ``actions[NAME]`` does it."""
+    command = [node, str(script_path), "--base", daemon.base_url,
+               "--stream", daemon.banner.stream_id, "--out", str(RESULTS)]
+    lines: list[str] = []
+    with tempfile.TemporaryFile("w+") as stderr:
+        script = subprocess.Popen(command, cwd=PLAYER_WEB, env={"CHROMIUM": chromium,
+                                  **os.environ}, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=stderr, text=True)
+        watchdog = threading.Timer(SCRIPT_TIMEOUT, script.kill)
+        watchdog.start()
+        try:
+            assert script.stdout is not None and script.stdin is not None
+            for line in script.stdout:
+                lines.append(line)
+                wanted = json.loads(line).get("wait") if line.startswith("{") else None
+                if wanted is not None:
+                    actions[wanted]()
+                    script.stdin.write("done\n")
+                    script.stdin.flush()
+            script.wait(timeout=10)
+        finally:
+            watchdog.cancel()
+            script.kill()
+        stderr.seek(0)
+        return ScriptRun(script.returncode, "".join(lines), stderr.read())
+
+
+def outcome(run: ScriptRun, daemon: DaemonProcess) -> str:
+    return (f"stdout:\n{run.out[-4000:]}\nstderr:\n{run.errors[-4000:]}\n"
+            f"mediad:\n{daemon.logs[-6000:]}")
+
+
 def test_the_player_rides_out_a_reconnect_on_a_phone_screen() -> None:
-    """The script asks for the publisher to stop or start (one JSON line each) and waits for
-    "done" on its stdin: the publisher is a real ffmpeg run, stopped by killing it."""
+    """The publisher is a real ffmpeg run, stopped by killing it."""
     node = require_tool("node")
     chromium = require_tool("chromium")
     ffmpeg = require_tool("ffmpeg")
@@ -117,46 +168,59 @@ def test_the_player_rides_out_a_reconnect_on_a_phone_screen() -> None:
               '[transcode]\nenabled = true\n[[transcode.ladder]]\nname = "240p"\n'
               "height = 240\nbitrate_kbps = 300\n")
     with DaemonProcess(extra_config=config) as daemon:
-        banner = daemon.banner
-        url = daemon.rtmp_url(banner.primary_key)
-        publisher = publish(ffmpeg, url, 300)
-        command = [node, str(RECONNECT_SCRIPT), "--base", daemon.base_url,
-                   "--stream", banner.stream_id, "--out", str(RESULTS)]
-        lines: list[str] = []
-        with tempfile.TemporaryFile("w+") as stderr:
-            script = subprocess.Popen(command, cwd=PLAYER_WEB, env={"CHROMIUM": chromium,
-                                      **os.environ}, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, stderr=stderr, text=True)
-            watchdog = threading.Timer(SCRIPT_TIMEOUT, script.kill)
-            watchdog.start()
-            try:
-                daemon.wait_for_log("publisher attached", timeout=20)
-                assert script.stdout is not None and script.stdin is not None
-                for line in script.stdout:
-                    lines.append(line)
-                    wanted = json.loads(line).get("wait") if line.startswith("{") else None
-                    if wanted == "stop-publisher":
-                        publisher.kill()
-                        publisher.wait()
-                    elif wanted == "start-publisher":
-                        publisher = publish(ffmpeg, url, 300)  # the script sees it attach
-                    if wanted is not None:
-                        script.stdin.write("done\n")
-                        script.stdin.flush()
-                script.wait(timeout=10)
-            finally:
-                watchdog.cancel()
-                script.kill()
-                publisher.kill()
-                publisher.wait()
-            stderr.seek(0)
-            errors = stderr.read()
-        out = "".join(lines)
-        report = last_json_line(out)
-        output = (f"stdout:\n{out[-4000:]}\nstderr:\n{errors[-4000:]}\n"
-                  f"mediad:\n{daemon.logs[-6000:]}")
-        assert script.returncode == 0, f"the script failed ({script.returncode})\n{output}"
+        url = daemon.rtmp_url(daemon.banner.primary_key)
+        publishers = [publish(ffmpeg, url, 300)]
+
+        def stop() -> None:
+            stop_publishers(*publishers)
+
+        try:
+            daemon.wait_for_log("publisher attached", timeout=20)
+            run = drive(node, chromium, RECONNECT_SCRIPT, daemon, {
+                "stop-publisher": stop,
+                "start-publisher": lambda: publishers.append(publish(ffmpeg, url, 300))})
+        finally:
+            stop()
+        output = outcome(run, daemon)
+        assert run.returncode == 0, f"the script failed ({run.returncode})\n{output}"
+        report = run.report
         assert report is not None and report.get("ok") is True, output
         assert "stream ended: no publisher within the reconnect grace" in daemon.logs, output
     steps = ", ".join(f"{s['name'].split(':')[0]} {s['ms']} ms" for s in report["steps"])
     print(f"\nplayer-web reconnect e2e: steps {steps}")
+
+
+def test_the_player_follows_renditions_that_come_and_go() -> None:
+    """The viewer plays the 240p rung; the encoder reconnects at 320x180 (the rung ends and
+    leaves the multivariant playlist), then at 640x360 (the rung is back)."""
+    node = require_tool("node")
+    chromium = require_tool("chromium")
+    ffmpeg = require_tool("ffmpeg")
+    require_player_build()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "failure-renditions.png").unlink(missing_ok=True)
+    config = daemon_config([LadderRung("240p", 240, 300)], grace_sec=20)
+    large, small = Shape((640, 360), fps=30), Shape((320, 180), fps=30)
+    with DaemonProcess(extra_config=config) as daemon:
+        url = daemon.rtmp_url(daemon.banner.primary_key)
+        publishers = [publish_shape(ffmpeg, url, large, 300)]
+
+        def swap(shape: Shape) -> Callable[[], None]:
+            def change() -> None:
+                stop_publishers(*publishers)
+                attached = len(re.findall("publisher attached", daemon.logs))
+                publishers.append(publish_shape(ffmpeg, url, shape, 300))
+                daemon.wait_for_log("publisher attached", timeout=20, after=attached)
+            return change
+
+        try:
+            daemon.wait_for_log("publisher attached", timeout=20)
+            run = drive(node, chromium, RENDITIONS_SCRIPT, daemon, {
+                "smaller-publisher": swap(small), "larger-publisher": swap(large)})
+        finally:
+            stop_publishers(*publishers)
+        output = outcome(run, daemon)
+        assert run.returncode == 0, f"the script failed ({run.returncode})\n{output}"
+        report = run.report
+        assert report is not None and report.get("ok") is True, output
+    print(f"\nplayer-web renditions e2e: longest stalls per step {report['stallsMs']} ms")
