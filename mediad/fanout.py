@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
 from ingest.media import Frame, TrackInfo
 
@@ -114,3 +115,29 @@ class Reader:
     def close(self) -> None:
         self.closed = True
         self._wakeup.set()
+
+
+class ReaderSink(Protocol):
+    """What a reader's consumer does with each item (``drain``)."""
+
+    def frame(self, frame: Frame) -> None: ...
+    def track_changed(self, track: TrackInfo) -> None: ...
+    def discontinuity(self) -> None: ...
+
+
+async def drain(reader: Reader, sink: ReaderSink) -> StreamEnd | None:
+    """Hands each item of ``reader`` to ``sink`` until the publish ends (its ``StreamEnd``
+    is returned) or the reader is closed (None)."""
+    while True:
+        try:
+            item = await reader.get()
+        except EOFError:
+            return None
+        if isinstance(item, Frame):
+            sink.frame(item)
+        elif isinstance(item, TrackChange):
+            sink.track_changed(item.track)
+        elif isinstance(item, Discontinuity):
+            sink.discontinuity()
+        else:
+            return item

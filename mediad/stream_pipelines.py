@@ -18,9 +18,9 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 
-from ingest.media import Frame
+from ingest.media import Frame, TrackInfo
 from mediad.config import HlsConfig, TranscodeConfig
-from mediad.fanout import Discontinuity, StreamEnd, TrackChange
+from mediad.fanout import drain
 from mediad.lifecycle import ON_AIR
 from mediad.live_stream import TrackCheck
 from mediad.store import Store
@@ -56,6 +56,28 @@ def track_check(transcode: TranscodeConfig) -> TrackCheck:
     """What the registry asks of each announced track: can these pipelines package it?"""
     audio_to_aac = transcode.enabled and bool(transcode.ladder)
     return functools.partial(refusal, audio_to_aac=audio_to_aac)
+
+
+class _PipelineSink:
+    """One feed's reader items into the stream's pipeline."""
+
+    def __init__(self, pipeline: StreamPipeline, live: LiveStream,
+                 ready: Callable[[], None]) -> None:
+        self.pipeline = pipeline
+        self.live = live
+        self.ready = ready
+        """Wakes requests waiting for the pipeline to be servable."""
+
+    def frame(self, frame: Frame) -> None:
+        self.pipeline.push(frame)
+        if self.pipeline.ready:
+            self.ready()
+
+    def track_changed(self, track: TrackInfo) -> None:
+        self.pipeline.track_changed(track, source_rate(self.live.metadata))
+
+    def discontinuity(self) -> None:
+        self.pipeline.publisher_changed()
 
 
 class StreamPipelines:
@@ -166,22 +188,9 @@ class StreamPipelines:
         final = False
         try:
             pipeline = await self._pipeline_for(stream_id)
-            while True:
-                try:
-                    item = await reader.get()
-                except EOFError:
-                    break
-                if isinstance(item, Frame):
-                    pipeline.push(item)
-                    if stream_id in self._ready and pipeline.ready:
-                        self._signal_ready(stream_id)
-                elif isinstance(item, TrackChange):
-                    pipeline.track_changed(item.track, source_rate(live.metadata))
-                elif isinstance(item, Discontinuity):
-                    pipeline.publisher_changed()
-                elif isinstance(item, StreamEnd):
-                    final = item.final
-                    break
+            end = await drain(reader, _PipelineSink(
+                pipeline, live, functools.partial(self._signal_ready, stream_id)))
+            final = end is not None and end.final
         except Exception:
             log.exception("packaging failed", extra={"fields": {"stream": stream_id}})
             final = True

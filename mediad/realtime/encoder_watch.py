@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 
-from ingest.media import Frame
+from ingest.media import Frame, TrackInfo
 from mediad.background import Tasks
 from mediad.encoder_advice import Advice, AdviceSettings, EncoderAdvisor
-from mediad.fanout import Discontinuity, StreamEnd, TrackChange
+from mediad.fanout import Reader, drain
 from mediad.stream_events import PublisherAttached, Subscription
 from mediad.streams import LiveStream, StreamRegistry
 
@@ -24,6 +24,28 @@ log = logging.getLogger("mediad.realtime")
 READER_CAPACITY = 600
 """Frames queued for the advisor; it does a few arithmetic steps a frame, so this fills only
 when the event loop itself is starved (and then the advisor sees a gap)."""
+
+
+class _AdvisorSink:
+    """One feed's reader items into the stream's advisor; frames the reader dropped are a
+    gap in what the advisor saw."""
+
+    def __init__(self, advisor: EncoderAdvisor, reader: Reader) -> None:
+        self.advisor = advisor
+        self.reader = reader
+        self._dropped = 0
+
+    def frame(self, frame: Frame) -> None:
+        if self.reader.dropped_frames != self._dropped:
+            self._dropped = self.reader.dropped_frames
+            self.advisor.gap()
+        self.advisor.frame(frame)
+
+    def track_changed(self, track: TrackInfo) -> None:
+        self.advisor.track(track)
+
+    def discontinuity(self) -> None:
+        self.advisor.reset()
 
 
 class EncoderWatch:
@@ -64,25 +86,9 @@ class EncoderWatch:
     async def _feed(self, live: LiveStream, advisor: EncoderAdvisor) -> None:
         stream_id = live.stream_id
         reader = live.add_reader("encoder advice", READER_CAPACITY)
-        dropped = 0
         failed = False
         try:
-            while True:
-                try:
-                    item = await reader.get()
-                except EOFError:
-                    break
-                if reader.dropped_frames != dropped:
-                    dropped = reader.dropped_frames
-                    advisor.gap()
-                if isinstance(item, Frame):
-                    advisor.frame(item)
-                elif isinstance(item, TrackChange):
-                    advisor.track(item.track)
-                elif isinstance(item, Discontinuity):
-                    advisor.reset()
-                elif isinstance(item, StreamEnd):
-                    break
+            await drain(reader, _AdvisorSink(advisor, reader))
         except Exception:
             log.exception("encoder advice failed", extra={"fields": {"stream": stream_id}})
             failed = True

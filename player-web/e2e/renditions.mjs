@@ -13,29 +13,12 @@
 // or {"ok": false, "step", "error"} with DIR/failure-renditions.png and exit code 1.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
+import { callerRequests, scriptOptions } from './caller.mjs';
 import { launchChromium } from './chromium.mjs';
 import { stepRecorder } from './steps.mjs';
 
-const { values: opts } = parseArgs({
-  options: { base: { type: 'string' }, stream: { type: 'string' }, out: { type: 'string' } },
-});
-const base = opts.base?.replace(/\/+$/, '');
-const streamId = opts.stream;
-const outDir = opts.out;
-if (!base || !streamId || !outDir) {
-  console.error('usage: node e2e/renditions.mjs --base URL --stream ID --out DIR');
-  process.exit(2);
-}
-
-const input = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-
-async function ask(/** @type {string} */ what) {
-  console.log(JSON.stringify({ wait: what }));
-  const reply = await input.next();
-  if (reply.done || reply.value.trim() !== 'done') throw new Error(`the caller did not ${what}`);
-}
+const { base, streamId, outDir } = scriptOptions('e2e/renditions.mjs');
+const ask = callerRequests();
 
 const { steps, step, current } = stepRecorder();
 

@@ -50,6 +50,13 @@ def require_player_build() -> None:
                     "(or `cd player-web && npm run build`)")
 
 
+def e2e_peers() -> tuple[str, str, str]:
+    """node, chromium and ffmpeg, with the app built."""
+    peers = require_tool("node"), require_tool("chromium"), require_tool("ffmpeg")
+    require_player_build()
+    return peers
+
+
 def as_text(output: str | bytes | None) -> str:
     """What a timed-out run captured (typed loosely by subprocess)."""
     return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
@@ -67,10 +74,7 @@ def last_json_line(out: str) -> dict[str, Any] | None:
 
 
 def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
-    node = require_tool("node")
-    chromium = require_tool("chromium")
-    ffmpeg = require_tool("ffmpeg")
-    require_player_build()
+    node, chromium, ffmpeg = e2e_peers()
     RESULTS.mkdir(exist_ok=True)
     for stale in RESULTS.glob("*.png"):  # the artifacts must be this run's
         if stale.name in SCREENSHOTS or stale.name.startswith("failure-"):
@@ -156,10 +160,7 @@ def outcome(run: ScriptRun, daemon: DaemonProcess) -> str:
 
 def test_the_player_rides_out_a_reconnect_on_a_phone_screen() -> None:
     """The publisher is a real ffmpeg run, stopped by killing it."""
-    node = require_tool("node")
-    chromium = require_tool("chromium")
-    ffmpeg = require_tool("ffmpeg")
-    require_player_build()
+    node, chromium, ffmpeg = e2e_peers()
     RESULTS.mkdir(exist_ok=True)
     for stale in ("reconnecting.png", "failure-reconnect.png"):
         (RESULTS / stale).unlink(missing_ok=True)
@@ -193,10 +194,7 @@ def test_the_player_rides_out_a_reconnect_on_a_phone_screen() -> None:
 def test_the_player_follows_renditions_that_come_and_go() -> None:
     """The viewer plays the 240p rung; the encoder reconnects at 320x180 (the rung ends and
     leaves the multivariant playlist), then at 640x360 (the rung is back)."""
-    node = require_tool("node")
-    chromium = require_tool("chromium")
-    ffmpeg = require_tool("ffmpeg")
-    require_player_build()
+    node, chromium, ffmpeg = e2e_peers()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "failure-renditions.png").unlink(missing_ok=True)
     config = daemon_config([LadderRung("240p", 240, 300)], grace_sec=20)
