@@ -96,6 +96,9 @@ class HlsConfig:
     """Default DVR window of a new stream (each stream may change its own)."""
     block_timeout_sec: float = field(default=6.0, metadata=_range(1, 30))
     """A blocking playlist or part request held longer than this gets a 503."""
+    ended_retention_sec: float = field(default=60.0, metadata=_range(0, 86400))
+    """An ended stream's playlists and media stay this long after EXT-X-ENDLIST (players
+    finish what they buffered), then leave memory; a deleted stream's go at once."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ stream's ``StreamPipeline``. When the publisher goes away the playlists stay ope
 reconnecting encoder continues them (players see a discontinuity, not an end) until the
 registry ends the broadcast (``BroadcastEnded``: the reconnect grace passed, or the creator
 ended it), when they get EXT-X-ENDLIST. A stream in preview has no grace in the lifecycle:
-its playlists end after ``preview_grace_sec`` without a publisher. A track that no pipeline
-could package is refused when it is announced (``track_check``).
+its playlists end after ``preview_grace_sec`` without a publisher. ``hls.ended_retention_sec``
+after the end, the media leave memory and the URLs answer 404 (a deleted stream's at once).
+A track that no pipeline could package is refused when it is announced (``track_check``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from mediad.fanout import drain
 from mediad.lifecycle import ON_AIR
 from mediad.live_stream import TrackCheck
 from mediad.store import Store
-from mediad.stream_events import BroadcastEnded, PublisherAttached, Subscription
+from mediad.stream_events import (
+    BroadcastEnded,
+    PublisherAttached,
+    StreamRemoved,
+    Subscription,
+)
 from mediad.streams import LiveStream, StreamRegistry
 from packager.ladder_plan import SourceRate
 from packager.llhls import PlaylistSettings
@@ -93,7 +99,9 @@ class StreamPipelines:
         self.wall_clock = wall_clock
         self.pipelines: dict[str, StreamPipeline] = {}
         self._feeds: dict[str, asyncio.Task[None]] = {}
-        self._grace: dict[str, asyncio.TimerHandle] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        """Per stream, what happens next without a publisher: the end of a preview's
+        playlists, or the release of an ended stream's media."""
         self._ready: dict[str, asyncio.Event] = {}
         self._events: Subscription | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -108,7 +116,7 @@ class StreamPipelines:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
-        for handle in self._grace.values():
+        for handle in self._timers.values():
             handle.cancel()
         feeds = list(self._feeds.values())
         for task in feeds:
@@ -123,6 +131,8 @@ class StreamPipelines:
                 self._start_feed(event.stream_id)
             elif isinstance(event, BroadcastEnded) and event.stream_id not in self._feeds:
                 self._end(event.stream_id, event.reason)  # no feed to see the end
+            elif isinstance(event, StreamRemoved):
+                self._release(event.stream_id)  # a deleted stream's media go at once
 
     def get(self, stream_id: str) -> StreamPipeline | None:
         return self.pipelines.get(stream_id)
@@ -156,9 +166,7 @@ class StreamPipelines:
 
     async def _pipeline_for(self, stream_id: str) -> StreamPipeline:
         pipeline = self.pipelines.get(stream_id)
-        handle = self._grace.pop(stream_id, None)
-        if handle is not None:
-            handle.cancel()
+        self._cancel_timer(stream_id)
         if pipeline is not None and not pipeline.ended:
             pipeline.publisher_changed()  # a reconnect within the grace period
             return pipeline
@@ -210,7 +218,7 @@ class StreamPipelines:
         elif live.state == "ended":  # ended while this feed wound down
             self._end(stream_id, "the broadcast ended")
         elif live.state not in ON_AIR:  # on air, the registry's BroadcastEnded ends it
-            self._grace[stream_id] = asyncio.get_running_loop().call_later(
+            self._timers[stream_id] = asyncio.get_running_loop().call_later(
                 self.preview_grace_sec, self._end, stream_id, "no publisher came back")
 
     def _signal_ready(self, stream_id: str) -> None:
@@ -219,12 +227,29 @@ class StreamPipelines:
             event.set()
 
     def _end(self, stream_id: str, reason: str) -> None:
-        handle = self._grace.pop(stream_id, None)
-        if handle is not None:
-            handle.cancel()
+        """ENDLIST everywhere; the media stay for players to finish, then go."""
+        self._cancel_timer(stream_id)
         pipeline = self.pipelines.get(stream_id)
         if pipeline is None or pipeline.ended:
             return
         pipeline.end()
         self._signal_ready(stream_id)
         log.info("packaging ended", extra={"fields": {"stream": stream_id, "reason": reason}})
+        self._timers[stream_id] = asyncio.get_running_loop().call_later(
+            self.config.ended_retention_sec, self._release, stream_id)
+
+    def _release(self, stream_id: str) -> None:
+        """The stream's media leave memory and its playlists answer 404."""
+        self._cancel_timer(stream_id)
+        pipeline = self.pipelines.pop(stream_id, None)
+        if pipeline is None:
+            return
+        pipeline.end()
+        self._signal_ready(stream_id)
+        log.info("packaging released", extra={"fields": {
+            "stream": stream_id, "session": pipeline.session}})
+
+    def _cancel_timer(self, stream_id: str) -> None:
+        handle = self._timers.pop(stream_id, None)
+        if handle is not None:
+            handle.cancel()

@@ -7,8 +7,8 @@ from ingest.sink import Dropped
 from mediad.store import Store
 
 
-async def make_stream(store: Store) -> tuple[str, str, str]:
-    user = await store.users.create("dee", "Dee", "creator", "x")
+async def make_stream(store: Store, handle: str = "dee") -> tuple[str, str, str]:
+    user = await store.users.create(handle, "Dee", "creator", "x")
     stream = await store.streams.create(user.id, "Show")
     primary = await store.keys.issue(stream.id, "primary")
     backup = await store.keys.issue(stream.id, "backup")

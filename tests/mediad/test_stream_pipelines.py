@@ -5,6 +5,9 @@ load at once, with the renditions of the new publish."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import secrets
+import tracemalloc
 from collections.abc import AsyncIterator, Callable
 
 import m3u8
@@ -41,9 +44,9 @@ async def packaging(store: Store) -> AsyncIterator[tuple[StreamRegistry, StreamP
 
 
 async def publish(registry: StreamRegistry, key: str, source: Source, shift_ms: int, *,
-                  video: bool = True, audio: bool = True) -> Publisher:
+                  video: bool = True, audio: bool = True, paced: bool = True) -> Publisher:
     """One publish of ``source``'s chosen tracks, its clock ``shift_ms`` on, in real time
-    (the ladder's encoders drop what comes faster than they encode)."""
+    (the ladder's encoders drop what comes faster than they encode) unless not ``paced``."""
     loop = asyncio.get_running_loop()
     started = loop.time() - source.frames[0].arrival
     session = await registry.start_publish(protocol="rtmp", key=key, peer="enc",
@@ -57,7 +60,7 @@ async def publish(registry: StreamRegistry, key: str, source: Source, shift_ms: 
             session.push_frame(Frame(frame.track, frame.dts + ticks, frame.pts + ticks,
                                      frame.keyframe, frame.payload,
                                      loop.time()))
-            await asyncio.sleep(max(0.0, started + frame.arrival - loop.time()))
+            await asyncio.sleep(max(0.0, started + frame.arrival - loop.time()) if paced else 0)
     return session
 
 
@@ -131,6 +134,68 @@ async def test_playlists_end_with_the_broadcast_not_before(store: Store, source:
         await until(lambda: pipeline.ended, 5)
     else:
         assert pipeline.ended
+    await pipelines.stop()
+    await registry.close()
+
+
+async def test_a_deleted_streams_media_go_at_once(store: Store, source: Source) -> None:
+    registry = StreamRegistry(store)
+    pipelines = StreamPipelines(HlsConfig(), registry, store)
+    await pipelines.start()
+    stream_id, key, _ = await make_stream(store)
+    await publish(registry, key, source, 0, paced=False)
+    assert await pipelines.wait_pipeline(stream_id, 10) is not None
+    await registry.forget(stream_id)
+    await until(lambda: pipelines.get(stream_id) is None, 5)
+    assert await pipelines.wait_pipeline(stream_id, 0.5) is None
+    await pipelines.stop()
+    await registry.close()
+
+
+async def test_an_ended_streams_media_go_after_the_retention(store: Store,
+                                                             source: Source) -> None:
+    registry = StreamRegistry(store)
+    pipelines = StreamPipelines(HlsConfig(ended_retention_sec=0.5), registry, store)
+    await pipelines.start()
+    stream_id, key, _ = await make_stream(store)
+    await publish(registry, key, source, 0, paced=False)
+    pipeline = await pipelines.wait_pipeline(stream_id, 10)
+    assert pipeline is not None
+    await registry.end(stream_id)
+    await until(lambda: pipeline.ended, 5)
+    assert pipelines.get(stream_id) is pipeline, "players still finish the ENDLIST playlist"
+    await until(lambda: pipelines.get(stream_id) is None, 5)
+    await pipelines.stop()
+    await registry.close()
+
+
+async def test_memory_returns_after_streams_come_and_go(store: Store, source: Source) -> None:
+    """Python's allocations after 30 broadcasts have ended and been released stay near
+    those after one (each kept its whole window in memory before)."""
+    registry = StreamRegistry(store)
+    pipelines = StreamPipelines(HlsConfig(ended_retention_sec=0), registry, store)
+    await pipelines.start()
+
+    async def broadcast() -> None:
+        stream_id, key, _ = await make_stream(store, handle=f"u{secrets.token_hex(4)}")
+        await publish(registry, key, source, 0, paced=False)
+        assert await pipelines.wait_pipeline(stream_id, 10) is not None
+        await registry.end(stream_id)
+        await until(lambda: pipelines.get(stream_id) is None, 5)
+
+    tracemalloc.start()
+    try:
+        await broadcast()
+        gc.collect()
+        after_one = tracemalloc.get_traced_memory()[0]
+        for _ in range(30):
+            await broadcast()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - after_one
+    finally:
+        tracemalloc.stop()
+    window = sum(len(f.payload) for f in source.frames)
+    assert grown < 5 * window, f"{grown} bytes more after 30 broadcasts ({window} each)"
     await pipelines.stop()
     await registry.close()
 
