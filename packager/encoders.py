@@ -109,7 +109,9 @@ class Encoders:
             self.audio = None
 
     def _retire(self, encoder: VideoLadder | AudioToAac, kind: EncoderKind) -> None:
-        encoder.stop(wait=False)
+        # Lossless (tests, tools): what it has queued is delivered first, as nothing is
+        # dropped there; live, it is discarded rather than waited for.
+        encoder.stop(wait=self.lossless)
         self.retired.append(encoder.stats)
         self._generations[kind] += 1
 

@@ -106,10 +106,11 @@ class StreamPipeline:
         """New source parameters: a new decoder and new encoders (their init sections and a
         discontinuity follow from the encoded frames' new track); rungs the new source
         cannot feed are retired."""
-        if self.encoders.ladder is not None:
+        replacing = self.encoders.ladder is not None
+        self.encoders.stop_ladder()
+        if replacing:
             for name in self._rung_names():
                 self.renditions[name].cut()  # the old encoder's GOP ends where the source changed
-        self.encoders.stop_ladder()
         plan = plan_rungs(video, self.ladder_config, rate)
         planned = {spec.name for spec in plan}
         for name in self._rung_names():
