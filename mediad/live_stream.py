@@ -235,6 +235,14 @@ class LiveStream:
 
     # -- the lifecycle --------------------------------------------------------------------
 
+    def lose_publisher(self) -> StreamState:
+        """The stream has no publisher although its state says one was there (it was loaded
+        from the store after a restart): the lifecycle's publisher loss, with no departure
+        to tell."""
+        if self.publisher is not None:
+            raise RuntimeError("the stream has a publisher")
+        return self._transition("publisher_lost")
+
     def go_live(self) -> StreamState:
         return self._transition("go_live")
 

@@ -52,8 +52,7 @@ class ReconnectGrace:
         # Subscribed before reading the store: an attach meanwhile is queued and cancels.
         events = self._events = self._registry.subscribe("reconnect grace")
         for stream in await self._store.streams.list():
-            live = self._registry.get(stream.id)
-            if stream.state in ON_AIR and (live is None or not live.publishing):
+            if stream.state in ON_AIR and await self._registry.unpublished(stream.id):
                 self._start_timer(stream.id)
         self._tasks.spawn(self._follow(events))
 

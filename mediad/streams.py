@@ -209,6 +209,20 @@ class StreamRegistry:
         await self._end(live, Departure("ended", reason))
         return live.state
 
+    async def unpublished(self, stream_id: str) -> bool:
+        """At start: whether the stream has no publisher; a stream stored as ``live`` that
+        has none (the daemon stopped under it, ``kill -9`` included) is ``reconnecting``
+        from now on, as if its publisher had just left."""
+        live = await self.live_stream(stream_id)
+        if live is None:
+            return False
+        async with self._lock(stream_id):
+            if live.publishing:
+                return False
+            live.lose_publisher()
+            await self._settle(live)
+        return True
+
     async def end_unpublished(self, stream_id: str, reason: str) -> bool:
         """Ends a broadcast still on air without a publisher (``mediad/reconnect_grace.py``:
         the grace passed); False when one came back meanwhile or there is nothing to end.

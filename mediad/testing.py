@@ -196,6 +196,18 @@ class DaemonProcess:
                 self.proc.wait()
         return self.proc.returncode
 
+    def restart(self, sig: int = signal.SIGKILL) -> DaemonProcess:
+        """Stops the daemon with ``sig`` (a crash, by default) and starts it again on the
+        same data directory and ports; the first start's banner is kept, the logs are the
+        new process's."""
+        banner = self.banner
+        self.stop(sig)
+        self.stdout_lines.clear()
+        self.stderr_lines.clear()
+        self.start()
+        self._banner = banner
+        return self
+
     def __enter__(self) -> DaemonProcess:
         return self.start()
 

@@ -4,42 +4,18 @@ drives the preview -> live -> ended lifecycle."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 
 from mediad.testing import DaemonProcess
+from tests.interop.api_client_testing import call, sign_in
 from tests.interop.live_publisher_testing import publish
 from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
-
-
-def call(daemon: DaemonProcess, method: str, path: str, token: str | None = None,
-         body: Any = None) -> tuple[int, Any]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(
-        daemon.base_url + path, method=method, headers=headers,
-        data=None if body is None else json.dumps(body).encode())
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def sign_in(daemon: DaemonProcess) -> str:
-    status, body = call(daemon, "POST", "/api/auth/login",
-                        body={"handle": "admin", "password": daemon.banner.admin_password})
-    assert status == 200, body
-    return str(body["accessToken"])
 
 
 def fetch(url: str) -> str:

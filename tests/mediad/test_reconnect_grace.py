@@ -158,3 +158,24 @@ async def test_streams_on_air_when_the_daemon_starts_get_their_grace(store: Stor
         await grace.stop()
         await registry.close()
     assert (await store.streams.get(stream_id)).state == "ended"  # type: ignore[union-attr]
+
+
+async def test_a_stream_stored_live_after_a_crash_is_reconnecting_at_start(
+        store: Store) -> None:
+    """``kill -9`` leaves the row ``live``; at start nobody publishes, so it is
+    ``reconnecting`` (in the store too) until its grace passes."""
+    stream_id, _, _ = await make_stream(store)
+    await store.streams.set_state(stream_id, "live")
+    registry = StreamRegistry(store)
+    grace = ReconnectGrace(registry, store, GRACE)
+    await grace.start()
+    try:
+        stored = await store.streams.get(stream_id)
+        assert stored is not None and stored.state == "reconnecting"
+        assert grace.waiting == {stream_id}
+        async with asyncio.timeout(WAIT):
+            while (stored := await store.streams.get(stream_id)) and stored.state != "ended":  # noqa: ASYNC110 -- a store row has no event
+                await asyncio.sleep(GRACE / 4)
+    finally:
+        await grace.stop()
+        await registry.close()
