@@ -114,6 +114,12 @@ class ChunkReader:
         self._input = memoryview(bytes(data) if isinstance(data, bytearray) else data)
         self._input_pos = 0
 
+    def set_limits(self, max_message_size: int, reassembly_budget: int) -> None:
+        """Change the caps from the next chunk header on (RtmpConnection lifts its small
+        pre-publish caps once the publish is accepted)."""
+        self.max_message_size = max_message_size
+        self.reassembly_budget = reassembly_budget
+
     def set_chunk_size(self, size: int) -> None:
         if size < 1:
             raise RtmpError(f"invalid chunk size {size}", "chunk")

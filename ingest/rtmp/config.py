@@ -15,6 +15,23 @@ class RtmpServerConfig:
     app: str = "live"
     """Application name in the OBS server URL ``rtmp://HOST:PORT/APP``."""
     max_connections: int = field(default=200, metadata={"min": 1, "max": 100_000})
+    """All RTMP connections, publishing or not; past it a new one is refused unless an
+    unauthenticated one can make room for it."""
+    max_unauthenticated: int = field(default=100, metadata={"min": 1, "max": 100_000})
+    """Connections whose publish is not accepted yet, all addresses together. When full, a
+    new connection closes the oldest of them instead of being refused: an encoder needs
+    milliseconds to publish, so idle connections renewed by a flood cannot lock it out."""
+    max_unauthenticated_per_address: int = field(default=8, metadata={"min": 1,
+                                                                      "max": 100_000})
+    """Unauthenticated connections from one address; more are refused."""
+    pre_auth_message_bytes: int = field(default=8 << 10, metadata={"min": 1024,
+                                                                   "max": 1 << 20})
+    """Largest message before the publish is accepted (connect, createStream and publish
+    take a few hundred bytes)."""
+    pre_auth_buffer_bytes: int = field(default=64 << 10, metadata={"min": 4096,
+                                                                   "max": 16 << 20})
+    """Everything a connection may hold before its publish is accepted: unfinished
+    messages, and input that waits while the key is checked."""
     read_timeout_sec: float = field(default=30.0, metadata={"min": 1, "max": 3600})
     """A publishing connection that sends nothing for this long is closed."""
     max_message_bytes: int = field(default=8 << 20, metadata={"min": 4096, "max": 16_777_215})

@@ -16,6 +16,13 @@ While a connect or publish awaits the application's answer, input is buffered un
 ``ProtocolError`` too. So a client pipelining commands or media behind them is served in
 order, no media event ever precedes the publish being accepted, and any command but
 ``connect`` reaching the core before the connect (``publish`` included) is a protocol error.
+
+Until a publish is accepted the peer has proved nothing, so it gets small caps: messages of
+at most ``pre_auth_message_size`` bytes (connect, createStream and publish take a few hundred)
+and ``pre_auth_buffer`` bytes in all, partial messages and input held during a decision
+together. Going past either is a ``ProtocolError`` (code ``limit``); ``accept_publish()`` lifts
+them to ``max_message_size`` (twice that for partial messages) for good: a peer that once
+published with a valid key keeps them.
 """
 
 from __future__ import annotations
@@ -61,6 +68,9 @@ MAX_STREAMS: Final = 64
 SUPPORTED_FOURCCS: Final = ("avc1", "hvc1", "av01", "vp09", "mp4a", "Opus")
 CAPS_EX_MODEX: Final = 0x04
 
+PRE_AUTH_MESSAGE_SIZE: Final = 8 << 10
+PRE_AUTH_BUFFER: Final = 64 << 10
+
 _U32 = struct.Struct(">I")
 _MASK32: Final = 0xFFFFFFFF
 
@@ -85,12 +95,15 @@ def _fail(message: str) -> RtmpError:
 
 class RtmpConnection:
     def __init__(self, *, max_message_size: int = 8 << 20, window_ack_size: int = 2_500_000,
-                 out_chunk_size: int = 4096) -> None:
+                 out_chunk_size: int = 4096, pre_auth_message_size: int = PRE_AUTH_MESSAGE_SIZE,
+                 pre_auth_buffer: int = PRE_AUTH_BUFFER) -> None:
         self._window_ack_size = window_ack_size
         self._out_chunk_size = out_chunk_size
         self._handshake = ServerHandshake()
-        self._reader = ChunkReader(max_message_size=max_message_size,
-                                   reassembly_budget=2 * max_message_size)
+        self._max_message_size = max_message_size
+        pre_auth_message_size = min(pre_auth_message_size, max_message_size)
+        self._reader = ChunkReader(max_message_size=pre_auth_message_size,
+                                   reassembly_budget=max(pre_auth_buffer, pre_auth_message_size))
         self._writer = ChunkWriter()
         self._out = bytearray()
         self._events: deque[RtmpEvent] = deque()
@@ -109,7 +122,9 @@ class RtmpConnection:
         self._publish_stream_id = 0
         self._publish_name = ""
         self._demux = FlvDemuxer()
-        self._pause_limit = max_message_size + (64 << 10)
+        self._lifted = False
+        self._pause_limit = max(pre_auth_buffer, pre_auth_message_size)
+        """Unparsed input a pending decision may hold (lifted with the publish)."""
 
     # -- input ------------------------------------------------------------------------------
 
@@ -366,6 +381,17 @@ class RtmpConnection:
         self._state = _State.CONNECTED
         self._resume()
 
+    @property
+    def authenticated(self) -> bool:
+        """A publish was accepted on this connection: it has the full message budget."""
+        return self._lifted
+
+    def _lift_limits(self) -> None:
+        size = self._max_message_size
+        self._reader.set_limits(size, 2 * size)
+        self._pause_limit = size + (64 << 10)
+        self._lifted = True
+
     def _resume(self) -> None:
         """Parse what arrived while paused; raises ProtocolError like receive_data()."""
         if self._reader.buffered:
@@ -394,6 +420,7 @@ class RtmpConnection:
         self._on_status("status", "NetStream.Publish.Start",
                         f"{self._publish_name} is now published.")
         self._publish = _Publish.ACTIVE
+        self._lift_limits()
         self._resume()
 
     def reject_publish(self, code: str, description: str) -> None:

@@ -9,6 +9,12 @@ task per connection, with a timeout armed around every read, cost about twice th
 this at 6 Mbit/s. Timeouts are one watchdog per server instead of a timer per read.
 Every disconnect is logged with its reason and reported to the sink; refusals go through a
 ``RefusalLog``, so an encoder retrying a wrong key or app makes one line an interval.
+
+Caps (issue 16): connections whose publish is not accepted yet are *unauthenticated*; they
+are capped per address (more are refused) and overall (a new one closes the oldest, so a
+flood of idle connections renewed every few seconds cannot lock a real encoder out: it
+needs milliseconds to publish). Publishing connections only count against
+``max_connections``. Each cap hit goes through a ``CapLog``: one line per cap an interval.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import cast
 
+from ingest.cap_log import CapHits, CapLog
 from ingest.errors import ProtocolError
 from ingest.refusals import RefusalLog, RepeatedRefusals
 from ingest.rtmp.config import RtmpServerConfig
@@ -45,7 +53,7 @@ log = logging.getLogger("mediad.rtmp")
 
 WARNINGS = ("protocol error", TRACK_REFUSED)
 """Close reasons logged as warnings: the publisher's fault, or a stream it cannot have."""
-REFUSED = ("refused", "publish refused")
+REFUSED = ("refused", "publish refused", "evicted")
 """Close reasons of a connection or publish that was refused (counted by ``RefusalLog``)."""
 
 # Status codes librtmp (OBS), ffmpeg and GStreamer understand as "this name cannot publish".
@@ -73,11 +81,20 @@ class RtmpServer:
         self._connections: set[RtmpProtocol] = set()
         self._closed: asyncio.Event = asyncio.Event()
         self.refused_connections = 0
+        self.evicted_connections = 0
         self.refusals = RefusalLog(refusal_interval)
+        self.caps = CapLog(refusal_interval)
+        self._unauthenticated: dict[RtmpProtocol, None] = {}
+        """Connections without an accepted publish, oldest first."""
+        self._unauthenticated_by_host: Counter[str] = Counter()
 
     @property
     def connections(self) -> int:
         return len(self._connections)
+
+    @property
+    def unauthenticated(self) -> int:
+        return len(self._unauthenticated)
 
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
@@ -92,6 +109,7 @@ class RtmpServer:
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._log_repeated(self.refusals.flush(self.clock()))
+        self._log_cap_hits(self.caps.flush(self.clock()))
         for conn in list(self._connections):
             conn.close("server shutting down")
         if self._connections:
@@ -106,13 +124,52 @@ class RtmpServer:
             await self._server.wait_closed()
 
     def _added(self, conn: RtmpProtocol) -> bool:
-        if len(self._connections) >= self.config.max_connections:
-            self.refused_connections += 1
-            return False
+        """Admit a new (unauthenticated) connection, or say no (logged by cap)."""
+        config = self.config
+        if self._unauthenticated_by_host[conn.host] >= config.max_unauthenticated_per_address:
+            return self._refuse(conn, "rtmp unauthenticated per address",
+                                config.max_unauthenticated_per_address)
+        total_full = len(self._connections) >= config.max_connections
+        if total_full or len(self._unauthenticated) >= config.max_unauthenticated:
+            oldest = next(iter(self._unauthenticated), None)
+            if oldest is None:  # every connection publishes
+                return self._refuse(conn, "rtmp connections", config.max_connections)
+            cap, limit = (("rtmp connections", config.max_connections) if total_full
+                          else ("rtmp unauthenticated", config.max_unauthenticated))
+            self._cap_hit(cap, conn, limit)
+            self.evicted_connections += 1
+            oldest.close("evicted: too many unauthenticated connections")
+            self._removed(oldest)  # its slot is free now, not when the close completes
         self._connections.add(conn)
+        self._unauthenticated_again(conn)
         return True
 
+    def _refuse(self, conn: RtmpProtocol, cap: str, limit: int) -> bool:
+        self.refused_connections += 1
+        self._cap_hit(cap, conn, limit)
+        return False
+
+    def _cap_hit(self, cap: str, conn: RtmpProtocol, limit: int) -> None:
+        if self.caps.hit(cap, conn.host, self.clock()):
+            log.warning(f"connection cap reached: {cap} (limit {limit})", extra={"fields": {
+                "cap": cap, "limit": limit, "peer": conn.peer}})
+
+    def _authenticated(self, conn: RtmpProtocol) -> None:
+        """``conn``'s publish was accepted: it no longer counts as unauthenticated."""
+        if self._unauthenticated.pop(conn, False) is None:
+            self._unauthenticated_by_host[conn.host] -= 1
+            if not self._unauthenticated_by_host[conn.host]:
+                del self._unauthenticated_by_host[conn.host]
+
+    def _unauthenticated_again(self, conn: RtmpProtocol) -> None:
+        """A new connection, or one whose publish ended (it must publish again, with a key,
+        within the handshake timeout)."""
+        if conn not in self._unauthenticated and conn in self._connections:
+            self._unauthenticated[conn] = None
+            self._unauthenticated_by_host[conn.host] += 1
+
     def _removed(self, conn: RtmpProtocol) -> None:
+        self._authenticated(conn)
         self._connections.discard(conn)
         if not self._connections:
             self._closed.set()
@@ -126,10 +183,18 @@ class RtmpServer:
             for conn in list(self._connections):
                 conn.check_idle(now)
             self._log_repeated(self.refusals.due(now))
+            self._log_cap_hits(self.caps.due(now))
 
     def log_refusal(self, host: str, reason: str) -> bool:
         """Count a refusal; True: log it now (the first from ``host`` in an interval)."""
         return self.refusals.refused(host, reason, self.clock())
+
+    @staticmethod
+    def _log_cap_hits(summaries: list[CapHits]) -> None:
+        for hits in summaries:
+            log.warning(hits.describe(), extra={"fields": {
+                "cap": hits.cap, "count": hits.count, "addresses": hits.addresses,
+                "top_address": hits.top_address}})
 
     @staticmethod
     def _log_repeated(summaries: list[RepeatedRefusals]) -> None:
@@ -143,7 +208,9 @@ class RtmpProtocol(asyncio.Protocol):
         self.server = server
         self.config = server.config
         self.clock = server.clock
-        self.core = RtmpConnection(max_message_size=self.config.max_message_bytes)
+        self.core = RtmpConnection(max_message_size=self.config.max_message_bytes,
+                                   pre_auth_message_size=self.config.pre_auth_message_bytes,
+                                   pre_auth_buffer=self.config.pre_auth_buffer_bytes)
         self.transport: asyncio.Transport | None = None
         self.session: PublishSession | None = None
         self.peer = self.host = "?"
@@ -162,9 +229,6 @@ class RtmpProtocol(asyncio.Protocol):
         if isinstance(peername, tuple):
             self.host, self.peer = str(peername[0]), f"{peername[0]}:{peername[1]}"
         if not self.server._added(self):
-            if self.server.log_refusal(self.host, "too many connections"):
-                log.warning("connection refused: too many connections", extra={"fields": {
-                    "peer": self.peer, "limit": self.config.max_connections}})
             self.reason = "refused"
             self.transport.abort()
             return
@@ -252,6 +316,7 @@ class RtmpProtocol(asyncio.Protocol):
                     self.session = None
                     self.started = self.clock()  # the idle clock for a new publish restarts
                     session.detach(f"unpublished ({event.reason})")
+                    self.server._unauthenticated_again(self)
             elif isinstance(event, ConnectionClosed):
                 self.close("closed by peer")
                 return
@@ -279,6 +344,7 @@ class RtmpProtocol(asyncio.Protocol):
         self._deciding = False
         if self.transport is not None:
             self.transport.resume_reading()
+        self.server._authenticated(self)
         try:
             self.core.accept_publish()  # parses what the client pipelined behind publish
         except ProtocolError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,19 +38,22 @@ class Env:
     key: str
     port: int
 
-    async def open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        return await asyncio.open_connection("127.0.0.1", self.port)
+    async def open(self, source: str = "127.0.0.1"
+                   ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection from ``source`` (any 127/8 address is this host on Linux)."""
+        return await asyncio.open_connection("127.0.0.1", self.port, local_addr=(source, 0))
 
 
 @asynccontextmanager
-async def server_env(tmp_path: Path, **options: float) -> AsyncIterator[Env]:
+async def server_env(tmp_path: Path, refusal_interval: float = 10.0, **options: float
+                     ) -> AsyncIterator[Env]:
     store = await Store.open(tmp_path / "db.sqlite3")
     registry = StreamRegistry(store)
     user = await store.users.create("streamer", "Streamer", "creator", "x")
     stream = await store.streams.create(user.id, "Glue")
     key = await store.keys.issue(stream.id, "primary")
     config = RtmpServerConfig(host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
-    server = RtmpServer(config, registry)
+    server = RtmpServer(config, registry, refusal_interval=refusal_interval)
     port = await server.start()
     live = await registry.live_stream(stream.id)
     assert live is not None
@@ -215,16 +219,69 @@ async def test_wrong_application_is_refused(tmp_path: Path,
 
 
 async def test_connection_cap(tmp_path: Path) -> None:
-    async with server_env(tmp_path, max_connections=2) as env:
-        held = [await env.open() for _ in range(2)]
-        await wait_for(lambda: env.server.connections == 2)
+    # Every slot publishes: there is nothing to make room with, the newcomer is refused.
+    async with server_env(tmp_path, max_connections=1) as env:
+        frames = env.live.add_reader("test", capacity=100)
+        _, publishing = await env.open()
+        publishing.write(publish_pieces(env.key))
+        assert isinstance(await next_item(frames), Frame)
         reader, writer = await env.open()
         async with asyncio.timeout(5):
             assert await reader.read() == b""  # refused at once
         writer.close()
         assert env.server.refused_connections == 1
-        for _, held_writer in held:
-            held_writer.close()
+        assert env.live.publishing
+        publishing.close()
+
+
+async def test_a_newcomer_closes_the_oldest_unauthenticated_connection(tmp_path: Path) -> None:
+    # Issue 16: idle connections renewed every few seconds held every slot, and a real
+    # publisher was reset. Now the oldest idle one makes room, and the publish goes on.
+    async with server_env(tmp_path, max_connections=3, max_unauthenticated=2) as env:
+        frames = env.live.add_reader("test", capacity=100)
+        idle = [await env.open(f"127.0.0.{i}") for i in (2, 3)]
+        await wait_for(lambda: env.server.unauthenticated == 2)
+        _, publisher = await env.open()
+        async with asyncio.timeout(5):
+            assert await idle[0][0].read() == b""  # the oldest was closed for it
+        publisher.write(publish_pieces(env.key))
+        assert isinstance(await next_item(frames), Frame)
+        assert env.server.evicted_connections == 1
+        await wait_for(lambda: env.server.unauthenticated == 1)  # the publisher left the count
+        late = [await env.open(f"127.0.0.{i}") for i in (4, 5, 6)]
+        async with asyncio.timeout(5):
+            assert await idle[1][0].read() == b""
+        assert env.live.publishing  # a publishing connection is never the one closed
+        for _, writer in [*idle, *late]:
+            writer.close()
+        publisher.close()
+
+
+async def test_unauthenticated_connections_are_capped_per_address(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path, max_unauthenticated_per_address=2,
+                          refusal_interval=0.5) as env:
+        frames = env.live.add_reader("test", capacity=100)
+        flood = [await env.open("127.0.0.2") for _ in range(2)]
+        await wait_for(lambda: env.server.unauthenticated == 2)
+        refused = [await env.open("127.0.0.2") for _ in range(20)]
+        async with asyncio.timeout(5):
+            for reader, _ in refused:
+                assert await reader.read() == b""
+        assert env.server.refused_connections == 20
+        _, publisher = await env.open("127.0.0.1")  # another address is not held back
+        publisher.write(publish_pieces(env.key))
+        assert isinstance(await next_item(frames), Frame)
+        for _, writer in [*flood, *refused]:
+            writer.close()
+        publisher.close()
+        await wait_for(lambda: any("more times" in r.getMessage() for r in caplog.records))
+    cap_lines = [r.getMessage() for r in caplog.records if "cap" in r.getMessage()]
+    assert len(cap_lines) == 2  # one line at the first hit, one summary an interval
+    assert cap_lines[0] == "connection cap reached: rtmp unauthenticated per address (limit 2)"
+    assert re.fullmatch(r"rtmp unauthenticated per address cap hit 19 more times in the last "
+                        r"\d+ s from 1 address \(most from 127\.0\.0\.2: 19\)", cap_lines[1])
 
 
 async def test_handshake_timeout_even_for_a_trickle(tmp_path: Path,
