@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+from mediad import bounded_json
+
 MAX_BODY_BYTES = 16 * 1024
 
 
@@ -17,15 +19,18 @@ def reply(body: Any, status: int = 200) -> web.Response:
 
 
 async def read_object(request: web.Request, limit: int = MAX_BODY_BYTES) -> dict[str, Any]:
-    """The request's JSON object body; 413 past ``limit``, 400 for anything not an object."""
+    """The request's JSON object body; 413 past ``limit``, 400 for anything not an object
+    (nested past ``bounded_json.MAX_DEPTH`` included)."""
     if request.content_length is not None and request.content_length > limit:
         raise web.HTTPRequestEntityTooLarge(limit, request.content_length)
     raw = await request.content.read(limit + 1)
     if len(raw) > limit:
         raise web.HTTPRequestEntityTooLarge(limit, len(raw))
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = bounded_json.loads(raw)
+    except bounded_json.TooDeep as exc:
+        raise web.HTTPBadRequest(reason=f"the body is {exc}") from None
+    except ValueError:  # UnicodeDecodeError included
         raise web.HTTPBadRequest(reason="the body must be JSON") from None
     if not isinstance(body, dict):
         raise web.HTTPBadRequest(reason="the body must be a JSON object")

@@ -16,6 +16,7 @@ from typing import Any, cast
 import msgpack
 from aiohttp import WSMsgType, web
 
+from mediad import bounded_json
 from mediad.http.app import CONFIG, STORE, track_websocket
 from mediad.ratelimit import RateLimiter
 from mediad.realtime import messages as m
@@ -78,10 +79,8 @@ class SocketSession:
         try:
             await self._join(cursor)
             async for message in self.ws:
-                if message.type == WSMsgType.TEXT:
-                    await self._receive(message.data, False)
-                elif message.type == WSMsgType.BINARY:
-                    await self._receive(message.data, True)
+                if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    await self._receive(message.data)
                 if self.outbox.closed:
                     break
         finally:
@@ -115,10 +114,12 @@ class SocketSession:
             self.subscriber.send(health)
         self.subscriber.release(sent_up_to)
 
-    async def _receive(self, data: str | bytes, binary: bool) -> None:
+    async def _receive(self, data: str | bytes) -> None:
+        """A text frame is JSON, a binary one msgpack."""
         try:
-            command: Any = msgpack.unpackb(data) if binary else json.loads(data)
-        except (ValueError, msgpack.UnpackException):
+            command: Any = (bounded_json.unpack_msgpack(data) if isinstance(data, bytes)
+                            else bounded_json.loads(data))
+        except (ValueError, msgpack.UnpackException):  # bounded_json.TooDeep included
             command = None
         ref = command.get("ref") if isinstance(command, dict) else None
         if not isinstance(ref, str | int | None) or (isinstance(ref, str) and len(ref) > 64):

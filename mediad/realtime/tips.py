@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass
 
+from mediad import bounded_json
 from mediad.realtime.text import BlockedWords, TextRefused, clean_text
 
 SIGNATURE_HEADER = "X-Mediad-Signature"
@@ -65,7 +65,9 @@ class TipRequest:
 
 def parse(body: bytes, blocked: BlockedWords) -> TipRequest:
     try:
-        data = json.loads(body)
+        data = bounded_json.loads(body)
+    except bounded_json.TooDeep as exc:
+        raise WebhookRefused(400, f"body is {exc}") from None
     except ValueError:
         raise WebhookRefused(400, "body is not JSON") from None
     if not isinstance(data, dict):
