@@ -55,6 +55,8 @@ class AccessClaims:
     user_id: int
     handle: str
     role: Role
+    token_generation: int
+    """The account's generation at issue; a token of an older one is signed out."""
 
 
 class Tokens:
@@ -72,7 +74,8 @@ class Tokens:
     def issue_access(self, user: User, now: float | None = None) -> str:
         issued = int(time.time() if now is None else now)
         return jwt.encode({"sub": str(user.id), "handle": user.handle, "role": user.role,
-                           "typ": "access", "iat": issued, "exp": issued + self.access_ttl_sec},
+                           "gen": user.token_generation, "typ": "access", "iat": issued,
+                           "exp": issued + self.access_ttl_sec},
                           self._secret, algorithm=_ALGORITHM)
 
     def verify_access(self, token: str) -> AccessClaims | None:
@@ -84,8 +87,12 @@ class Tokens:
         if claims.get("typ") != "access" or claims.get("role") not in ("admin", "creator",
                                                                        "viewer"):
             return None
+        generation = claims.get("gen", 0)  # tokens issued before generations were generation 0
+        if isinstance(generation, bool) or not isinstance(generation, int):
+            return None
         try:
-            return AccessClaims(int(claims["sub"]), str(claims["handle"]), claims["role"])
+            return AccessClaims(int(claims["sub"]), str(claims["handle"]), claims["role"],
+                                generation)
         except (KeyError, ValueError):
             return None
 
@@ -108,9 +115,19 @@ class Tokens:
 
 
 async def user_for_token(token: str, tokens: Tokens, users: UserRepository) -> User | None:
-    """The account a valid access token names, None for a bad, expired or orphaned one."""
+    """The account a valid access token names, None for a bad, expired or orphaned one, or
+    one signed out (issued before the account's password changed).
+
+    The generation is compared on the account row this reads anyway: no round trip more
+    per request, and a change made by another process (``mediad user passwd`` while the
+    daemon runs) counts from its commit on, since every request reads the row afresh."""
     claims = tokens.verify_access(token)
-    return await users.get(claims.user_id) if claims else None
+    if claims is None:
+        return None
+    user = await users.get(claims.user_id)
+    if user is None or user.token_generation != claims.token_generation:
+        return None
+    return user
 
 
 def bearer_token(request: web.Request) -> str | None:

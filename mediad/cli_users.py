@@ -73,6 +73,8 @@ async def _run(store: Store, args: argparse.Namespace) -> int:
     if account is None:
         raise ValueError(f"no account {handle!r}")
     password, generated = _password(args)
+    # One transaction: the new generation voids every access token at once (the daemon
+    # reads it on each request), and the refresh tokens are revoked with it.
     async with store.transaction():
         await store.users.set_password_hash(account.id, hash_password(password))
         signed_out = await store.refresh_tokens.revoke_user(account.id, now_ms())

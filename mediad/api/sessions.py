@@ -40,7 +40,7 @@ def _secure(request: web.Request, api: ApiContext) -> bool:
 async def _signed_in(request: web.Request, api: ApiContext, user: User) -> web.Response:
     async with api.store.transaction():
         refresh_token = await api.store.refresh_tokens.issue(
-            user.id, now_ms(), api.tokens.refresh_ttl_sec * 1000)
+            user.id, now_ms(), api.tokens.refresh_ttl_sec * 1000, user.token_generation)
     access = api.tokens.issue_access(user)
     response = reply({"user": user_view(user), "accessToken": access, "tokenType": "Bearer",
                       "expiresIn": api.tokens.access_ttl_sec, "refreshToken": refresh_token})

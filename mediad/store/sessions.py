@@ -16,21 +16,27 @@ class RefreshTokens:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
-    async def issue(self, user_id: int, now: int, ttl_ms: int) -> str:
+    async def issue(self, user_id: int, now: int, ttl_ms: int, token_generation: int = 0
+                    ) -> str:
+        """``token_generation``: the account's, at issue (``User.token_generation``)."""
         token = secrets.token_urlsafe(32)
         await self._db.execute(
-            "INSERT INTO refresh_tokens (lookup, user_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?)", (_lookup(token), user_id, now, now + ttl_ms))
+            "INSERT INTO refresh_tokens (lookup, user_id, created_at, expires_at,"
+            " token_generation) VALUES (?, ?, ?, ?, ?)",
+            (_lookup(token), user_id, now, now + ttl_ms, token_generation))
         return token
 
     async def consume(self, token: str, now: int) -> int | None:
         """Revoke a live token and return its user (refresh rotates: each token works once).
+        A token of an older generation than its account's is not live (signed out).
 
         The index lookup is on the hash, so no comparison leaks how much of a guess matched.
         """
         async with self._db.execute(
             "UPDATE refresh_tokens SET revoked_at = ? WHERE lookup = ? AND revoked_at IS NULL"
-            " AND expires_at > ? RETURNING user_id", (now, _lookup(token), now),
+            " AND expires_at > ? AND token_generation = (SELECT token_generation FROM users"
+            " WHERE users.id = refresh_tokens.user_id) RETURNING user_id",
+            (now, _lookup(token), now),
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else None

@@ -21,11 +21,13 @@ class User:
     role: Role
     password_hash: str
     created_at: int
+    token_generation: int = 0
+    """Put in every token issued; a password change adds one, refusing every older token."""
 
 
 def _user(row: aiosqlite.Row) -> User:
     return User(row["id"], row["handle"], row["display_name"], row["role"],
-                row["password_hash"], row["created_at"])
+                row["password_hash"], row["created_at"], row["token_generation"])
 
 
 class UserRepository:
@@ -68,7 +70,9 @@ class UserRepository:
         return int(row[0]) if row else 0
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> bool:
+        """A new password, and a new token generation: every token issued before is void."""
         cur = await self._db.execute(
-            "UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)
+            "UPDATE users SET password_hash = ?, token_generation = token_generation + 1"
+            " WHERE id = ?", (password_hash, user_id)
         )
         return cur.rowcount == 1
