@@ -45,6 +45,21 @@ class ServerConfig:
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     shutdown_timeout_sec: float = field(default=10.0, metadata=_range(0, 300))
     """How long a graceful shutdown waits for in-flight requests before closing them."""
+    header_timeout_sec: float = field(default=10.0, metadata=_range(0.1, 600))
+    """An HTTP request whose headers are not complete this long after its first byte is
+    answered 408 and closed (slow-header clients)."""
+    idle_timeout_sec: float = field(default=60.0, metadata=_range(0.1, 3600))
+    """An HTTP connection with no request for this long (before its first, between
+    keep-alive requests) is closed."""
+    max_connections_per_address: int = field(default=256, metadata=_range(0, 1_000_000))
+    """Open HTTP connections from one address; more are closed at once. 0: no cap (behind a
+    reverse proxy every viewer comes from its address)."""
+    descriptor_reserve: int = field(default=256, metadata=_range(16, 1_000_000))
+    """File descriptors kept for ingest, the store and ``/healthz``: once fewer than this are
+    left under ``RLIMIT_NOFILE``, a new HTTP connection is served ``/healthz`` only."""
+    cap_log_interval_sec: float = field(default=10.0, metadata=_range(0.1, 3600))
+    """A connection cap (HTTP or RTMP) that is hit is logged at once, then once this
+    interval per cap with the count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +212,9 @@ class AuthConfig:
     """Handle of the admin account created on first start."""
     login_attempts_per_minute_per_ip: int = field(default=10, metadata=_range(1, 10_000))
     login_attempts_per_hour_per_account: int = field(default=20, metadata=_range(1, 10_000))
-    """Sign-in attempts (right or wrong) before ``429 Retry-After``: slows a password guesser
-    from one address and from many addresses at one account."""
+    """Failed sign-ins before ``429 Retry-After``: per address, and per account from the
+    addresses that failed at it (an address that has not failed is never held up by
+    others' guesses: ``mediad/login_throttle.py``)."""
     secure_cookies: bool = False
     """Mark the sign-in cookies ``Secure`` (turn on when browsers reach mediad over HTTPS);
     requests that arrive over HTTPS get them anyway."""

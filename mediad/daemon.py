@@ -15,10 +15,17 @@ from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
 from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
+from mediad.descriptors import raise_descriptor_limit
 from mediad.failover import Failover
 from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
 from mediad.http.app import add_service, create_app
 from mediad.http.hls import setup_hls
+from mediad.http.limits import (
+    GuardedSite,
+    HttpConnectionLimits,
+    HttpLimitSettings,
+    limits_middleware,
+)
 from mediad.http.web import setup_web
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
@@ -57,6 +64,10 @@ class Daemon:
 
     async def start(self) -> None:
         config = self.config
+        descriptors = raise_descriptor_limit()
+        log.info("descriptor limit", extra={"fields": {
+            "soft": descriptors.soft, "hard": descriptors.hard, "was": descriptors.was,
+            "reserve": config.server.descriptor_reserve}})
         self.store = await Store.open(config.storage.database_path, background_checkpoints=True)
         first_start = await bootstrap_if_empty(self.store, config)
         self.registry = StreamRegistry(self.store, auto_live=config.streams.auto_live,
@@ -78,12 +89,16 @@ class Daemon:
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
                                   app[RECORDER], ports=lambda: self.ports))
+        limits = HttpConnectionLimits(
+            _limit_settings(config, descriptors.soft), self._request_handler)
+        app.middlewares.insert(0, limits_middleware(limits))
         self.runner = web.AppRunner(app, shutdown_timeout=config.server.shutdown_timeout_sec,
-                                    handle_signals=False, access_log=None)
+                                    handle_signals=False, access_log=None,
+                                    keepalive_timeout=config.server.idle_timeout_sec)
         await self.runner.setup()
         # A deep accept queue: thousands of viewers reconnect at once after a network blip.
-        site = web.TCPSite(self.runner, config.server.host, config.server.http_port,
-                           reuse_address=True, backlog=4096)
+        site = GuardedSite(self.runner, config.server.host, config.server.http_port, limits,
+                           backlog=4096)
         await site.start()
         http_port = _bound_port(self.runner) or config.server.http_port
         bound = {service.name: await service.start() for service in self.services}
@@ -97,6 +112,11 @@ class Daemon:
             sys.stdout.write(banner(first_start, config, self.ports))
             sys.stdout.flush()
 
+    def _request_handler(self) -> asyncio.Protocol:
+        """aiohttp's protocol for one admitted HTTP connection."""
+        assert self.runner is not None and self.runner.server is not None
+        return self.runner.server()
+
     def _ingest_services(self, registry: StreamRegistry) -> list[Service]:
         config = self.config
         services: list[Service] = []
@@ -104,7 +124,8 @@ class Daemon:
             from ingest.rtmp.server import RtmpServer
 
             services.append(RtmpServer(dataclasses.replace(config.rtmp, host=config.server.host),
-                                       registry))
+                                       registry,
+                                       refusal_interval=config.server.cap_log_interval_sec))
         if config.srt.enabled:
             from ingest.srt.server import SrtServer
 
@@ -146,6 +167,14 @@ class Daemon:
         if self.store is not None:
             await self.store.close()
         log.info("stopped")
+
+
+def _limit_settings(config: Config, descriptor_limit: int) -> HttpLimitSettings:
+    server = config.server
+    return HttpLimitSettings(
+        header_timeout=server.header_timeout_sec, idle_timeout=server.idle_timeout_sec,
+        per_address=server.max_connections_per_address, descriptor_limit=descriptor_limit,
+        reserve=server.descriptor_reserve, log_interval=server.cap_log_interval_sec)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:
