@@ -10,6 +10,7 @@ from aiohttp import web
 
 from mediad.auth import Tokens, bearer_token, user_for_token
 from mediad.config import Config
+from mediad.login_throttle import LoginThrottle
 from mediad.ratelimit import RateLimiter
 from mediad.realtime.recorder import Recorder
 from mediad.realtime.viewer_counts import ViewerCounts
@@ -35,13 +36,13 @@ class ApiContext:
     clock: Callable[[], float] = time.monotonic
     writes: RateLimiter = field(init=False)
     metrics: RateLimiter = field(init=False)
-    login_ip: RateLimiter = field(init=False)
-    login_account: RateLimiter = field(init=False)
+    login: LoginThrottle = field(init=False)
+    """Failed sign-ins, per address, per account and per pair (``login_throttle.py``)."""
 
     def __post_init__(self) -> None:
         api, auth = self.config.api, self.config.auth
-        self.login_ip = RateLimiter(auth.login_attempts_per_minute_per_ip, 60.0)
-        self.login_account = RateLimiter(auth.login_attempts_per_hour_per_account, 3600.0)
+        self.login = LoginThrottle(auth.login_attempts_per_minute_per_ip,
+                                   auth.login_attempts_per_hour_per_account)
         self.writes = RateLimiter(api.writes_per_minute_per_user, 60.0)
         self.metrics = RateLimiter(api.metrics_per_minute_per_ip, 60.0)
 

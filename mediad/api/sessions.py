@@ -65,18 +65,20 @@ async def login(request: web.Request) -> web.Response:
         fields.errors["password"] = "must be a string of 1 to 1024 characters"
         password = ""
     fields.done()
-    now = api.clock()
-    wait = api.login_ip.acquire(request.remote or "unknown", now)
-    if not wait:
-        wait = api.login_account.acquire(handle.casefold(), now)
+    # Failures only are counted; an address that has not failed is not held up by the
+    # guessers of the same account (login_throttle.py).
+    address, account = request.remote or "unknown", handle.casefold()
+    wait = api.login.wait(address, account, api.clock())
     if wait:
-        raise too_many(wait, "sign-in attempts")
+        raise too_many(wait, "failed sign-in attempts")
     user = await api.store.users.get_by_handle(handle)
     # scrypt takes ~50 ms of CPU: off the event loop, so sign-ins never stall the streams.
     matches = await asyncio.to_thread(
         verify_password, password, user.password_hash if user else _DUMMY_HASH)
     if user is None or not matches:
+        api.login.failed(address, account, api.clock())
         raise web.HTTPUnauthorized(reason="wrong handle or password")
+    api.login.succeeded(address, account)
     return await _signed_in(request, api, user)
 
 
