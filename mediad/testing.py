@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -81,6 +82,8 @@ class DaemonProcess:
     rtmp_port: int = field(default_factory=free_port)
     srt_port: int = field(default_factory=lambda: free_port(socket.SOCK_DGRAM))
     startup_timeout: float = 20.0
+    preexec_fn: Callable[[], object] | None = None
+    """Run in the child before mediad starts (e.g. a lower ``RLIMIT_NOFILE``)."""
     _banner: Banner | None = None
     stdout_lines: list[str] = field(default_factory=list)
     stderr_lines: list[str] = field(default_factory=list)
@@ -114,6 +117,7 @@ class DaemonProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mediad", "--config", str(config_path), "serve"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            preexec_fn=self.preexec_fn,
         )
         self._pump(self.proc.stdout, self.stdout_lines)
         self._pump(self.proc.stderr, self.stderr_lines)
