@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Any
 
+from mediad.http.quiet_errors import quiet_malformed_requests
+
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
            "error": logging.ERROR}
 
@@ -54,6 +56,7 @@ def setup_logging(fmt: str = "human", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS.get(level, logging.INFO))
+    quiet_malformed_requests()  # a client's malformed request: one WARNING, not a traceback
     # aiohttp's access log repeats every LL-HLS part request: keep it for debugging only.
     logging.getLogger("aiohttp.access").setLevel(
         logging.DEBUG if level == "debug" else logging.WARNING
