@@ -90,6 +90,8 @@ class Campaign:
     viewer: ChatViewer = field(init=False)
     baseline: Usage | None = None
     played: list[float] = field(default_factory=list)
+    killed_amid_writes: int = 0
+    """Rounds whose kill landed while a writer was still writing."""
 
     def __post_init__(self) -> None:
         self.api = Api(self.daemon, self.session)
@@ -113,7 +115,9 @@ class Campaign:
         ledger, usage = self.ledger, Usage.of(self.pid)
         return (f"chaos seed {self.seed}: {ROUNDS} kills survived; acknowledged "
                 f"{len(ledger.chat)} chat messages, {len(ledger.tips)} tips, "
-                f"{len(self.viewer.seen)} durable messages seen by the viewer; plays after "
+                f"{len(self.viewer.seen)} durable messages seen by the viewer; "
+                f"{self.killed_amid_writes} of {len(self.played)} write rounds killed amid "
+                f"writes; plays after "
                 f"{min(self.played):.2f}-{max(self.played):.2f} s; RSS {usage.rss_kb} kB, "
                 f"{usage.fds} descriptors (first start {self.baseline})")
 
@@ -144,6 +148,7 @@ class Campaign:
                       for name in one.writers]
             await asyncio.sleep(one.kill_after)
             self.kill()
+            self.killed_amid_writes += any(not write.done() for write in writes)
             await asyncio.gather(*writes)
             return wrong
         finally:

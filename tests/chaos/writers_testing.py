@@ -6,6 +6,7 @@ ledger what was answered and what was in flight."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import string
 from collections.abc import Callable, Coroutine
@@ -22,6 +23,12 @@ TIP_SECRET = "whsec-chaos-0123456789abcdef"
 GUESTS = tuple(f"g:{n:012x}" for n in (0xC4A05, 0xBAD1, 0xF00D, 0x5EED))
 """The chatters moderation acts on (a guest's author id is any 12 hex digits)."""
 WRITES = 40
+SPREAD_SEC = 1.6
+"""Each burst spreads its writes over about this long, the span the kill lands in."""
+
+
+async def _pause(rng: random.Random, writes: int) -> None:
+    await asyncio.sleep(rng.uniform(0, 2 * SPREAD_SEC / writes))
 
 
 async def chat_burst(api: Api, ledger: Ledger, tag: str, rng: random.Random) -> None:
@@ -37,6 +44,7 @@ async def chat_burst(api: Api, ledger: Ledger, tag: str, rng: random.Random) -> 
                                         "text": f"{tag} message {sent}"})
                     sent += 1
                 await _read_acks(ws, ledger, until_ref=sent - 1)
+                await _pause(rng, WRITES // 2)
     except TRANSPORT_ERRORS:
         return
 
@@ -70,6 +78,7 @@ async def settings_burst(api: Api, ledger: Ledger, tag: str, rng: random.Random)
             return
         assert status == 200, body
         ledger.settings, ledger.settings_in_flight = wanted, []
+        await _pause(rng, WRITES)
 
 
 def _word(rng: random.Random) -> str:
@@ -96,6 +105,7 @@ async def moderation_burst(api: Api, ledger: Ledger, tag: str, rng: random.Rando
         ledger.moderation.append((int(body["seq"]), action, target))
         if action != "timeout":
             ledger.bans[target] = ledger.bans_in_flight.pop(target)
+        await _pause(rng, WRITES // 2)
 
 
 async def tip_burst(api: Api, ledger: Ledger, tag: str, rng: random.Random) -> None:
@@ -113,6 +123,7 @@ async def tip_burst(api: Api, ledger: Ledger, tag: str, rng: random.Random) -> N
         assert status == 201 and not body["duplicate"], body
         ledger.tips_unacked.discard(key)
         ledger.tips[key] = (int(body["id"]), int(body["seq"]))
+        await _pause(rng, WRITES // 2)
 
 
 async def key_rotations(api: Api, ledger: Ledger, tag: str, rng: random.Random) -> None:
@@ -127,6 +138,7 @@ async def key_rotations(api: Api, ledger: Ledger, tag: str, rng: random.Random) 
         assert status == 200, body
         ledger.keys.append(str(body["key"]))
         ledger.rotation_in_flight = False
+        await _pause(rng, WRITES // 4)
 
 
 WRITERS: dict[str, Writer] = {
