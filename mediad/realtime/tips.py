@@ -4,7 +4,8 @@ The provider signs ``TIMESTAMP + "." + BODY`` with HMAC-SHA256 and the shared se
 sends ``X-Mediad-Signature: t=TIMESTAMP,v1=HEXDIGEST`` (the scheme Stripe uses). A
 signature older than ``tips.max_age_sec`` (or as far in the future) is a replay and is
 refused; a retried delivery carries the same idempotency key and is acknowledged without
-being counted again.
+being counted again. Idempotency keys are the provider's, unique per stream: the same key
+on another stream is another tip.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import re
 from dataclasses import dataclass
 
 from mediad import bounded_json
+from mediad.realtime.currencies import is_currency
 from mediad.realtime.text import BlockedWords, TextRefused, clean_text
 
 SIGNATURE_HEADER = "X-Mediad-Signature"
 MAX_AMOUNT_MINOR = 100_000_000
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _KEY = re.compile(r"[\x21-\x7e]{1,128}")
 
 
@@ -81,8 +82,8 @@ def parse(body: bytes, blocked: BlockedWords) -> TipRequest:
     if isinstance(amount, bool) or not isinstance(amount, int) or not (
             0 < amount <= MAX_AMOUNT_MINOR):
         raise WebhookRefused(400, f"'amountMinor' must be an integer in 1..{MAX_AMOUNT_MINOR}")
-    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
-        raise WebhookRefused(400, "'currency' must be an ISO 4217 code such as 'EUR'")
+    if not isinstance(currency, str) or not is_currency(currency):
+        raise WebhookRefused(400, "'currency' must be an active ISO 4217 code such as 'EUR'")
     sender = _text(data.get("from", ""), 64, "from") or "Anonymous"
     message = _text(data.get("message", ""), 280, "message")
     if blocked.found_in(message):

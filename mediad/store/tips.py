@@ -1,4 +1,4 @@
-"""The tip ledger: amounts in minor units, one row per provider idempotency key."""
+"""The tip ledger: amounts in minor units, one row per (stream, provider idempotency key)."""
 
 from __future__ import annotations
 
@@ -30,18 +30,20 @@ class TipRepository:
 
     async def add(self, stream_id: str, idempotency_key: str, amount_minor: int, currency: str,
                   sender: str, message: str, at: int) -> tuple[Tip, bool]:
-        """The tip and whether it is new (False: this key was recorded before)."""
+        """The tip and whether it is new (False: this key was recorded before for this
+        stream; on another stream the same key is another tip)."""
         async with self._db.execute(
             "INSERT INTO tips (stream_id, idempotency_key, amount_minor, currency, sender,"
             " message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
+            " ON CONFLICT (stream_id, idempotency_key) DO NOTHING RETURNING *",
             (stream_id, idempotency_key, amount_minor, currency, sender, message, at),
         ) as cur:
             row = await cur.fetchone()
         if row is not None:
             return _tip(row), True
         async with self._db.execute(
-            "SELECT * FROM tips WHERE idempotency_key = ?", (idempotency_key,)
+            "SELECT * FROM tips WHERE stream_id = ? AND idempotency_key = ?",
+            (stream_id, idempotency_key)
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
