@@ -99,7 +99,8 @@ async def test_an_idle_connection_is_closed_before_its_first_request() -> None:
 
 async def test_a_slow_header_connection_gets_408_and_is_closed() -> None:
     async with guarded(FAST) as env:
-        reader, writer = conn = await env.open()
+        conn = await env.open()
+        writer = conn[1]
         writer.write(b"GET / HTTP/1.1\r\nHost: t\r\n")
 
         async def trickle() -> None:  # a header byte every 100 ms never ends the headers
@@ -139,7 +140,7 @@ async def test_connections_per_address_are_capped(caplog: pytest.LogCaptureFixtu
         other = await env.open("127.0.0.2")  # another address is served
         assert (await get(other, "/healthz"))[0] == 200
         async with asyncio.timeout(5):
-            while not any("more times" in r.getMessage() for r in caplog.records):
+            while not any("more times" in r.getMessage() for r in caplog.records):  # noqa: ASYNC110 -- logging has no event to await
                 await asyncio.sleep(0.05)
         for _, writer in [*flood, other]:
             writer.close()
