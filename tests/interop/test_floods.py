@@ -128,7 +128,9 @@ def test_pre_publish_rtmp_connections_cannot_hold_big_buffers() -> None:
                   + (1 << 20).to_bytes(4, "big"))
     video = (b"\x06" + bytes(3) + declared.to_bytes(3, "big") + b"\x09"
              + (1).to_bytes(4, "little"))
-    with DaemonProcess(extra_config=QUIET) as daemon:
+    # A long handshake timeout: the connections must all be there when RSS is read.
+    with DaemonProcess(env={"MEDIAD_RTMP_HANDSHAKE_TIMEOUT_SEC": "120"},
+                       extra_config=QUIET) as daemon:
         assert daemon.proc is not None
         baseline = rss_mb(daemon.proc.pid)
         held = []
@@ -204,12 +206,10 @@ def test_out_of_descriptors_http_saturates_while_health_and_ingest_work() -> Non
     env = {"MEDIAD_SERVER_DESCRIPTOR_RESERVE": "120",
            "MEDIAD_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "0"}
     with DaemonProcess(env=env, extra_config=QUIET, preexec_fn=low_limit) as daemon:
-        daemon.wait_for_log(r"descriptor limit")
         flood = []
         for _ in range(400):
             with contextlib.suppress(OSError):
                 flood.append(connect(daemon.http_port, "127.0.0.1"))
-        daemon.wait_for_log(r"connection cap reached: http descriptor reserve")
         # Flood connections admitted on probation never ask: closed within 2-3 s, then the
         # probation slots serve health checks again.
         deadline = time.monotonic() + 8
@@ -219,6 +219,8 @@ def test_out_of_descriptors_http_saturates_while_health_and_ingest_work() -> Non
         open_now = sum(not is_closed(s) for s in flood)
         assert open_now < 320 - 120, "HTTP took descriptors from the reserve"
         assert get_status(daemon.http_port, "/") in (0, 503)  # saturated
+        daemon.wait_for_log(r"connection cap reached: http descriptor reserve")
+        daemon.wait_for_log(r"descriptor limit .*soft=320")
         assert publishes(daemon, ffmpeg), daemon.logs
         for sock in flood:
             sock.close()
