@@ -50,6 +50,9 @@ from bench.harness import (
 SAMPLE_EVERY_SEC = 10.0
 RSS_SLOPE_LIMIT_MB = 1.0
 HEALTHZ_LIMIT_MS = 100.0
+ONE_ADDRESS = {"MEDIAD_SERVER_MAX_CONNECTIONS_PER_ADDRESS": "0"}
+"""Every simulated client comes from 127.0.0.1, as behind a reverse proxy: no per-address
+cap ([server] is the section DaemonProcess writes itself)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def config_text(args: argparse.Namespace) -> str:
     text = (f"[auth]\naccess_token_ttl_sec = {int(args.seconds) + 3600}\n"
             f"[hls]\ndvr_window_sec = {args.dvr_window}\n"
             "[api]\nwrites_per_minute_per_user = 100000\n"
+
             "[streams]\nreconnect_grace_sec = 30\n")
     for rung in args.ladder.split(","):
         height, kbps = rung.split(":")
@@ -129,10 +133,15 @@ async def sample_loop(daemon: DaemonProcess, started: float, until: float,
     assert daemon.proc is not None
     while (now := time.monotonic()) < until:
         began = time.monotonic()
-        async with aiohttp.ClientSession() as fresh, \
-                fresh.get(daemon.base_url + "/healthz") as response:
-            await response.read()
-        healthz_ms = (time.monotonic() - began) * 1000
+        try:
+            async with aiohttp.ClientSession() as fresh, \
+                    fresh.get(daemon.base_url + "/healthz") as response:
+                await response.read()
+                healthz_ms = (time.monotonic() - began) * 1000
+                if response.status != 200:
+                    healthz_ms = float("inf")
+        except aiohttp.ClientError:
+            healthz_ms = float("inf")  # a failed health check: the worst figure there is
         rss, fds, threads = proc_figures(daemon.proc.pid)
         sample = Sample(now - started, rss, fds, threads, healthz_ms)
         samples.append(sample)
@@ -148,9 +157,13 @@ async def chat_sender(session: aiohttp.ClientSession, url: str, rate: float, unt
     tasks: set[asyncio.Task[None]] = set()
 
     async def post() -> None:
-        async with session.post(url, json={"text": f"bench:{time.time_ns()}"}) as response:
-            if response.status != 201 and len(refused) < 5:
-                refused.append(f"{response.status} {await response.text()}")
+        try:
+            async with session.post(url, json={"text": f"bench:{time.time_ns()}"}) as response:
+                if response.status != 201 and len(refused) < 5:
+                    refused.append(f"{response.status} {await response.text()}")
+        except aiohttp.ClientError as exc:
+            if len(refused) < 5:
+                refused.append(f"{type(exc).__name__}: {exc}")
 
     start = time.monotonic()
     while (due := start + sent / rate) < until:
@@ -275,13 +288,21 @@ async def soak(daemon: DaemonProcess, args: argparse.Namespace, tmp: Path
     started = time.monotonic()
     until = started + args.seconds
     wall_start = time.time()
-    async with aiohttp.ClientSession(headers=headers) as session:
-        sent, refused = (await asyncio.gather(
-            chat_sender(session, f"{daemon.base_url}/api/streams/{daemon.banner.stream_id}/chat",
-                        args.chat_rate, until),
-            publisher_loop(daemon, args, reconnect_every, until, churn, first_publish),
-            stream_cycle(session, daemon, stream_every, until, churn),
-            sample_loop(daemon, started, until, samples)))[0]
+    try:
+        async with aiohttp.ClientSession(headers=headers) as session:
+            sent, refused = (await asyncio.gather(
+                chat_sender(session,
+                            f"{daemon.base_url}/api/streams/{daemon.banner.stream_id}/chat",
+                            args.chat_rate, until),
+                publisher_loop(daemon, args, reconnect_every, until, churn, first_publish),
+                stream_cycle(session, daemon, stream_every, until, churn),
+                sample_loop(daemon, started, until, samples)))[0]
+    except BaseException:
+        for child in (viewers, chat):  # no orphans writing into a removed directory
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+        first_publish.kill()
+        raise
     if refused:
         churn.failures.append(f"chat posts refused: {refused}")
     for child in (viewers, chat):
@@ -352,7 +373,7 @@ def main() -> None:
     args.dvr_window = args.dvr_window or (30 if args.quick else 120)
     raise_open_files_limit()  # the daemon inherits it: 1,200 clients' sockets
     with tempfile.TemporaryDirectory() as tmp, \
-            DaemonProcess(extra_config=config_text(args)) as daemon:
+            DaemonProcess(extra_config=config_text(args), env=ONE_ADDRESS) as daemon:
         results = asyncio.run(soak(daemon, args, Path(tmp)))
     report(args, *results)
 
