@@ -73,7 +73,7 @@ def plan(seed: int) -> list[Round]:
             first = names[(number - number // 4) % len(names)]
             more = rng.sample([n for n in names if n != first], rng.randint(0, 2))
             writers = (first, *more)
-            kill_after = rng.uniform(0.05, 1.5)
+            kill_after = rng.uniform(0.2, 1.5)
         rounds.append(Round(number, writers, kill_after, rng.random() < 0.25,
                             rng.randrange(2**32)))
     return rounds
