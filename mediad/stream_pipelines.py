@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from ingest.media import Frame, TrackInfo
 from mediad.config import HlsConfig, TranscodeConfig
 from mediad.fanout import drain
+from mediad.freed_memory import give_back_freed_memory
 from mediad.lifecycle import ON_AIR
 from mediad.live_stream import TrackCheck
 from mediad.store import Store
@@ -42,6 +43,10 @@ log = logging.getLogger("mediad.hls")
 READER_CAPACITY = 1200
 """Frames queued for the packager; it works synchronously per frame, so this only fills
 when the event loop itself is starved."""
+
+
+TRIM_AFTER_SEC = 1.0
+"""Released media are handed back to the system this long after a release."""
 
 
 def system_wall_clock(arrival: float) -> float:
@@ -103,6 +108,7 @@ class StreamPipelines:
         """Per stream, what happens next without a publisher: the end of a preview's
         playlists, or the release of an ended stream's media."""
         self._ready: dict[str, asyncio.Event] = {}
+        self._trim: asyncio.TimerHandle | None = None
         self._events: Subscription | None = None
         self._watcher: asyncio.Task[None] | None = None
 
@@ -118,6 +124,8 @@ class StreamPipelines:
             await asyncio.gather(self._watcher, return_exceptions=True)
         for handle in self._timers.values():
             handle.cancel()
+        if self._trim is not None:
+            self._trim.cancel()
         feeds = list(self._feeds.values())
         for task in feeds:
             task.cancel()
@@ -248,6 +256,13 @@ class StreamPipelines:
         self._signal_ready(stream_id)
         log.info("packaging released", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
+        del pipeline
+        if self._trim is None:  # one trim for the streams released together
+            self._trim = asyncio.get_running_loop().call_later(TRIM_AFTER_SEC, self._give_back)
+
+    def _give_back(self) -> None:
+        self._trim = None
+        give_back_freed_memory()
 
     def _cancel_timer(self, stream_id: str) -> None:
         handle = self._timers.pop(stream_id, None)

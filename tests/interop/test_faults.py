@@ -9,12 +9,15 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
+from mediad.stream_pipelines import TRIM_AFTER_SEC
 from mediad.testing import DaemonProcess
 from tests.interop.api_client_testing import call, sign_in
 from tests.interop.live_publisher_testing import publish
+from tests.interop.shaped_publisher_testing import Shape, publish_shape
 from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
@@ -100,3 +103,53 @@ def test_a_deleted_streams_playlists_and_media_are_gone_at_once() -> None:
         finally:
             publisher.kill()
             publisher.wait()
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_memory_returns_after_fifty_streams_have_come_and_gone() -> None:
+    """Fifty streams are created and each publishes 3 s at 4 Mbit/s, three at a time; once
+    every broadcast has ended (the grace passed) and its media were released, the daemon's
+    RSS is within a bound of its RSS after the first one. Before, every stream that had ever
+    broadcast kept its last window in memory (~1.5 MB each here)."""
+    ffmpeg = require_tool("ffmpeg")
+    config = ("[streams]\nreconnect_grace_sec = 1\n[hls]\nended_retention_sec = 0\n"
+              "[transcode]\nenabled = false\n[api]\nwrites_per_minute_per_user = 100000\n")
+    shape = Shape((640, 360), fps=30, audio=False, video_kbps=4000)
+    with DaemonProcess(extra_config=config) as daemon:
+        token = sign_in(daemon)
+        assert daemon.proc is not None
+        released = 0
+
+        def broadcast(count: int) -> None:
+            nonlocal released
+            publishers = []
+            for _ in range(count):
+                status, stream = call(daemon, "POST", "/api/streams", token,
+                                      {"title": "Short show"})
+                assert status == 201, stream
+                status, key = call(daemon, "POST",
+                                   f"/api/streams/{stream['id']}/keys/primary/reveal", token)
+                assert status == 200, key
+                publishers.append(publish_shape(ffmpeg, key["rtmpUrl"], shape, 3))
+            for publisher in publishers:
+                assert publisher.wait(timeout=30) == 0
+            released += count
+            daemon.wait_for_log("packaging released", timeout=30, after=released - 1)
+
+        broadcast(1)
+        time.sleep(TRIM_AFTER_SEC + 0.5)
+        after_one = rss_kib(daemon.proc.pid)
+        for _ in range(16):
+            broadcast(3)
+        time.sleep(TRIM_AFTER_SEC + 0.5)  # released memory is handed back a moment later
+        after_fifty = rss_kib(daemon.proc.pid)
+    grown_mib = (after_fifty - after_one) / 1024
+    print(f"\nRSS after one stream {after_one / 1024:.0f} MiB, after fifty "
+          f"{after_fifty / 1024:.0f} MiB (+{grown_mib:.1f})")
+    assert grown_mib < 25, f"RSS grew {grown_mib:.1f} MiB over 49 streams that came and went"
