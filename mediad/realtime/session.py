@@ -119,7 +119,10 @@ class SocketSession:
         try:
             command: Any = (bounded_json.unpack_msgpack(data) if isinstance(data, bytes)
                             else bounded_json.loads(data))
-        except (ValueError, msgpack.UnpackException):  # bounded_json.TooDeep included
+        except bounded_json.TooDeep as exc:
+            await self._bad(m.error("bad_request", f"the command is {exc}", None))
+            return
+        except (ValueError, msgpack.UnpackException):
             command = None
         ref = command.get("ref") if isinstance(command, dict) else None
         if not isinstance(ref, str | int | None) or (isinstance(ref, str) and len(ref) > 64):

@@ -25,9 +25,19 @@ async def test_a_socket_answers_deep_json_with_bad_request(env: Env, nested: str
     await socket.next("hello")
     await socket.ws.send_str(with_field(nested, "text", type="chat.send", ref="deep").decode())
     refused = await socket.next("error")
-    assert refused["code"] == "bad_request"
+    assert refused["code"] == "bad_request" and "nested deeper" in refused["message"]
     assert (await socket.command(type="ping"))["type"] == "pong"  # still open
     await socket.close()
+
+
+async def test_json_past_the_interpreters_recursion_limit_does_not_close_the_socket(
+        env: Env) -> None:
+    socket = await env.connect("viewer")
+    await socket.next("hello")
+    await socket.ws.send_str('{"type": "chat.send", "text": ' + "[" * 6000 + "]" * 6000 + "}")
+    refused = await socket.next("error")  # not a close 1011 with a RecursionError
+    assert refused["code"] == "bad_request" and "nested deeper" in refused["message"]
+    assert (await socket.command(type="ping"))["type"] == "pong"
 
 
 async def test_a_msgpack_socket_answers_deep_nesting_with_bad_request(env: Env) -> None:
@@ -35,7 +45,8 @@ async def test_a_msgpack_socket_answers_deep_nesting_with_bad_request(env: Env) 
     await socket.next("hello")
     deep = b"\x81\xa4text" + b"\x91" * 200 + b"\xc0"  # {"text": [[[...]]]}, 200 levels
     await socket.ws.send_bytes(deep)
-    assert (await socket.next("error"))["code"] == "bad_request"
+    refused = await socket.next("error")
+    assert refused["code"] == "bad_request" and "nested deeper" in refused["message"]
     await socket.ws.send_bytes(msgpack.packb({"type": "ping", "ref": 1}))
     assert (await socket.next("pong"))["ref"] == 1
 
