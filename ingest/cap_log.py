@@ -7,18 +7,18 @@ follow within ``interval`` are counted, and one summary per cap closes the inter
 many, from how many addresses, and which address hit it most. A cap that went quiet for a
 whole interval is forgotten, so its next hit is logged at once again.
 
-Sans clock, like ``ingest.refusals``: every call takes ``now`` (monotonic seconds).
+The counting is ``interval_counts.py``'s, sans clock like it.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-__all__ = ["CapHits", "CapLog"]
+from ingest.interval_counts import OTHER_ADDRESSES, Interval, IntervalCounts
 
-OTHER_ADDRESSES = "other addresses"
-"""Where hits past ``max_peers`` distinct addresses in one interval are counted."""
+__all__ = ["OTHER_ADDRESSES", "CapHits", "CapLog"]
+
+OTHER_CAPS = "other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,60 +40,33 @@ class CapHits:
                 f"{self.top_count})")
 
 
-@dataclass(slots=True)
-class _Window:
-    started: float
-    peers: Counter[str] = field(default_factory=Counter)
-    count: int = 0
-
-
 class CapLog:
     def __init__(self, interval: float = 10.0, max_peers: int = 1024) -> None:
-        if interval <= 0:
-            raise ValueError("interval must be positive")
-        self.interval = interval
-        self.max_peers = max_peers
-        self._windows: dict[str, _Window] = {}
+        self._counts: IntervalCounts[str] = IntervalCounts(OTHER_CAPS, interval,
+                                                           max_peers=max_peers)
+
+    @property
+    def interval(self) -> float:
+        return self._counts.interval
 
     def hit(self, cap: str, peer: str, now: float) -> bool:
         """Count a hit of ``cap`` by ``peer`` (a host); True: log this one now."""
-        window = self._windows.get(cap)
-        if window is None:
-            self._windows[cap] = _Window(now)
-            return True
-        window.count += 1
-        if peer in window.peers or len(window.peers) < self.max_peers:
-            window.peers[peer] += 1
-        else:
-            window.peers[OTHER_ADDRESSES] += 1
-        return False
+        return self._counts.hit(cap, peer, now)
 
     def next_due(self) -> float | None:
         """When ``due`` has something to do, or None when no cap was hit lately."""
-        starts = [window.started for window in self._windows.values()]
-        return min(starts) + self.interval if starts else None
+        return self._counts.next_due()
 
     def due(self, now: float) -> list[CapHits]:
         """Summaries of the intervals that ended by ``now``; a cap still being hit opens the
         next interval, a quiet one is forgotten."""
-        return self._summaries(now, ended_only=True)
+        return [_hits(cap, counted) for cap, counted in self._counts.due(now)]
 
     def flush(self, now: float) -> list[CapHits]:
         """Summaries of every open interval, and forget them (at shutdown)."""
-        lines = self._summaries(now, ended_only=False)
-        self._windows.clear()
-        return lines
+        return [_hits(cap, counted) for cap, counted in self._counts.flush(now)]
 
-    def _summaries(self, now: float, *, ended_only: bool) -> list[CapHits]:
-        lines: list[CapHits] = []
-        for cap, window in list(self._windows.items()):
-            if ended_only and now - window.started < self.interval:
-                continue
-            if window.count:
-                top, top_count = window.peers.most_common(1)[0]
-                lines.append(CapHits(cap, window.count, len(window.peers), top, top_count,
-                                     now - window.started))
-                self._windows[cap] = _Window(now)
-            else:
-                del self._windows[cap]
-        return lines
+
+def _hits(cap: str, counted: Interval) -> CapHits:
+    top, top_count = counted.peers.most_common(1)[0]
+    return CapHits(cap, counted.count, len(counted.peers), top, top_count, counted.seconds)
