@@ -14,10 +14,11 @@ from pathlib import Path
 from ingest.media import Frame
 from ingest.rtmp.config import RtmpServerConfig
 from ingest.rtmp.server import RtmpServer
-from mediad.fanout import Reader, ReaderItem, StreamEnd
+from mediad.fanout import Reader, ReaderItem
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
 from mediad.testing import free_port
+from tests.interop.reader_testing import collect_until_end
 
 
 @dataclass
@@ -37,12 +38,7 @@ class RtmpEnv:
         return f"rtmp://127.0.0.1:{self.port}/live/{self.primary if key is None else key}"
 
     async def collect_until_end(self, within: float = 30.0) -> list[ReaderItem]:
-        async with asyncio.timeout(within):
-            while True:
-                item = await self.reader.get()
-                self.items.append(item)
-                if isinstance(item, StreamEnd):
-                    return self.items
+        return await collect_until_end(self.reader, self.items, within)
 
     async def wait_frames(self, count: int, within: float = 15.0) -> None:
         async with asyncio.timeout(within):

@@ -17,10 +17,11 @@ import pytest
 from ingest.media import Frame
 from ingest.srt.config import SrtServerConfig
 from ingest.srt.server import SrtServer
-from mediad.fanout import Reader, ReaderItem, StreamEnd
+from mediad.fanout import Reader, ReaderItem
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
 from mediad.testing import free_port
+from tests.interop.reader_testing import collect_until_end
 from tests.interop.rtmp_env_testing import Packet, probe_packets, run_peer
 from tests.peers_testing import require_tool
 
@@ -55,12 +56,7 @@ class SrtEnv:
         return url
 
     async def collect_until_end(self, within: float = 40.0) -> list[ReaderItem]:
-        async with asyncio.timeout(within):
-            while True:
-                item = await self.reader.get()
-                self.items.append(item)
-                if isinstance(item, StreamEnd):
-                    return self.items
+        return await collect_until_end(self.reader, self.items, within)
 
     def frames(self, kind: str) -> list[Frame]:
         return [i for i in self.items if isinstance(i, Frame) and i.track.kind == kind]
