@@ -152,7 +152,7 @@ class StreamPipelines:
             return pipeline
         live = self.registry.get(stream_id)
         if (live is None or not live.publishing) and stream_id not in self._feeds:
-            return pipeline if pipeline is not None and pipeline.ready else None
+            return None  # not servable now, and nothing is coming that could make it so
         event = self._ready.setdefault(stream_id, asyncio.Event())
         try:
             async with asyncio.timeout(within):

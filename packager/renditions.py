@@ -59,9 +59,6 @@ class RenditionSet(Mapping[str, Segmenter]):
         """A member, or a retired rendition a player may still be reading."""
         return self._members.get(name) or self._retired.get(name)
 
-    def is_audio(self, name: str) -> bool:
-        return name in self._audio
-
     def add(self, name: str, *, audio: bool = False) -> Segmenter:
         """The rendition ``name``, made if new; ``audio``: an audio-only rendition that the
         variants play beside their own media (the AUDIO group). A retired rendition of the
