@@ -70,10 +70,14 @@ def has_audio(found: Listing) -> bool:
 
 
 def shows(shape: Shape) -> Callable[[Listing], bool]:
-    """A predicate: the listing presents exactly the tracks ``shape`` sends."""
+    """A predicate: the listing presents exactly the tracks ``shape`` sends, with every rung
+    of ``SMALL_LADDER`` shorter than its picture (a new rendition is listed once it has its
+    first segment: the rung a moment after the source)."""
+    rungs = {r.name for r in SMALL_LADDER if shape.video is not None and r.height < shape.video[1]}
+
     def holds(found: Listing) -> bool:
         return (bool(found.parsed.playlists) and has_video(found) == (shape.video is not None)
-                and has_audio(found) == shape.audio)
+                and has_audio(found) == shape.audio and rungs <= found.names)
     return holds
 
 
