@@ -145,6 +145,35 @@ class TranscodeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebRtcConfig:
+    enabled: bool = True
+    """WHIP ingest (``POST /whip/{stream}``) and WHEP playback (``POST /whep/{stream}``)."""
+    public_ips: tuple[str, ...] = ()
+    """Addresses offered to peers as extra host candidates, at the ports bound locally: the
+    public address of a server behind 1:1 NAT (forward ``udp_port_min``..``udp_port_max``
+    to it). Empty: only the machine's own addresses are offered."""
+    bind_addresses: tuple[str, ...] = ()
+    """Local addresses ICE binds (one UDP socket each per session). Empty: every address
+    of every interface except loopback, as aioice does; list ``127.0.0.1`` to allow
+    peers on this machine only."""
+    udp_port_min: int = field(default=0, metadata=_range(0, 65535))
+    udp_port_max: int = field(default=0, metadata=_range(0, 65535))
+    """The UDP ports sessions bind, one per session and address (both 0: any free port).
+    aiortc has no single muxed port: open the whole range in a firewall."""
+    ice_servers: tuple[str, ...] = ()
+    """STUN/TURN servers offered to clients in ``Link: rel="ice-server"`` headers and used
+    by the server's own ICE agent: ``stun:host:port`` or ``turn:user:password@host:port``."""
+    max_sessions: int = field(default=500, metadata=_range(1, 100_000))
+    """WHIP and WHEP sessions open at once in this process; more are refused with 503."""
+    max_sessions_per_address: int = field(default=20, metadata=_range(1, 100_000))
+    """WHEP/WHIP sessions from one address; more are refused with 429."""
+    viewer_queue_frames: int = field(default=120, metadata=_range(8, 10_000))
+    """Frames queued for one WHEP viewer before it drops to the next keyframe."""
+    session_setup_timeout_sec: float = field(default=15.0, metadata=_range(1, 300))
+    """A session whose ICE and DTLS have not connected this long after its offer ends."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChatConfig:
     max_message_length: int = field(default=500, metadata=_range(1, 5000))
     history: int = field(default=50, metadata=_range(0, 1000))
@@ -239,6 +268,7 @@ class Config:
     srt: SrtConfig = field(default_factory=SrtConfig)
     hls: HlsConfig = field(default_factory=HlsConfig)
     transcode: TranscodeConfig = field(default_factory=TranscodeConfig)
+    webrtc: WebRtcConfig = field(default_factory=WebRtcConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     realtime: RealtimeConfig = field(default_factory=RealtimeConfig)
     tips: TipsConfig = field(default_factory=TipsConfig)
