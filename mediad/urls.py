@@ -55,3 +55,13 @@ def player_url(config: Config, ports: Ports, stream_id: str) -> str:
 def hls_url(config: Config, ports: Ports, stream_id: str) -> str:
     """The LL-HLS multivariant playlist, for any HLS player (Safari, VLC, ffplay, hls.js)."""
     return f"http://{_host(config)}:{ports.http}/hls/{stream_id}/index.m3u8"
+
+
+def whip_url(config: Config, ports: Ports, stream_id: str) -> str:
+    """WHIP ingest (OBS 30+: Service "WHIP", Server = this URL, Bearer Token = the key)."""
+    return f"http://{_host(config)}:{ports.http}/whip/{stream_id}"
+
+
+def whep_url(config: Config, ports: Ports, stream_id: str) -> str:
+    """WHEP playback: a browser POSTs its SDP offer here (the watch page's Real-time mode)."""
+    return f"http://{_host(config)}:{ports.http}/whep/{stream_id}"

@@ -18,7 +18,7 @@ MAX_DVR_WINDOW_SEC = 7200
 MAX_BLOCKED_WORDS = 500
 MAX_WORD_LENGTH = 64
 FIELDS = {"dvrWindowSec", "ageRestricted", "watermark", "slowModeSec", "guestsMayChat",
-          "blockedWords"}
+          "blockedWords", "realtimePlayback"}
 
 
 def setup_settings(app: web.Application) -> None:
@@ -44,7 +44,8 @@ async def update_settings(request: web.Request) -> web.Response:
         slow_mode_sec=fields.integer("slowModeSec", 0, MAX_SLOW_MODE_SEC),
         guests_may_chat=fields.boolean("guestsMayChat"),
         blocked_words=fields.words("blockedWords", max_items=MAX_BLOCKED_WORDS,
-                                   max_length=MAX_WORD_LENGTH))
+                                   max_length=MAX_WORD_LENGTH),
+        realtime_playback=fields.boolean("realtimePlayback"))
     if not changes:
         return reply(settings_view(stream))
     updated: list[Stream] = []

@@ -19,6 +19,8 @@ from mediad.urls import (
     srt_server_url,
     srt_stream_id,
     srt_url,
+    whep_url,
+    whip_url,
 )
 
 
@@ -50,7 +52,8 @@ def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, A
 def public_settings(stream: Stream) -> dict[str, Any]:
     """The settings a viewer's player and chat act on (broadcast as ``stream.settings``)."""
     return {"dvrWindowSec": stream.dvr_window_sec, "ageRestricted": stream.age_restricted,
-            "slowModeSec": stream.slow_mode_sec, "guestsMayChat": stream.guests_may_chat}
+            "slowModeSec": stream.slow_mode_sec, "guestsMayChat": stream.guests_may_chat,
+            "realtimePlayback": stream.realtime_playback}
 
 
 def settings_view(stream: Stream) -> dict[str, Any]:
@@ -60,10 +63,14 @@ def settings_view(stream: Stream) -> dict[str, Any]:
 
 def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Config,
                   ports: Ports) -> dict[str, Any]:
-    return {**stream_card(stream, owner, viewers), **public_settings(stream),
-            "createdAt": iso_utc(stream.created_at), "updatedAt": iso_utc(stream.updated_at),
-            "hlsUrl": hls_url(config, ports, stream.id),
-            "playerUrl": player_url(config, ports, stream.id)}
+    """``whepUrl`` only where the daemon serves WHEP: the player offers Real-time with it."""
+    detail = {**stream_card(stream, owner, viewers), **public_settings(stream),
+              "createdAt": iso_utc(stream.created_at), "updatedAt": iso_utc(stream.updated_at),
+              "hlsUrl": hls_url(config, ports, stream.id),
+              "playerUrl": player_url(config, ports, stream.id)}
+    if config.webrtc.enabled:
+        detail["whepUrl"] = whep_url(config, ports, stream.id)
+    return detail
 
 
 def masked_passphrase(passphrase: str) -> str:
@@ -72,8 +79,9 @@ def masked_passphrase(passphrase: str) -> str:
 
 def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
               ports: Ports) -> dict[str, Any]:
-    """Masked: what the control room shows until the creator asks to reveal one."""
-    return {
+    """Masked: what the control room shows until the creator asks to reveal one. The WHIP
+    URL is there only where the daemon serves WHIP."""
+    view: dict[str, Any] = {
         "keys": [{"kind": key.kind, "masked": key.masked, "createdAt": iso_utc(key.created_at),
                   "srtStreamId": srt_stream_id(config, key.masked)}
                  for key in keys.values()],
@@ -82,12 +90,16 @@ def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
         "srtPassphrase": masked_passphrase(stream.srt_passphrase),
         "srtEncrypted": bool(stream.srt_passphrase),
     }
+    if config.webrtc.enabled:
+        view["whipUrl"] = whip_url(config, ports, stream.id)
+    return view
 
 
 def revealed_key(stream: Stream, key: StreamKey, config: Config, ports: Ports
                  ) -> dict[str, Any]:
+    """With the WHIP URL and token (the key itself: OBS's "Bearer Token") where WHIP is on."""
     server = rtmp_server_url(config, ports)
-    return {
+    revealed: dict[str, Any] = {
         "kind": key.kind,
         "key": key.secret,
         "createdAt": iso_utc(key.created_at),
@@ -97,3 +109,7 @@ def revealed_key(stream: Stream, key: StreamKey, config: Config, ports: Ports
         "srtStreamId": srt_stream_id(config, key.secret),
         "srtPassphrase": stream.srt_passphrase,
     }
+    if config.webrtc.enabled:
+        revealed["whipUrl"] = whip_url(config, ports, stream.id)
+        revealed["whipToken"] = key.secret
+    return revealed

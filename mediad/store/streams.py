@@ -36,6 +36,8 @@ class Stream:
     start_at: int | None = None
     """Scheduled start, ms since the epoch (discovery lists scheduled streams with it)."""
     ended_at: int | None = None
+    realtime_playback: bool = False
+    """Real-time (WHEP) is the watch page's default playback mode, where the browser can."""
 
 
 def _stream(row: aiosqlite.Row) -> Stream:
@@ -43,7 +45,8 @@ def _stream(row: aiosqlite.Row) -> Stream:
                   row["updated_at"], row["dvr_window_sec"], bool(row["age_restricted"]),
                   bool(row["watermark"]), row["srt_passphrase"], row["slow_mode_sec"],
                   bool(row["guests_may_chat"]), tuple(json.loads(row["blocked_words"])),
-                  row["pinned_message_id"], row["poster_url"], row["start_at"], row["ended_at"])
+                  row["pinned_message_id"], row["poster_url"], row["start_at"], row["ended_at"],
+                  bool(row["realtime_playback"]))
 
 
 # Stream fields a caller may change with ``update``, and how each is stored.
@@ -58,6 +61,7 @@ _UPDATABLE: dict[str, Any] = {
     "pinned_message_id": lambda value: value,
     "poster_url": str,
     "start_at": lambda value: value,
+    "realtime_playback": int,
 }
 
 

@@ -20,6 +20,7 @@ async def test_keys_are_masked_with_the_ingest_urls(env: ApiEnv) -> None:
     assert body["rtmpServer"] == "rtmp://localhost:1935/live"
     assert body["srtServer"] == "srt://localhost:9000"
     assert body["srtEncrypted"] is True and env.stream.srt_passphrase not in str(body)
+    assert body["whipUrl"] == f"http://localhost:8080/whip/{env.stream.id}"
 
 
 async def test_reveal_shows_the_key_and_is_logged(env: ApiEnv) -> None:
@@ -30,6 +31,8 @@ async def test_reveal_shows_the_key_and_is_logged(env: ApiEnv) -> None:
     assert body["key"] == secret and body["rtmpUrl"].endswith("/live/" + secret)
     assert body["srtPassphrase"] == env.stream.srt_passphrase
     assert "passphrase=" in body["srtUrl"] and "streamid=" in body["srtUrl"]
+    assert body["whipUrl"] == f"http://localhost:8080/whip/{env.stream.id}"
+    assert body["whipToken"] == secret  # OBS's "Bearer Token" is the key itself
     _, audit = await env.call("GET", f"/api/streams/{env.stream.id}/keys/audit", "creator")
     assert [(e["kind"], e["action"], e["actor"]) for e in audit["events"]] == [
         ("backup", "reveal", "root")]
@@ -42,6 +45,7 @@ async def test_rotation_stops_the_old_key_at_once_and_drops_its_publisher(env: A
     status, body = await env.call("POST", f"/api/streams/{env.stream.id}/keys/primary/rotate",
                                   "creator")
     assert status == 200 and body["key"] != old and body["publisherDisconnected"] is True
+    assert body["whipToken"] == body["key"]
     assert connection.dropped == ["the primary key was rotated"]
     with pytest.raises(PublishRefused):
         await env.registry.start_publish(protocol="rtmp", key=old, peer="x",
