@@ -10,6 +10,7 @@ from mediad.config import Config
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
+from mediad.webrtc.peer import PeerFactory
 from mediad.webrtc.sessions import WebRtcSessions
 
 
@@ -20,6 +21,9 @@ class WebRtcContext:
     registry: StreamRegistry
     pipelines: StreamPipelines
     sessions: WebRtcSessions
+    peers: PeerFactory
+    """``peers.create()`` a configured RTCPeerConnection; ``await peers.answer(pc, offer)``
+    its answer SDP with every candidate gathered; ``peers.ice_servers`` for Link headers."""
 
 
 WEBRTC = web.AppKey("webrtc", WebRtcContext)
