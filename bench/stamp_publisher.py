@@ -36,7 +36,7 @@ class Pictures:
         self._row = bytes(ramp[i % STRIPE_PERIOD] for i in range(width + STRIPE_PERIOD))
         self._pad = bytes(stride - width)
 
-    def luma(self, index: int, ms: int) -> bytearray:
+    def luma(self, index: int, ms: int) -> bytes:
         rows = []
         for y in range(self.height):
             start = (y + index * SCROLL_PX) % STRIPE_PERIOD
@@ -44,7 +44,7 @@ class Pictures:
             rows.append(self._pad)
         plane = bytearray(b"".join(rows))
         paint_luma(plane, self.width, self.height, self.stride, ms)
-        return plane
+        return bytes(plane)
 
 
 def tone(first_sample: int) -> bytes:
