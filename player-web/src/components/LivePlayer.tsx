@@ -1,14 +1,21 @@
 import { useEffect, useMemo, useRef } from "react";
 import { env } from "../lib/env";
 import { formatClock } from "../lib/format";
+import { initialMode } from "../lib/playback/playbackMode";
 import { useDvrRange } from "../lib/playback/useDvrRange";
 import { useMutedAutoplay } from "../lib/playback/useMutedAutoplay";
 import { usePlayback } from "../lib/playback/usePlayback";
 import { usePlayerMetrics } from "../lib/playback/usePlayerMetrics";
 import type { StreamState } from "../lib/types";
+import { EngineBadge, LatencyReadout, PlaybackModeSwitch } from "./PlaybackModeSwitch";
 
 export interface LivePlayerProps {
+  /** The LL-HLS multivariant playlist. */
   src: string;
+  /** The WHEP endpoint, where the server offers real-time playback. */
+  whepSrc?: string;
+  /** Start in Real-time where it can play (the stream's realtimePlayback setting). */
+  realtimeDefault?: boolean;
   streamId: string;
   /** Report join time and latency to the metrics endpoint. */
   report?: boolean;
@@ -51,15 +58,25 @@ function usePreconnect(origin: string): void {
   }, [origin]);
 }
 
-export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamState, title = "", posterUrl = "" }: LivePlayerProps) {
+export function LivePlayer({
+  src,
+  whepSrc,
+  realtimeDefault = false,
+  streamId,
+  report = true,
+  onFirstFrame,
+  streamState,
+  title = "",
+  posterUrl = "",
+}: LivePlayerProps) {
   usePreconnect(env.mediaOrigin);
   const video = useRef<HTMLVideoElement>(null);
-  const source = useMemo(() => ({ hlsUrl: src }), [src]);
+  const source = useMemo(() => (whepSrc ? { hlsUrl: src, whepUrl: whepSrc } : { hlsUrl: src }), [src, whepSrc]);
   const { muted, toggleMuted, play } = useMutedAutoplay(video);
-  const playback = usePlayback(video, source, play);
+  const playback = usePlayback(video, source, play, initialMode(source, realtimeDefault));
   const { ttffMs, firstFrameAt, latencyS } = usePlayerMetrics(playback.firstFrame, playback, { streamId, report, onFirstFrame });
   const { range, seek } = useDvrRange(video);
-  const { status } = playback;
+  const { status, mode } = playback;
   const reconnecting = streamState === "reconnecting";
   useResumeAfterReconnect(streamState, playback.resume);
 
@@ -80,6 +97,7 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamS
       data-latency-s={latencyS ?? undefined}
       data-stream-state={streamState}
       data-audio-only={playback.audioOnly || undefined}
+      data-playback-mode={mode}
     >
       <video ref={video} playsInline aria-label="live video" />
       {playback.audioOnly && (
@@ -113,6 +131,11 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamS
           </button>
         </div>
       )}
+      {playback.fallback && (
+        <p className="player-notice" role="status" data-testid="playback-fallback">
+          {playback.fallback}
+        </p>
+      )}
       <div className="controls">
         <button type="button" onClick={toggleMuted} aria-pressed={!muted}>
           {muted ? "Unmute" : "Mute"}
@@ -136,6 +159,9 @@ export function LivePlayer({ src, streamId, report = true, onFirstFrame, streamS
         ) : (
           status === "playing" && !reconnecting && <span className="at-live">LIVE</span>
         )}
+        <EngineBadge mode={mode} />
+        {status === "playing" && latencyS !== null && <LatencyReadout mode={mode} seconds={latencyS} />}
+        {playback.realtimeAvailable && <PlaybackModeSwitch mode={mode} onChoose={playback.chooseMode} />}
         {playback.renditions.length > 1 && (
           <select
             aria-label="Quality"

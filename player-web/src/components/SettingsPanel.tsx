@@ -10,6 +10,7 @@ interface Draft {
   slowModeSec: string;
   guestsMayChat: boolean;
   blockedWords: string;
+  realtimePlayback: boolean;
 }
 
 function toDraft(settings: Settings): Draft {
@@ -21,8 +22,9 @@ function toDraft(settings: Settings): Draft {
   };
 }
 
-/** The server validates; its message for each field is shown beside that field. */
-export function SettingsPanel({ streamId }: { streamId: string }) {
+/** The server validates; its message for each field is shown beside that field.
+ * `realtimeOffered`: the server serves WebRTC (else the real-time default does nothing). */
+export function SettingsPanel({ streamId, realtimeOffered = true }: { streamId: string; realtimeOffered?: boolean }) {
   const path = `/api/streams/${encodeURIComponent(streamId)}/settings`;
   const settings = useResource(path, (signal) => api<Settings>(path, { signal }));
   // The form starts from what the server holds; edits live here until saved.
@@ -53,6 +55,7 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
           slowModeSec: number(draft.slowModeSec),
           guestsMayChat: draft.guestsMayChat,
           blockedWords: draft.blockedWords.split(",").map((word) => word.trim()).filter(Boolean),
+          realtimePlayback: draft.realtimePlayback,
         },
       });
       settings.set(saved);
@@ -90,6 +93,20 @@ export function SettingsPanel({ streamId }: { streamId: string }) {
         <input type="checkbox" checked={draft.guestsMayChat} onChange={(e) => set("guestsMayChat", e.target.checked)} />
         Guests may chat
       </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={draft.realtimePlayback}
+          aria-describedby="realtime-hint"
+          onChange={(e) => set("realtimePlayback", e.target.checked)}
+        />
+        Real-time playback by default
+      </label>
+      <small id="realtime-hint" className="hint">
+        {realtimeOffered
+          ? "Viewers start on WebRTC (under a second behind you) where their browser can, and fall back to LL-HLS; each viewer may switch."
+          : "This server has WebRTC turned off: viewers watch LL-HLS whatever this says."}
+      </small>
       <label>
         Blocked words (comma-separated)
         <textarea value={draft.blockedWords} onChange={(e) => set("blockedWords", e.target.value)} rows={2} />

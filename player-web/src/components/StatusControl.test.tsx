@@ -6,7 +6,7 @@ import { StatusControl } from "./StatusControl";
 
 const stream: StreamDetail = {
   id: "s1", title: "Jam", posterUrl: "", state: "preview", creator: { handle: "carla", displayName: "Carla" }, viewers: 0,
-  startAt: null, endedAt: null, ageRestricted: false, dvrWindowSec: 120, slowModeSec: 0, guestsMayChat: true,
+  startAt: null, endedAt: null, ageRestricted: false, dvrWindowSec: 120, slowModeSec: 0, guestsMayChat: true, realtimePlayback: false,
   createdAt: "", updatedAt: "", hlsUrl: "http://localhost/hls/s1/index.m3u8", playerUrl: "",
 };
 

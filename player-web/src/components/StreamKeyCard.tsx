@@ -49,6 +49,26 @@ function SrtSettings({ srtKey }: { srtKey: RevealedKey }) {
   );
 }
 
+/** OBS 30+ publishes over WebRTC with the WHIP URL and the key as its Bearer Token. */
+function WhipSettings({ whipKey }: { whipKey: RevealedKey & { whipUrl: string; whipToken: string } }) {
+  return (
+    <dl className="whip-settings" data-testid={`whip-${whipKey.kind}`}>
+      <dt>WHIP URL</dt>
+      <dd>
+        <code>{whipKey.whipUrl}</code> <Copy value={whipKey.whipUrl} label={`${whipKey.kind} WHIP URL`} />
+      </dd>
+      <dt>WHIP bearer token</dt>
+      <dd>
+        <code>{whipKey.whipToken}</code> <Copy value={whipKey.whipToken} label={`${whipKey.kind} WHIP bearer token`} />
+        <small>OBS 30 or later: Settings › Stream › Service: WHIP, Server: the WHIP URL, Bearer Token: this token (the stream key).</small>
+      </dd>
+    </dl>
+  );
+}
+
+const hasWhip = (key: RevealedKey): key is RevealedKey & { whipUrl: string; whipToken: string } =>
+  Boolean(key.whipUrl && key.whipToken);
+
 /** The stream keys: masked until shown, copyable, rotatable after a confirmation. */
 export function StreamKeyCard({ streamId }: { streamId: string }) {
   const base = `/api/streams/${encodeURIComponent(streamId)}/keys`;
@@ -100,6 +120,15 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
         <dd>
           <code>{view.srtServer}</code> <Copy value={view.srtServer} label="SRT server" />
         </dd>
+        {view.whipUrl && (
+          <>
+            <dt>WHIP URL</dt>
+            <dd>
+              <code data-testid="whip-url">{view.whipUrl}</code> <Copy value={view.whipUrl} label="WHIP URL" />
+              <small>OBS 30 or later: Service WHIP, Server this URL, Bearer Token the stream key (Show it below).</small>
+            </dd>
+          </>
+        )}
         <dt>SRT passphrase</dt>
         <dd>
           <code data-testid="srt-passphrase">{anyShown ? anyShown.srtPassphrase : view.srtPassphrase}</code>
@@ -140,7 +169,10 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
               </button>
             )}
             {key ? (
-              <SrtSettings srtKey={key} />
+              <>
+                <SrtSettings srtKey={key} />
+                {hasWhip(key) && <WhipSettings whipKey={key} />}
+              </>
             ) : (
               <p className="urls">
                 SRT stream ID: <code>{srtStreamId}</code>

@@ -29,10 +29,14 @@ export interface StreamDetail extends StreamCard {
   dvrWindowSec: number;
   slowModeSec: number;
   guestsMayChat: boolean;
+  /** Real-time (WHEP) is the watch page's default mode where the browser can play it. */
+  realtimePlayback: boolean;
   createdAt: string;
   updatedAt: string;
   hlsUrl: string;
   playerUrl: string;
+  /** WHEP playback; absent where the server does not offer WebRTC. */
+  whepUrl?: string;
 }
 
 export interface Settings {
@@ -42,6 +46,7 @@ export interface Settings {
   slowModeSec: number;
   guestsMayChat: boolean;
   blockedWords: string[];
+  realtimePlayback: boolean;
 }
 
 export type KeyKind = "primary" | "backup";
@@ -53,6 +58,8 @@ export interface KeysView {
   srtServer: string;
   srtPassphrase: string;
   srtEncrypted: boolean;
+  /** WHIP ingest; absent where the server does not offer WebRTC. */
+  whipUrl?: string;
 }
 
 export interface RevealedKey {
@@ -66,6 +73,9 @@ export interface RevealedKey {
   /** `#!::r=APP/KEY,m=publish`, for encoders with a Stream ID field of their own. */
   srtStreamId: string;
   srtPassphrase: string;
+  /** WHIP ingest, and its Bearer Token (the key itself); absent without WebRTC. */
+  whipUrl?: string;
+  whipToken?: string;
   publisherDisconnected?: boolean;
 }
 

@@ -99,7 +99,7 @@ function StreamRoom({ streamId }: { streamId: string }) {
       <div className="column">
         {channel && state && <LiveChat channel={channel} state={state} />}
         {channel && state && <ModerationPanel streamId={streamId} channel={channel} slowModeSec={state.slowModeSec} />}
-        <SettingsPanel streamId={streamId} />
+        <SettingsPanel streamId={streamId} realtimeOffered={Boolean(stream.whepUrl)} />
       </div>
     </div>
   );

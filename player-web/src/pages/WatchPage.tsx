@@ -54,6 +54,8 @@ function Watching({ stream }: { stream: StreamDetail }) {
   const streamState = state?.streamState ?? stream.state;
   const hlsPath = new URL(stream.hlsUrl, window.location.origin).pathname;
   const src = `${env.mediaOrigin || ""}${hlsPath}`;
+  // WHEP from the same origin as the media (the daemon serves both).
+  const whepSrc = stream.whepUrl ? `${env.mediaOrigin || ""}${new URL(stream.whepUrl, window.location.origin).pathname}` : undefined;
   return (
     <main className="watch">
       <div className="stage">
@@ -65,7 +67,15 @@ function Watching({ stream }: { stream: StreamDetail }) {
               </div>
             ) : (
               // Kept through "reconnecting": the last picture stays, under the player's notice.
-              <LivePlayer src={src} streamId={stream.id} streamState={streamState} title={stream.title} posterUrl={stream.posterUrl} />
+              <LivePlayer
+                src={src}
+                whepSrc={whepSrc}
+                realtimeDefault={stream.realtimePlayback}
+                streamId={stream.id}
+                streamState={streamState}
+                title={stream.title}
+                posterUrl={stream.posterUrl}
+              />
             )}
             {channel && <LiveTipTicker feed={channel.tips} />}
           </div>

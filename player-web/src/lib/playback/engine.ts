@@ -1,12 +1,17 @@
-// A playback engine puts a live stream on a <video>: hls.js (or the browser's own HLS) today,
-// WebRTC next. The player's hooks know engines only through this interface; which engine
-// plays a stream is decided in one place, startEngine.ts.
+// A playback engine puts a live stream on a <video>: WebRTC (WHEP) in Real-time mode,
+// hls.js (or the browser's own HLS) in LL-HLS mode. The player's hooks know engines only
+// through this interface; which engine plays a stream is decided in one place, startEngine.ts.
 
 /** Where a stream can be played from; each engine takes the address it speaks. */
 export interface PlaybackSource {
   /** The LL-HLS multivariant playlist. */
   hlsUrl: string;
+  /** The WHEP endpoint, where the server offers real-time playback. */
+  whepUrl?: string;
 }
+
+/** How the viewer watches: "realtime" (WebRTC, well under a second behind) or "llhls". */
+export type PlaybackMode = "realtime" | "llhls";
 
 /** A quality the viewer may pick; `id` (its media playlist) is what setRendition takes
  * and stays the same while the rendition exists, whatever else comes and goes. */
@@ -54,6 +59,8 @@ export type StartEngine = (
 
 /** One way of playing a stream, as startEngine.ts lists them. */
 export interface Engine {
+  /** The mode it plays in. */
+  mode: PlaybackMode;
   start: StartEngine;
   /** Fetch its code ahead of need, for an engine that is a chunk of its own. */
   preload?: () => void;

@@ -117,6 +117,7 @@ const start: StartEngine = async (element, source, events, signal) => {
 };
 
 export const hlsJsEngine: Engine = {
+  mode: "llhls",
   start,
   preload: () => void loadHlsJs(),
 };

@@ -13,6 +13,7 @@ const browserPlayback: PlaybackEngine = {
 };
 
 export const nativeHlsEngine: Engine = {
+  mode: "llhls",
   start: async (element, source, events, signal) => {
     if (signal.aborted || !element.canPlayType("application/vnd.apple.mpegurl")) return null;
     element.src = source.hlsUrl;

@@ -1,10 +1,11 @@
-// The one place that decides which engine plays a stream: the first of ENGINES that can
-// play the source in this browser. A WebRTC engine goes into this list, before hls.js.
-import type { Engine, EngineEvents, PlaybackEngine, PlaybackSource } from "./engine";
+// The one place that decides which engine plays a stream: the first of ENGINES of the mode
+// asked for that can play the source in this browser.
+import type { Engine, EngineEvents, PlaybackEngine, PlaybackMode, PlaybackSource } from "./engine";
 import { hlsJsEngine } from "./hlsJsEngine";
 import { nativeHlsEngine } from "./nativeHlsEngine";
+import { webrtcEngine } from "./webrtcEngine";
 
-export const ENGINES: readonly Engine[] = [hlsJsEngine, nativeHlsEngine];
+export const ENGINES: readonly Engine[] = [webrtcEngine, hlsJsEngine, nativeHlsEngine];
 
 /** Fetch the engines' code while the page is still busy with other things. */
 export function preloadEngines(): void {
@@ -13,15 +14,16 @@ export function preloadEngines(): void {
 
 export const UNSUPPORTED = "This browser cannot play the stream.";
 
-/** The engine now playing `source` on `element`, or null (aborted, or none can play it:
- * then `events.onFailed` was told). */
+/** The engine now playing `source` on `element` in `mode`, or null (aborted, or none can
+ * play it: then `events.onFailed` was told). */
 export async function startEngine(
   element: HTMLVideoElement,
   source: PlaybackSource,
   events: EngineEvents,
   signal: AbortSignal,
+  mode: PlaybackMode = "llhls",
 ): Promise<PlaybackEngine | null> {
-  for (const { start } of ENGINES) {
+  for (const { start } of ENGINES.filter((engine) => engine.mode === mode)) {
     const engine = await start(element, source, events, signal);
     if (signal.aborted) {
       engine?.destroy();

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
-import type { PlaybackEngine, PlaybackSource, Rendition } from "./engine";
+import type { PlaybackEngine, PlaybackMode, PlaybackSource, Rendition } from "./engine";
 import { watchFirstFrame } from "./firstFrame";
+import { canPlayRealtime, fallbackNotice } from "./playbackMode";
 import { startEngine } from "./startEngine";
 
 export type PlaybackStatus = "loading" | "playing" | "ended" | "error";
@@ -33,6 +34,14 @@ export interface Playback {
   /** Seconds behind the live edge: the engine's estimate, else the element's seekable end. */
   latency: () => number | null;
   currentRendition: () => string;
+  /** The mode playing (or starting) now. */
+  mode: PlaybackMode;
+  /** Whether Real-time can be chosen here (the server offers it, the browser has WebRTC). */
+  realtimeAvailable: boolean;
+  /** The viewer's switch; it starts the stream over in that mode. */
+  chooseMode: (mode: PlaybackMode) => void;
+  /** Why Real-time gave way to LL-HLS, for the viewer; null otherwise. */
+  fallback: string | null;
 }
 
 /** How far `element` plays behind the end of what it may seek to. */
@@ -41,11 +50,21 @@ function seekableLatency(element: HTMLVideoElement): number | null {
   return seekable.length ? Math.max(0, seekable.end(seekable.length - 1) - element.currentTime) : null;
 }
 
-/** Plays `source` on the video element with the engine startEngine picks, from mount (or a
- * new source, or a retry) until unmount: status, renditions, the first frame. `play` starts
- * the element once the engine is ready (it owns muting). `source` must keep its identity
- * while it means the same stream. */
-export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: PlaybackSource, play: () => void): Playback {
+/** Plays `source` on the video element with the engine startEngine picks for the mode, from
+ * mount (or a new source, a retry, a mode switch) until unmount: status, renditions, the first
+ * frame. It starts in `preferred` where it can; a Real-time failure falls back to LL-HLS and
+ * says why. `play` starts the element once the engine is ready (it owns muting). `source`
+ * must keep its identity while it means the same stream. */
+export function usePlayback(
+  video: RefObject<HTMLVideoElement | null>,
+  source: PlaybackSource,
+  play: () => void,
+  preferred: PlaybackMode = "llhls",
+): Playback {
+  const realtimeAvailable = canPlayRealtime(source);
+  const [chosenMode, setChosenMode] = useState<PlaybackMode>(preferred);
+  const [fallback, setFallback] = useState<string | null>(null);
+  const mode: PlaybackMode = chosenMode === "realtime" && realtimeAvailable ? "realtime" : "llhls";
   const [status, setStatus] = useState<PlaybackStatus>("loading");
   const [error, setError] = useState<string | null>(null);
   const [renditions, setRenditions] = useState<Rendition[]>([]);
@@ -89,11 +108,17 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
         onFailed: (message) => {
           failed = true;
           engine.current = null;
+          if (mode === "realtime") {
+            setFallback(fallbackNotice(message));
+            setChosenMode("llhls");
+            return;
+          }
           setStatus("error");
           setError(message);
         },
       },
       abort.signal,
+      mode,
     ).then((started) => {
       if (started && !abort.signal.aborted && !failed) engine.current = started;
     });
@@ -106,13 +131,17 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
       element.removeAttribute("src");
       element.load();
     };
-  }, [video, source, attempt]);
+  }, [video, source, attempt, mode]);
 
   const chooseRendition = useCallback((id: string | null) => {
     setRendition(id);
     engine.current?.setRendition(id);
   }, []);
   const retry = useCallback(() => setAttempt((n) => n + 1), []);
+  const chooseMode = useCallback((next: PlaybackMode) => {
+    setFallback(null);
+    setChosenMode(next);
+  }, []);
   const stopped = status === "error" || status === "ended";
   const resume = useCallback(() => {
     if (stopped || !engine.current) setAttempt((n) => n + 1);
@@ -126,5 +155,22 @@ export function usePlayback(video: RefObject<HTMLVideoElement | null>, source: P
   }, [video]);
   const currentRendition = useCallback(() => engine.current?.currentRendition() ?? "", []);
 
-  return { status, error, renditions, rendition, chooseRendition, audioOnly, retry, resume, firstFrame, liveSyncPosition, latency, currentRendition };
+  return {
+    status,
+    error,
+    renditions,
+    rendition,
+    chooseRendition,
+    audioOnly,
+    retry,
+    resume,
+    firstFrame,
+    liveSyncPosition,
+    latency,
+    currentRendition,
+    mode,
+    realtimeAvailable,
+    chooseMode,
+    fallback,
+  };
 }
