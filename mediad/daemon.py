@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import signal
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from aiohttp import web
 
@@ -35,6 +35,9 @@ from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
 
+if TYPE_CHECKING:
+    from mediad.webrtc.context import WebRtcContext
+
 log = logging.getLogger("mediad")
 
 
@@ -57,6 +60,7 @@ class Daemon:
         self.registry: StreamRegistry | None = None
         self.pipelines: StreamPipelines | None = None
         self.grace: ReconnectGrace | None = None
+        self.webrtc: WebRtcContext | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
@@ -83,6 +87,10 @@ class Daemon:
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.pipelines)
+        if config.webrtc.enabled:
+            from mediad.webrtc.setup import setup_webrtc
+
+            self.webrtc = setup_webrtc(app, config, self.store, self.registry, self.pipelines)
         setup_web(app)
         tokens = Tokens.from_config(config)
         setup_realtime(app, tokens, pipelines=self.pipelines.get)
@@ -151,6 +159,8 @@ class Daemon:
     async def stop(self) -> None:
         """Close listeners first, then let in-flight requests and store writes finish."""
         log.info("shutting down")
+        if self.webrtc is not None:
+            await self.webrtc.sessions.close_all()  # WHIP publishers detach, WHEP viewers go
         for service in reversed(self.services):
             try:
                 await service.stop()

@@ -42,6 +42,9 @@ class Publisher:
         self.frames = 0
         self.video_frames = 0
         self.bytes = 0
+        self.request_keyframe: Callable[[], None] | None = None
+        """Asks the encoder for a keyframe now (a WHIP publisher: an RTCP PLI), set by an
+        ingest whose protocol can; a WHEP viewer joining calls it."""
 
     @property
     def protocol(self) -> str:

@@ -58,6 +58,19 @@ def _links(servers: Sequence[IceServer]) -> list[tuple[str, str]]:
     return [("Link", server.link()) for server in servers]
 
 
+CORS_HEADERS = {
+    # A WHIP/WHEP client on another origin (a browser publisher, an embedded player) must
+    # read the answer's Location and Link headers (RFC 9725 section 4.8).
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Location, Link",
+}
+
+
+def cors(response: web.StreamResponse) -> web.StreamResponse:
+    response.headers.update(CORS_HEADERS)
+    return response
+
+
 def created(answer: str, location: str, servers: Sequence[IceServer]) -> web.Response:
     """201 with the answer: what RFC 9725 section 4.2 asks of a WHIP/WHEP endpoint."""
     response = web.Response(status=201, text=answer, content_type=SDP)
@@ -65,6 +78,7 @@ def created(answer: str, location: str, servers: Sequence[IceServer]) -> web.Res
     response.headers["Cache-Control"] = "no-store"
     for name, value in _links(servers):
         response.headers.add(name, value)
+    cors(response)
     return response
 
 
@@ -75,6 +89,9 @@ def options_response(servers: Sequence[IceServer], methods: Sequence[str]) -> we
     response.headers["Allow"] = ", ".join(methods)
     response.headers["Accept-Post"] = SDP
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+    response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
     for name, value in _links(servers):
         response.headers.add(name, value)
+    cors(response)
     return response
