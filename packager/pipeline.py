@@ -40,6 +40,10 @@ log = logging.getLogger("mediad.packager")
 SOURCE = "source"
 AUDIO = "audio"
 
+EncodedListener = Callable[[str, Frame], None]
+"""Told of every frame an encoder of the current ladder or audio transcode delivers, with
+its rendition's name, on the pipeline's thread (WebRTC viewers share the rungs' pictures)."""
+
 
 class StreamPipeline:
     """Every rendition of one live stream, fed from the stream's frames (on one thread: the
@@ -70,6 +74,7 @@ class StreamPipeline:
         self._segments_before = 0
         """Segments completed when the current publish began."""
         self._skipped: tuple[str, ...] = ()
+        self._encoded_listeners: list[EncodedListener] = []
         if not self.ladder_config:
             self.renditions.add(SOURCE)
 
@@ -131,11 +136,22 @@ class StreamPipeline:
     def _rung_names(self) -> list[str]:
         return [name for name in self.renditions if name not in (SOURCE, AUDIO)]
 
+    def add_encoded_listener(self, listener: EncodedListener) -> Callable[[], None]:
+        """``listener`` hears every encoded frame from now on; returns its remover."""
+        self._encoded_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._encoded_listeners:
+                self._encoded_listeners.remove(listener)
+        return remove
+
     def _push_encoded(self, name: str, frame: Frame) -> None:
         """An encoded frame of the current encoders, on the pipeline's thread."""
         rendition = self.renditions.get(name)
         if rendition is None or rendition.playlist.ended:
             return
+        for listener in tuple(self._encoded_listeners):
+            listener(name, frame)
         if rendition.tracks != [frame.track]:
             rendition.set_tracks([frame.track])
         rendition.push(frame)
