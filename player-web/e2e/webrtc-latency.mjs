@@ -112,6 +112,12 @@ async function view() {
       hls.loadSource(src);
       hls.attachMedia(video);
       hls.on(window.Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+      // bench/llhls_latency.py's figure beside ours: Date.now() - hls.playingDate (PDT being
+      // the ingest wall clock), every 500 ms like tests/interop/hlsjs/play.mjs.
+      report.hlsjs = [];
+      setInterval(() => {
+        if (hls.playingDate) report.hlsjs.push([Date.now(), Date.now() - hls.playingDate.getTime()]);
+      }, 500);
       window.stopPlayback = async () => hls.destroy();
     } else {
       const pc = new RTCPeerConnection();
@@ -157,6 +163,7 @@ async function view() {
     started: report.firstFrameAt !== null,
     startMs: report.firstFrameAt === null ? null : report.firstFrameAt - started,
     latencies: report.latencies.filter(([at]) => at >= from).map(([, age]) => age),
+    hlsjsLatencies: (report.hlsjs ?? []).filter(([at]) => at >= from).map(([, age]) => age),
     frames: report.frames,
     misreads: report.misreads,
     fatalErrors: report.errors,
