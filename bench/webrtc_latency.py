@@ -71,7 +71,8 @@ class Latency:
     misreads: int
     start_ms: float | None
     hlsjs: list[float]
-    stats: object
+    stats: dict[str, dict[str, float]] | None
+    """WHEP: the viewer's inbound-rtp statistics per kind at the end."""
 
     @property
     def p50(self) -> float:
@@ -84,7 +85,18 @@ class Latency:
     def describe(self) -> str:
         return (f"{self.name:<16} p50 {self.p50:7.0f} ms  p95 {self.p95:7.0f} ms  "
                 f"({len(self.latencies)} stamps read, {self.frames} frames, "
-                f"{self.misreads} unreadable, first frame {self.start_ms} ms)")
+                f"{self.misreads} unreadable, first frame {self.start_ms} ms)"
+                + (f"\n{'':<16} {self.jitter_buffer()}" if self.stats else ""))
+
+    def jitter_buffer(self) -> str:
+        """What Chromium's receiver says of the WHEP path: loss, NACKs, its buffering."""
+        assert self.stats is not None
+        video = self.stats.get("video", {})
+        emitted = video.get("jitterBufferEmittedCount") or 0
+        delay = 1000 * video.get("jitterBufferDelay", 0.0) / emitted if emitted else 0.0
+        return (f"video: {video.get('framesDecoded')} decoded, {video.get('packetsLost')} "
+                f"packets lost, {video.get('nackCount')} NACKs, jitter buffer {delay:.0f} ms "
+                f"on average; audio packets {self.stats.get('audio', {}).get('packetsReceived')}")
 
 
 def view(node: str, name: str, kind: str, url: str, seconds: float) -> Latency:
@@ -159,12 +171,15 @@ def load(daemon: DaemonProcess, url: str, clients: int, seconds: float) -> Load:
                                 text=True)
         assert proc.stdout is not None
         ready = proc.stdout.readline()  # "ready <connected> <failed>"
+        if not ready.startswith("ready"):
+            raise PathFailed(f"WHEP load with {clients} viewers: the viewer process exited "
+                             f"with {proc.wait(30)} before its viewers were ready")
         meter = CpuMeter(daemon.proc.pid).start()
         viewers_meter = CpuMeter(proc.pid).start()
         time.sleep(seconds)
         meter.stop()
         viewers_meter.stop()
-        if proc.wait(120) != 0 or not ready.startswith("ready"):
+        if proc.wait(120) != 0:
             raise PathFailed(f"WHEP load with {clients} viewers: the viewer process exited "
                              f"with {proc.returncode} ({ready.strip()!r})")
         report: dict[str, object] = json.loads(Path(out.name).read_text())
