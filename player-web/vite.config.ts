@@ -42,6 +42,8 @@ export default defineConfig({
     proxy: {
       "/api": "http://127.0.0.1:8080",
       "/hls": "http://127.0.0.1:8080",
+      "/whep": "http://127.0.0.1:8080",
+      "/whip": "http://127.0.0.1:8080",
       "/ws": { target: "ws://127.0.0.1:8080", ws: true },
     },
   },

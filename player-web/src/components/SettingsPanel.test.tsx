@@ -5,7 +5,7 @@ import { SettingsPanel } from "./SettingsPanel";
 
 afterEach(() => vi.unstubAllGlobals());
 
-const settings = { dvrWindowSec: 120, ageRestricted: false, watermark: false, slowModeSec: 0, guestsMayChat: true, blockedWords: ["spam"] };
+const settings = { dvrWindowSec: 120, ageRestricted: false, watermark: false, slowModeSec: 0, guestsMayChat: true, blockedWords: ["spam"], realtimePlayback: false };
 
 describe("SettingsPanel", () => {
   it("saves the form and shows what the server stored", async () => {
@@ -20,9 +20,28 @@ describe("SettingsPanel", () => {
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
     expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({
       dvrWindowSec: 120, ageRestricted: true, watermark: false, slowModeSec: 10, guestsMayChat: true, blockedWords: ["spam", "scam"],
+      realtimePlayback: false,
     });
     expect(screen.getByText("Saved.")).toBeInTheDocument();
     expect(screen.getByLabelText(/Blocked words/)).toHaveValue("spam, scam");
+  });
+
+  it("makes Real-time the stream's default playback, and says when the server has WebRTC off", async () => {
+    const { calls } = fakeFetch({
+      "GET /api/streams/s1/settings": () => ({ body: settings }),
+      "PATCH /api/streams/s1/settings": (call) => ({ body: { ...settings, ...(call.body as object) } }),
+    });
+    const { unmount } = render(<SettingsPanel streamId="s1" />);
+    const toggle = await screen.findByRole("checkbox", { name: "Real-time playback by default" });
+    expect(toggle).not.toBeChecked();
+    expect(toggle).toHaveAccessibleDescription(/fall back to LL-HLS/);
+    fireEvent.click(toggle);
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
+    expect(calls.find((c) => c.method === "PATCH")?.body).toMatchObject({ realtimePlayback: true });
+    expect(screen.getByRole("checkbox", { name: "Real-time playback by default" })).toBeChecked();
+    unmount();
+    render(<SettingsPanel streamId="s1" realtimeOffered={false} />);
+    expect(await screen.findByRole("checkbox", { name: "Real-time playback by default" })).toHaveAccessibleDescription(/WebRTC turned off/);
   });
 
   it("shows the server's validation message beside each field", async () => {

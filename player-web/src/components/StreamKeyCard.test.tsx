@@ -22,6 +22,42 @@ const revealed = (key: string, extra = {}) => ({
 });
 
 describe("StreamKeyCard", () => {
+  it("shows the WHIP URL beside RTMP and SRT, and the bearer token with OBS's settings once a key is shown", async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    fakeFetch({
+      "GET /api/streams/s1/keys": () => ({ body: { ...masked, whipUrl: "http://host:8080/whip/s1" } }),
+      "POST /api/streams/s1/keys/primary/reveal": () => ({
+        body: revealed("live_thesecretkey", { whipUrl: "http://host:8080/whip/s1", whipToken: "live_thesecretkey" }),
+      }),
+    });
+    render(<StreamKeyCard streamId="s1" />);
+    expect(await screen.findByTestId("whip-url")).toHaveTextContent("http://host:8080/whip/s1");
+    expect(screen.getByText(/Service WHIP, Server this URL, Bearer Token the stream key/)).toBeInTheDocument();
+    expect(screen.queryByText("live_thesecretkey")).toBeNull();
+    const row = screen.getByTestId("key-primary");
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Show" })));
+    const whip = within(row).getByTestId("whip-primary");
+    expect(within(whip).getByText("http://host:8080/whip/s1")).toBeInTheDocument();
+    expect(within(whip).getByText("live_thesecretkey")).toBeInTheDocument();
+    expect(within(whip).getByText(/Service: WHIP, Server: the WHIP URL, Bearer Token: this token/)).toBeInTheDocument();
+    await act(async () => fireEvent.click(within(whip).getByRole("button", { name: "Copy primary WHIP bearer token" })));
+    expect(writeText).toHaveBeenCalledWith("live_thesecretkey");
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Copy WHIP URL" })));
+    expect(writeText).toHaveBeenCalledWith("http://host:8080/whip/s1");
+  });
+
+  it("shows no WHIP where the server has WebRTC off", async () => {
+    fakeFetch({
+      "GET /api/streams/s1/keys": () => ({ body: masked }),
+      "POST /api/streams/s1/keys/primary/reveal": () => ({ body: revealed("live_thesecretkey") }),
+    });
+    render(<StreamKeyCard streamId="s1" />);
+    const row = await screen.findByTestId("key-primary");
+    await act(async () => fireEvent.click(within(row).getByRole("button", { name: "Show" })));
+    expect(screen.queryByText(/WHIP/)).toBeNull();
+  });
+
   it("shows keys masked, with the ingest URLs and a security note", async () => {
     fakeFetch({ "GET /api/streams/s1/keys": () => ({ body: masked }) });
     render(<StreamKeyCard streamId="s1" />);

@@ -1,9 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { FakePeerConnection, fakeWhepServer, installWebrtc } from "../../test/webrtcFakes";
 import type { EngineEvents } from "./engine";
 import { renditionLabel } from "./hlsJsEngine";
 import { startEngine, UNSUPPORTED } from "./startEngine";
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
 
 function events(): EngineEvents & { log: string[] } {
   const log: string[] = [];
@@ -49,6 +53,33 @@ describe("startEngine", () => {
     expect(await starting).toBeNull();
     expect(told.log).toEqual([]);
     expect(element.hasAttribute("src")).toBe(false);
+  });
+});
+
+describe("startEngine by mode", () => {
+  it("plays Real-time over WebRTC only, and LL-HLS never over it", async () => {
+    installWebrtc();
+    fakeWhepServer();
+    vi.spyOn(HTMLMediaElement.prototype, "canPlayType").mockReturnValue("maybe");
+    const source = { hlsUrl: "/hls/ab12/index.m3u8", whepUrl: "/whep/ab12" };
+    const element = document.createElement("video");
+    const hls = await startEngine(element, source, events(), new AbortController().signal, "llhls");
+    expect(FakePeerConnection.instances).toHaveLength(0);
+    expect(element.getAttribute("src")).toBe("/hls/ab12/index.m3u8");
+    hls!.destroy();
+    const other = document.createElement("video");
+    const realtime = await startEngine(other, source, events(), new AbortController().signal, "realtime");
+    expect(FakePeerConnection.instances).toHaveLength(1);
+    expect(other.hasAttribute("src")).toBe(false);
+    realtime!.destroy();
+    expect(FakePeerConnection.last().closed).toBe(true);
+  });
+
+  it("says the browser cannot play Real-time without a WHEP source", async () => {
+    installWebrtc();
+    const told = events();
+    expect(await startEngine(document.createElement("video"), { hlsUrl: "/h" }, told, new AbortController().signal, "realtime")).toBeNull();
+    expect(told.log).toEqual([`failed: ${UNSUPPORTED}`]);
   });
 });
 

@@ -33,26 +33,27 @@ const REFUSALS: Record<number, string> = {
   503: "The server has no room for another real-time viewer.",
 };
 
-/** The `Link` header values (a `Headers.get` joins several with ", "), split at the commas
- * that separate links: not inside `<...>` nor inside a quoted parameter. */
-function splitLinks(header: string): string[] {
-  const links: string[] = [];
+/** `text` split at each `separator` that is neither inside `<...>` nor inside quotes: the
+ * commas between links (a `Headers.get` joins several headers with ", "), the semicolons
+ * between a link's parameters. */
+function splitOutside(text: string, separator: string): string[] {
+  const parts: string[] = [];
   let current = "";
   let inUri = false;
   let inQuote = false;
-  for (const char of header) {
+  for (const char of text) {
     if (char === "<" && !inQuote) inUri = true;
     else if (char === ">" && !inQuote) inUri = false;
     else if (char === '"' && !inUri) inQuote = !inQuote;
-    if (char === "," && !inUri && !inQuote) {
-      links.push(current);
+    if (char === separator && !inUri && !inQuote) {
+      parts.push(current);
       current = "";
     } else {
       current += char;
     }
   }
-  links.push(current);
-  return links.map((link) => link.trim()).filter(Boolean);
+  parts.push(current);
+  return parts.map((part) => part.trim()).filter(Boolean);
 }
 
 /** One link's parameters, names lowercased, quotes removed. */
@@ -72,11 +73,11 @@ function linkParams(parts: string[]): Record<string, string> {
 export function parseIceServers(header: string | null): RTCIceServer[] {
   if (!header) return [];
   const servers: RTCIceServer[] = [];
-  for (const link of splitLinks(header)) {
+  for (const link of splitOutside(header, ",")) {
     const match = /^<([^>]*)>(.*)$/.exec(link);
     if (!match) continue;
     const [, url = "", rest = ""] = match;
-    const params = linkParams(rest.split(";"));
+    const params = linkParams(splitOutside(rest, ";"));
     const rels = (params.rel ?? "").toLowerCase().split(/\s+/);
     if (!rels.includes("ice-server") || !/^(stun|stuns|turn|turns):/i.test(url)) continue;
     const server: RTCIceServer = { urls: url };
