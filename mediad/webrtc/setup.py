@@ -13,6 +13,7 @@ from mediad.webrtc.ice_servers import IceServerError
 from mediad.webrtc.peer import PeerFactory
 from mediad.webrtc.receiver_tap import check_aiortc
 from mediad.webrtc.sessions import WebRtcSessions
+from mediad.webrtc.whep import setup_whep
 from mediad.webrtc.whip import setup_whip
 
 
@@ -29,4 +30,5 @@ def setup_webrtc(app: web.Application, config: Config, store: Store,
                             WebRtcSessions(config.webrtc), peers)
     app[WEBRTC] = context
     setup_whip(app)
+    setup_whep(app)
     return context

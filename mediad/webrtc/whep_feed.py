@@ -142,8 +142,11 @@ class WhepFeed:
 
     @property
     def video_ready(self) -> bool:
-        """Pictures are going out: a joining viewer gets the current one."""
-        return self._serving is not None and self.gop.ready
+        """Pictures are going out: a joining viewer gets the current one. The source's
+        only once a second picture showed it has no B-frames."""
+        if self._serving is None or not self.gop.ready:
+            return False
+        return self._serving != SOURCE or self.choice.reorder.seen >= 2
 
     def refusal(self, ladder: bool) -> str | None:
         """Why no WebRTC video can come, ``ladder``: the stream is transcoded (a rung may

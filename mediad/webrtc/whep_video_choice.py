@@ -26,14 +26,18 @@ class ReorderWatch:
 
     def __init__(self) -> None:
         self.reordered = False
+        self.seen = 0
+        """Pictures judged: the second one already shows an encoder's B-frames."""
         self._offset: int | None = None
         self._max_pts: int | None = None
 
     def reset(self) -> None:
         self.reordered = False
+        self.seen = 0
         self._offset = self._max_pts = None
 
     def frame(self, frame: Frame) -> None:
+        self.seen += 1
         if self.reordered:
             return
         offset = frame.pts - frame.dts
