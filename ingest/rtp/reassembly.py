@@ -7,8 +7,9 @@ section 5.1: the last packet of an access unit) is there. A missing packet holds
 behind it while the publisher retransmits it (the daemon sends NACKs); once it has been
 missing for ``max_wait`` seconds, or more than ``capacity`` packets wait behind it, it is
 given up: the pictures it broke are dropped and counted, and the next complete picture is
-marked ``after_loss`` (the caller drops until a keyframe and asks for one). No clock is
-read: the caller passes ``now``.
+marked ``after_loss`` (the caller drops until a keyframe and asks for one). The first
+picture passed on is the one after the first marker seen. No clock is read: the caller
+passes ``now``.
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ class VideoReassembly:
              ) -> list[Picture]:
         extended = self._extend(sequence)
         if self._next is None:
-            self._next = extended
+            # Where a picture begins is known only after a marker: the packets before the
+            # first one may be the tail of a picture whose head was lost or is still coming.
+            if marker:
+                self._next = extended + 1
+            return []
         if extended < self._next or extended in self._packets:
             self.late_packets += 1
             return self._drain(now)
@@ -89,14 +94,23 @@ class VideoReassembly:
             if not self._packets:
                 self._gap_since = None
                 return out
-            assert self._next is not None
-            if self._next in self._packets:
-                return out  # a picture still arriving: nothing lost yet
+            hole = self._hole()
+            if hole is None:
+                self._gap_since = None
+                return out  # a picture still arriving: nothing missing behind what came
             if self._gap_since is None:
                 self._gap_since = now
             if now - self._gap_since < self.max_wait and len(self._packets) <= self.capacity:
                 return out
-            self._give_up()
+            self._give_up(hole)
+
+    def _hole(self) -> int | None:
+        """The first missing sequence number with packets behind it, if any."""
+        assert self._next is not None
+        seq = self._next
+        while seq in self._packets:
+            seq += 1
+        return seq if any(s > seq for s in self._packets) else None
 
     def _take(self) -> Picture | None:
         """The picture starting at ``_next`` when all of it is here."""
@@ -125,11 +139,13 @@ class VideoReassembly:
         after_loss, self._after_loss = self._after_loss, False
         return Picture(first.timestamp, b"".join(parts), after_loss)
 
-    def _give_up(self) -> None:
-        """Skip the gap at ``_next`` to the first packet after it. Which picture that packet
+    def _give_up(self, hole: int) -> None:
+        """Skip the gap at ``hole``: to the first packet after it. Which picture that packet
         belongs to is unknown (the lost packets may have begun it), so everything up to the
-        next marker is dropped with the gap."""
-        self._next = min(self._packets)
+        next marker is dropped with the gap, and the broken picture before it."""
+        self._next = min(s for s in self._packets if s > hole)
+        for seq in [s for s in self._packets if s < hole]:
+            del self._packets[seq]
         self._resync = True
         self.lost_pictures += 1
         self._after_loss = True
