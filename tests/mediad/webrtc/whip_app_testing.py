@@ -37,7 +37,8 @@ class WhipApp:
 
 
 @asynccontextmanager
-async def whip_app(tmp_path: Path, webrtc_lines: str = "", extra: str = "") -> AsyncIterator[WhipApp]:
+async def whip_app(tmp_path: Path, webrtc_lines: str = "", extra: str = ""
+                   ) -> AsyncIterator[WhipApp]:
     """``webrtc_lines``: more lines of the ``[webrtc]`` section; ``extra``: more sections."""
     conf = tmp_path / "mediad.toml"
     conf.write_text(f'[storage]\ndata_dir = "{tmp_path}"\n'
