@@ -8,8 +8,8 @@ behind it while the publisher retransmits it (the daemon sends NACKs); once it h
 missing for ``max_wait`` seconds, or more than ``capacity`` packets wait behind it, it is
 given up: the pictures it broke are dropped and counted, and the next complete picture is
 marked ``after_loss`` (the caller drops until a keyframe and asks for one). The first
-picture passed on is the one after the first marker seen. No clock is read: the caller
-passes ``now``.
+picture passed on starts at the first packet that begins a NAL unit. No clock is read: the
+caller passes ``now``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import Final
 
 SEQ_WRAP: Final = 1 << 16
+START_CODE: Final = b"\x00\x00\x00\x01"
+"""What aiortc's H.264 depayloader puts before each NAL unit it starts (not before the
+continuation of a fragmented one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +58,15 @@ class VideoReassembly:
              ) -> list[Picture]:
         extended = self._extend(sequence)
         if self._next is None:
-            # Where a picture begins is known only after a marker: the packets before the
-            # first one may be the tail of a picture whose head was lost or is still coming.
-            if marker:
+            # The first picture passed on begins at a packet that begins a NAL unit (a start
+            # code in front: not an FU-A continuation), or else after the first marker.
+            if data.startswith(START_CODE):
+                self._next = extended
+            elif marker:
                 self._next = extended + 1
-            return []
+                return []
+            else:
+                return []
         if extended < self._next or extended in self._packets:
             self.late_packets += 1
             return self._drain(now)

@@ -89,11 +89,15 @@ def test_too_many_packets_behind_a_gap_give_it_up_before_the_time_bound() -> Non
     assert r.lost_pictures == 1
 
 
-def test_nothing_comes_out_before_the_first_marker() -> None:
+def test_the_first_picture_begins_at_a_nal_unit_or_after_a_marker() -> None:
     r = VideoReassembly()
-    assert r.push(10, 0, False, b"middle of a picture", 0.0) == []
+    assert r.push(10, 0, False, b"middle of a fragmented NAL", 0.0) == []
     assert r.push(11, 0, True, b"its end", 0.0) == []
     assert [p.data for p in r.push(12, 3000, True, b"whole", 0.0)] == [b"whole"]
+    r = VideoReassembly()
+    out = r.push(7, 0, False, b"\x00\x00\x00\x01\x67sps", 0.0)
+    out += r.push(8, 0, True, b"\x00\x00\x00\x01\x65idr", 0.0)
+    assert [p.data for p in out] == [b"\x00\x00\x00\x01\x67sps\x00\x00\x00\x01\x65idr"]
 
 
 @given(st.lists(st.tuples(st.integers(0, 65535), st.integers(0, 1 << 32), st.booleans(),

@@ -62,7 +62,7 @@ async def whip_app(tmp_path: Path, webrtc_lines: str = "", extra: str = ""
         await store.close()
 
 
-class TestPicture(MediaStreamTrack):
+class MovingBar(MediaStreamTrack):
     """Frames of a moving bar at 30 fps, for aiortc's own H.264 encoder."""
 
     kind = "video"
@@ -85,7 +85,7 @@ class TestPicture(MediaStreamTrack):
         return frame
 
 
-class TestTone(MediaStreamTrack):
+class Silence(MediaStreamTrack):
     """20 ms of silence at a time, for aiortc's Opus encoder."""
 
     kind = "audio"
@@ -110,13 +110,13 @@ async def publisher_offer(video: bool = True, audio: bool = True) -> RTCPeerConn
     """An aiortc peer sending H.264 (forced) and Opus, its offer made."""
     pc = RTCPeerConnection()
     if video:
-        sender = pc.addTrack(TestPicture())
+        sender = pc.addTrack(MovingBar())
         transceiver = next(t for t in pc.getTransceivers() if t.sender is sender)
         codecs = [c for c in (sender.getCapabilities("video").codecs)
                   if c.mimeType in ("video/H264", "video/rtx")]
         transceiver.setCodecPreferences(codecs)
     if audio:
-        pc.addTrack(TestTone())
+        pc.addTrack(Silence())
     await pc.setLocalDescription(await pc.createOffer())
     return pc
 
