@@ -4,6 +4,7 @@ refusals of bad requests; and a publish through a link that loses 5 % of its dat
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -21,6 +22,7 @@ from tests.interop.webrtc_http_testing import (
     wait_state,
 )
 from tests.interop.webrtc_peer_testing import ChromiumPeer, last
+from tests.interop.webrtc_relay_testing import LossyPath, free_udp_port, webrtc_config
 
 pytestmark = pytest.mark.interop
 
@@ -150,3 +152,51 @@ def test_chromium_whip_plays_in_hlsjs_with_segments_near_the_target() -> None:
         assert max(whole) <= 2 * SEGMENT_SEC, whole
         assert last(sent["samples"], "video", "pliCount") >= len(whole) - 1
         assert sent["deleteStatus"] == 200
+
+
+def test_chromium_whip_through_five_percent_loss_keeps_playing() -> None:
+    """Chromium publishes through a relay that drops 5 % of the datagrams each way (ICE,
+    DTLS and media alike): the daemon repairs with NACKs what it can and asks for keyframes
+    for the rest, the LL-HLS playlist keeps growing and hls.js keeps playing."""
+    udp = free_udp_port()
+    config = "[transcode]\nenabled = false\n" + webrtc_config(udp)
+    with DaemonProcess(extra_config=config) as daemon, \
+            LossyPath(daemon.base_url, udp, loss=0.05) as path:
+        banner = daemon.banner
+        publisher = ChromiumPeer("publish", f"{path.base_url}/whip/{banner.stream_id}", 16,
+                                 token=banner.primary_key).start()
+        watch: Watch | None = None
+        try:
+            answered = publisher.answered()
+            assert answered["status"] == 201, answered
+            assert path.candidates() == {f"127.0.0.1:{path.relay_port}"}, path.answers
+            daemon.wait_for_log("publisher attached", timeout=20)
+            video_url = listing(banner.hls_url).media_url("source")
+            wait_media(video_url, lambda m: len(m.complete) >= 1, "a segment", within=15)
+            begin = media(video_url).last_msn
+            watch = Watch(banner.hls_url, 8).start()
+            report = watch.report(timeout=60)
+            grown = media(video_url).last_msn - begin
+            sent = publisher.finish(timeout=60)
+        finally:
+            publisher.close()
+            if watch is not None:
+                watch.close()
+        gone = daemon.wait_for_log("whip publisher gone")
+        assert path.relay is not None
+        relay = path.relay
+        samples = report["samples"]
+        played = samples[-1]["currentTime"] - samples[0]["currentTime"]
+        video = sent["samples"][-1]["video"]
+        counters = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)\b", gone)
+                    if "lost" in k or "drop" in k}
+        print(f"\nWHIP through 5 % loss: relay forwarded {relay.forwarded}, dropped "
+              f"{relay.dropped}; Chromium got {video.get('nackCount')} NACKs, resent "
+              f"{video.get('retransmittedPacketsSent')}, {video.get('pliCount')} PLIs; "
+              f"daemon {counters}; playlist +{grown} segments, hls.js played {played:.1f} s "
+              f"in 8 s, {len(report['errors'])} non-fatal errors")
+        assert relay.forwarded > 500, "the media did not go through the relay"
+        assert 0.03 < relay.dropped / (relay.dropped + relay.forwarded) < 0.07
+        assert last(sent["samples"], "video", "nackCount") > 0, "the daemon sent no NACK"
+        assert grown >= 3, "the playlist stopped growing"
+        assert played > 4.0, samples
