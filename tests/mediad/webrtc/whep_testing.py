@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
@@ -25,10 +26,12 @@ from mediad.webrtc.setup import setup_webrtc
 from tests.mediad.registry_testing import Kicks, make_stream
 from tests.packager.packager_testing import Source
 
+Client = TestClient[web.Request, web.Application]
+
 
 @dataclass
 class WhepEnv:
-    client: TestClient
+    client: Client
     registry: StreamRegistry
     stream_id: str
     key: str
@@ -111,7 +114,7 @@ async def whep_offer(pc: RTCPeerConnection) -> str:
     return pc.localDescription.sdp
 
 
-async def play(client: TestClient, stream_id: str, pc: RTCPeerConnection
+async def play(client: Client, stream_id: str, pc: RTCPeerConnection
                ) -> tuple[str, dict[str, MediaStreamTrack]]:
     """POST the offer, apply the answer: (the session's Location, the tracks by kind)."""
     tracks: dict[str, MediaStreamTrack] = {}
