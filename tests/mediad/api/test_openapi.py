@@ -20,9 +20,11 @@ from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
 from mediad.store.users import User
+from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from mediad.testing import DaemonProcess
 from mediad.urls import Ports
+from mediad.webrtc.setup import setup_webrtc
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMA = ROOT / "docs" / "openapi.yaml"
@@ -47,6 +49,8 @@ async def _routes() -> set[tuple[str, str]]:
         setup_realtime(app, tokens)
         setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
                                   ports=lambda: Ports(1, 2, 3)))
+        setup_webrtc(app, config, store, registry,
+                     StreamPipelines(config.hls, registry, store, transcode=config.transcode))
         return {(route.method, route.resource.canonical) for route in app.router.routes()
                 if route.method != "HEAD" and route.resource is not None
                 and not route.resource.canonical.startswith("/ws/")}
@@ -89,6 +93,9 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(tmp_path: Pat
              "--header", f"Authorization: Bearer {token}", "--checks", CHECKS,
              "--phases", "examples,coverage,fuzzing", "--max-examples", "15",
              "--workers", "2", "--request-timeout", "10", "--no-color",
+             # WHIP/WHEP bodies are SDP, which schemathesis cannot generate: their status
+             # codes are tested in tests/mediad/webrtc/ and against real peers in interop.
+             "--exclude-tag", "webrtc",
              # Pinned so that a red CI reproduces; run `st` by hand with other seeds.
              "--seed", "1"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path)
