@@ -12,7 +12,7 @@ encoder did, not what the network did to it. The rules, each with a stable ``cod
   Measured over the last few GOPs and the one still open.
 - ``b_frames``: pictures presented out of decoding order (a pts below one already seen).
   WebRTC playback cannot carry them; the warning is given only when ``webrtc_playback`` is
-  on (off until mediad has WebRTC playback; they are detected anyway).
+  on: WHEP serving the source itself, with no transcoded ladder (they are detected anyway).
 - ``bitrate``: the media bitrate over the last 10 s of each track's own timeline, more than
   10 % above ``max_ingest_kbps`` (0: no limit).
 - ``audio_sample_rate``: AAC at a rate other than 44.1 or 48 kHz (players resample it
@@ -74,7 +74,8 @@ class AdviceSettings:
     max_ingest_kbps: int = 0
     """``streams.max_ingest_kbps``; 0: no limit, no bitrate advice."""
     webrtc_playback: bool = False
-    """B-frames are advised against only when viewers may play over WebRTC (not yet)."""
+    """B-frames are advised against only when WebRTC viewers would get the source itself
+    (WHEP on, no transcoded ladder: a B-frame source has no WebRTC video then)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,9 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
     recorder = Recorder(store, bus)
     viewers = ViewerCounts(bus.instance_id, recorder, hub, clock=clock)
     encoders = EncoderWatch(registry, AdviceSettings(
-        max_ingest_kbps=config.streams.max_ingest_kbps))
+        max_ingest_kbps=config.streams.max_ingest_kbps,
+        # Without a ladder, WHEP serves the source itself, which it cannot with B-frames.
+        webrtc_playback=config.webrtc.enabled and not config.transcode.enabled))
     health = StreamHealth(config.realtime.health_interval_sec, store, registry, recorder,
                           viewers, pipelines=pipelines, advice=encoders.advice, clock=clock)
     identities = Identities(tokens, store)
