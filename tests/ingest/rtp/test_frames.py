@@ -1,0 +1,85 @@
+"""Depacketized WebRTC media into the media model: the track from in-band parameter sets,
+nothing before the first IDR, dts = pts on one axis with the audio, a lost picture holding
+everything until the next keyframe."""
+
+from __future__ import annotations
+
+import av
+
+from ingest.codecs.nal import annex_b
+from ingest.media import Frame, TrackInfo
+from ingest.rtp.frames import RtpPublish, opus_head
+
+# A 320x240 baseline SPS and a PPS as x264 writes them.
+SPS = bytes.fromhex("6742c00dda0507e84000000300400000078a3c50aa")
+PPS = bytes.fromhex("68ce3c80")
+IDR = b"\x65\x88\x84\x00\x33\xff"
+SLICE = b"\x41\x9a\x02\x03"
+
+
+def key_unit() -> bytes:
+    return annex_b([SPS, PPS, IDR])
+
+
+def frames(events: list[TrackInfo | Frame]) -> list[Frame]:
+    return [e for e in events if isinstance(e, Frame)]
+
+
+def test_the_opus_head_says_48_khz_and_the_channels() -> None:
+    head = opus_head(2)
+    assert head.startswith(b"OpusHead") and len(head) == 19 and head[9] == 2
+
+
+def test_video_starts_at_the_first_idr_with_its_track_announced_before() -> None:
+    publish = RtpPublish()
+    assert publish.video(annex_b([SLICE]), 1000, 0.0) == []
+    assert publish.dropped_before_keyframe == 1 and publish.waiting_for_keyframe
+    events = publish.video(key_unit(), 4000, 0.033)
+    track, frame = events
+    assert isinstance(track, TrackInfo) and track.codec == "h264"
+    assert (track.width, track.height, track.timescale) == (320, 240, 90_000)
+    assert isinstance(frame, Frame) and frame.keyframe and frame.track == track
+    assert frame.payload == len(IDR).to_bytes(4, "big") + IDR  # parameter sets left for avcC
+    assert not publish.waiting_for_keyframe
+    (second,) = frames(publish.video(annex_b([SLICE]), 7000, 0.066))
+    assert (second.dts, second.pts, second.keyframe) == (3000, 3000, False)
+
+
+def test_audio_frames_share_the_axis_and_the_track_comes_first() -> None:
+    publish = RtpPublish()
+    publish.video(key_unit(), 10_000, 1.0)
+    events = publish.audio(b"\xfc\xff\xfe", 5_000, 1.02)
+    track, frame = events
+    assert isinstance(track, TrackInfo) and track.codec == "opus" and track.channels == 2
+    assert isinstance(frame, Frame) and frame.dts == round(0.02 * 48_000)
+    assert frames(publish.audio(b"\xfc\xff\xfe", 5_960, 1.04))[0].dts == 960 + 960
+    assert publish.audio(b"", 6_920, 1.06) == [] and publish.refused_audio == 1
+    assert publish.audio(bytes(4000), 6_920, 1.06) == [] and publish.refused_audio == 2
+
+
+def test_a_lost_picture_holds_everything_until_the_next_keyframe() -> None:
+    publish = RtpPublish()
+    publish.video(key_unit(), 0, 0.0)
+    publish.picture_lost()
+    assert publish.waiting_for_keyframe and publish.lost_pictures == 1
+    assert frames(publish.video(annex_b([SLICE]), 6000, 0.066)) == []
+    (frame,) = frames(publish.video(key_unit(), 9000, 0.1))
+    assert frame.keyframe and frame.dts == 9000
+    assert publish.counters()["lost_pictures"] == 1
+
+
+def x264_keyframe(width: int, height: int) -> bytes:
+    """An IDR access unit, parameter sets in front, as libx264 writes it (Annex B)."""
+    encoder = av.CodecContext.create("libx264", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = width, height, "yuv420p"
+    encoder.options = {"preset": "ultrafast", "tune": "zerolatency"}
+    packets = [*encoder.encode(av.VideoFrame(width, height, "yuv420p")), *encoder.encode(None)]
+    return bytes(packets[0])
+
+
+def test_a_changed_resolution_announces_a_new_track() -> None:
+    publish = RtpPublish()
+    publish.video(x264_keyframe(320, 240), 0, 0.0)
+    events = publish.video(x264_keyframe(640, 360), 3000, 0.033)
+    assert isinstance(events[0], TrackInfo) and (events[0].width, events[0].height) == (640, 360)
+    assert isinstance(events[1], Frame) and events[1].track == events[0]
