@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _URL = re.compile(
-    r"^(?P<scheme>stuns?|turns?):(?:(?P<user>[^:@\s]+):(?P<password>[^@\s]+)@)?"
+    r"^(?P<scheme>stuns?|turns?):(?:(?P<user>[^:@\s]+):(?P<password>\S+)@)?"
     r"(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(?P<port>\d{1,5}))?"
     r"(?P<query>\?transport=(?:udp|tcp))?$")
 
