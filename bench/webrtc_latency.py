@@ -235,8 +235,10 @@ def measure(node: str, quick: bool, figures: Figures, failures: list[str]) -> No
                 except PathFailed as exc:
                     failures.append(str(exc))
                     break
-                print(f"  {clients:4d} WHEP viewers: daemon {loads[-1].cores:.3f} cores, "
-                      f"{loads[-1].report}", flush=True)
+                report = loads[-1].report
+                print(f"  {clients:4d} WHEP viewers: daemon {loads[-1].cores:.3f} cores; "
+                      f"{report['connected']} connected in {report['setup_s']:.1f} s, "
+                      f"{report['failed']} failed {report['errors']}", flush=True)
             figures.loads = tuple(loads)
         attached = sum(1 for line in daemon.stderr_lines if "publisher attached" in line)
         try:
@@ -292,8 +294,8 @@ def main() -> None:
               f"({extra:.3f} over no viewer, {1000 * extra / item.clients:.2f} ms CPU/s a "
               f"viewer); connected {item.report['connected']}, stalled "
               f"{item.report['stalled']}, {item.report['video_frames_per_viewer_per_s']:.1f} "
-              f"frames/s a viewer; viewer process {item.report['viewer_process_cores']:.2f} "
-              f"cores")
+              f"frames/s a viewer (slowest {item.report['slowest_viewer_frames_per_s']:.1f}); "
+              f"viewer process {item.report['viewer_process_cores']:.2f} cores")
     if top is not None:
         kept = top.report["stalled"] == 0 and top.report["failed"] == 0
         print(f"every one of the {top.clients} viewers kept receiving frames: "

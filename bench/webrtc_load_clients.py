@@ -8,8 +8,8 @@ a hundred H.264 decoders would measure this process, not the server.
 
     python -m bench.webrtc_load_clients URL --clients N --seconds S --out REPORT.json
 
-Prints ``ready`` once every viewer has connected or failed, then samples every viewer's
-received RTP packets each second for S seconds, writes the report, DELETEs every session.
+Prints ``ready`` once every viewer has connected or failed, then reads every viewer's count
+of pictures each second for S seconds, writes the report, DELETEs every session.
 """
 
 from __future__ import annotations
@@ -41,31 +41,28 @@ CONNECT_TIMEOUT_S = 30.0
 class CountingDecoder(Decoder):
     """Where aiortc would decode: counts the access unit and returns no picture."""
 
-    instances: list[CountingDecoder] = []
-    lock = threading.Lock()
+    by_thread: dict[int, CountingDecoder] = {}
+    """Each receiver has its own decoder thread, which makes its decoder on its first frame."""
 
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
+    def __init__(self) -> None:
         self.count = 0  # written by this decoder's one thread only
-        with self.lock:
-            self.instances.append(self)
+        self.by_thread[threading.get_ident()] = self
 
     def decode(self, encoded_frame: JitterFrame) -> list[Frame]:
         self.count += 1
         return []
 
-    @classmethod
-    def total(cls, kind: str) -> int:
-        with cls.lock:
-            return sum(d.count for d in cls.instances if d.kind == kind)
-
 
 def counting_decoder(codec: RTCRtpCodecParameters) -> Decoder:
-    return CountingDecoder(codec.mimeType.split("/")[0].lower())
+    return CountingDecoder()
+
+
+_DECODER_THREAD = "_RTCRtpReceiver__decoder_thread"
 
 
 def count_instead_of_decoding() -> None:
-    """aiortc's receiver looks its decoder up by this module-level name (aiortc 1.16)."""
+    """aiortc 1.16's receiver looks its decoder up by this module-level name, in a thread
+    of its own (which tells the viewers' counts apart)."""
     names = vars(aiortc.rtcrtpreceiver)
     if "get_decoder" not in names:
         raise SystemExit(f"aiortc {aiortc.__version__}: no rtcrtpreceiver.get_decoder to replace")
@@ -77,9 +74,19 @@ class Viewer:
     pc: RTCPeerConnection
     location: str | None = None
     error: str | None = None
-    packets: list[int] = field(default_factory=list)
-    """Video RTP packets received so far, one reading a second."""
-    audio_packets: int = 0
+    frames: list[tuple[float, int]] = field(default_factory=list)
+    """(monotonic time, video access units received so far), one reading a second."""
+
+    def video_frames(self) -> int:
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video":
+                receiver = vars(transceiver.receiver)
+                if _DECODER_THREAD not in receiver:
+                    raise SystemExit(f"aiortc {aiortc.__version__}: no {_DECODER_THREAD}")
+                thread = receiver[_DECODER_THREAD]  # None until the receiver starts
+                decoder = CountingDecoder.by_thread.get(thread.ident) if thread else None
+                return decoder.count if decoder is not None else 0
+        return 0
 
 
 async def join(session: aiohttp.ClientSession, url: str, gate: asyncio.Semaphore) -> Viewer:
@@ -114,16 +121,18 @@ async def join(session: aiohttp.ClientSession, url: str, gate: asyncio.Semaphore
     return viewer
 
 
-async def received(viewer: Viewer) -> tuple[int, int]:
-    """(video, audio) RTP packets this viewer has received."""
-    video = audio = 0
+async def packets(viewer: Viewer) -> dict[str, int]:
+    """RTP packets this viewer has received, per kind."""
+    counts = {"video": 0, "audio": 0}
     for stats in (await viewer.pc.getStats()).values():
         if getattr(stats, "type", "") == "inbound-rtp":
-            if stats.kind == "video":
-                video += stats.packetsReceived
-            else:
-                audio += stats.packetsReceived
-    return video, audio
+            counts[stats.kind] += stats.packetsReceived
+    return counts
+
+
+def rate(readings: list[tuple[float, int]]) -> float:
+    (t0, n0), (t1, n1) = readings[0], readings[-1]
+    return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
 
 
 async def run(url: str, clients: int, seconds: float) -> dict[str, object]:
@@ -134,24 +143,24 @@ async def run(url: str, clients: int, seconds: float) -> dict[str, object]:
         setup_s = time.monotonic() - started
         live = [v for v in viewers if v.error is None]
         print("ready", len(live), len(viewers) - len(live), flush=True)
-        frames0 = CountingDecoder.total("video")
+        before = await asyncio.gather(*(packets(v) for v in live))
         begin = time.monotonic()
-        for tick in range(1, int(seconds) + 1):
+        for tick in range(int(seconds) + 1):
             await asyncio.sleep(max(0.0, begin + tick - time.monotonic()))
-            for viewer, (video, audio) in zip(
-                    live, await asyncio.gather(*(received(v) for v in live)), strict=True):
-                viewer.packets.append(video)
-                viewer.audio_packets = audio
+            now = time.monotonic()
+            for viewer in live:
+                viewer.frames.append((now, viewer.video_frames()))
         window = time.monotonic() - begin
-        frames = CountingDecoder.total("video") - frames0
+        after = await asyncio.gather(*(packets(v) for v in live))
         deletes = await asyncio.gather(*(session.delete(v.location) for v in live
                                          if v.location is not None))
         for response in deletes:
             response.release()
     await asyncio.gather(*(v.pc.close() for v in viewers))
-    # A viewer kept receiving when no one-second reading found it without new video packets.
-    stalled = sum(1 for v in live
-                  if any(b <= a for a, b in zip(v.packets, v.packets[1:], strict=False)))
+    # A viewer kept receiving when no one-second reading found it without a new picture.
+    stalled = sum(1 for v in live if any(
+        b <= a for (_, a), (_, b) in zip(v.frames, v.frames[1:], strict=False)))
+    per_viewer = [rate(v.frames) for v in live]
     return {
         "clients": clients,
         "connected": len(live),
@@ -160,11 +169,13 @@ async def run(url: str, clients: int, seconds: float) -> dict[str, object]:
         "setup_s": setup_s,
         "window_s": window,
         "stalled": stalled,
-        "video_frames_per_viewer_per_s": frames / window / len(live) if live else 0.0,
-        "video_packets_per_viewer_per_s": (
-            sum(v.packets[-1] - v.packets[0] for v in live) / len(live) / (seconds - 1)
-            if live and seconds > 1 else 0.0),
-        "without_audio": sum(1 for v in live if v.audio_packets == 0),
+        "video_frames_per_viewer_per_s": sum(per_viewer) / len(live) if live else 0.0,
+        "slowest_viewer_frames_per_s": min(per_viewer, default=0.0),
+        "video_packets_per_viewer_per_s": sum(
+            a["video"] - b["video"] for a, b in zip(after, before, strict=True))
+        / max(1, len(live)) / window,
+        "without_audio": sum(1 for a, b in zip(after, before, strict=True)
+                             if a["audio"] <= b["audio"]),
         "delete_statuses": sorted({r.status for r in deletes}),
     }
 
