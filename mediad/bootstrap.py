@@ -8,7 +8,7 @@ from mediad.config import Config
 from mediad.passwords import generate_password, hash_password
 from mediad.store import Store
 from mediad.store.keys import KEY_KINDS
-from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url
+from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url, whip_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,12 @@ def banner(result: BootstrapResult, config: Config, ports: Ports) -> str:
         f"    URL:           {srt_url(config, ports, result.primary_key, result.srt_passphrase)}",
         f"    Passphrase:    {result.srt_passphrase}",
         "",
+        *([
+            "  WHIP (OBS 30+: Service: WHIP; ffmpeg -f whip)",
+            f"    Server URL:    {whip_url(config, ports, result.stream_id)}",
+            "    Bearer token:  the stream key above",
+            "",
+        ] if config.webrtc.enabled else []),
         f"  Player:          {player_url(config, ports, result.stream_id)}",
         f"  HLS playlist:    {hls_url(config, ports, result.stream_id)}",
         f"  Admin sign-in:   {result.handle} / {result.password}",
