@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -114,44 +116,77 @@ def test_whip_refuses_bad_requests_with_their_status() -> None:
         assert stream_state(daemon) not in ("live", "reconnecting")
 
 
+@dataclass
+class Published:
+    """A Chromium WHIP publish watched in hls.js."""
+
+    video_url: str
+    """The source rendition's media playlist."""
+    grown: int
+    """Segments the playlist gained while hls.js played."""
+    report: dict[str, Any]
+    """hls.js's report."""
+    sent: dict[str, Any]
+    """Chromium's last record (its getStats samples)."""
+
+    @property
+    def played(self) -> float:
+        samples = self.report["samples"]
+        return float(samples[-1]["currentTime"] - samples[0]["currentTime"])
+
+    @property
+    def video(self) -> dict[str, Any]:
+        return dict(self.sent["samples"][-1]["video"])
+
+
+def publish_and_watch(daemon: DaemonProcess, whip_base: str, seconds: float,
+                      watch_seconds: float, *, path: LossyPath | None = None) -> Published:
+    """Chromium publishes to ``whip_base``/whip/ID for ``seconds``; once a segment is out,
+    hls.js plays the daemon's LL-HLS for ``watch_seconds``."""
+    banner = daemon.banner
+    publisher = ChromiumPeer("publish", f"{whip_base}/whip/{banner.stream_id}", seconds,
+                             token=banner.primary_key).start()
+    watch: Watch | None = None
+    try:
+        answered = publisher.answered()
+        assert answered["status"] == 201, answered
+        if path is not None:
+            assert path.candidates() == {f"127.0.0.1:{path.relay_port}"}, path.answers
+        daemon.wait_for_log("publisher attached", timeout=20)
+        video_url = listing(banner.hls_url).media_url("source")
+        wait_media(video_url, lambda m: len(m.complete) >= 1, "a segment", within=15)
+        begin = media(video_url).last_msn
+        watch = Watch(banner.hls_url, watch_seconds).start()
+        report = watch.report(timeout=60)
+        grown = media(video_url).last_msn - begin
+        sent = publisher.finish(timeout=60)
+    finally:
+        publisher.close()
+        if watch is not None:
+            watch.close()
+    assert sent["deleteStatus"] == 200, sent
+    return Published(video_url, grown, report, sent)
+
+
 def test_chromium_whip_plays_in_hlsjs_with_segments_near_the_target() -> None:
     """Chromium's RTCPeerConnection (fake camera and microphone, H.264 forced) publishes; hls.js
     plays the LL-HLS. Chromium's encoder makes keyframes only when asked, so the segments stay
     near the 1 s target only because the daemon asks (PLI): every complete segment is at most
     twice the target, and Chromium counts the PLIs it answered."""
     with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
-        banner = daemon.banner
-        publisher = ChromiumPeer("publish", f"{daemon.base_url}/whip/{banner.stream_id}", 14,
-                                 token=banner.primary_key).start()
-        watch: Watch | None = None
-        try:
-            answered = publisher.answered()
-            assert answered["status"] == 201, answered
-            daemon.wait_for_log("publisher attached", timeout=20)
-            video_url = listing(banner.hls_url).media_url("source")
-            wait_media(video_url, lambda m: len(m.complete) >= 1, "a segment", within=15)
-            watch = Watch(banner.hls_url, 6).start()
-            report = watch.report(timeout=60)
-            sent = publisher.finish(timeout=60)
-        finally:
-            publisher.close()
-            if watch is not None:
-                watch.close()
+        run = publish_and_watch(daemon, daemon.base_url, 14, 6)
         daemon.wait_for_log("publisher detached .*DELETE")
-        samples = report["samples"]
-        played = samples[-1]["currentTime"] - samples[0]["currentTime"]
-        whole = durations(video_url)[:-1]
-        video = sent["samples"][-1]["video"]
+        whole = durations(run.video_url)[:-1]
+        video = run.video
         print(f"\nChromium WHIP ({video.get('encoderImplementation')}): hls.js played "
-              f"{played:.1f} s in 6 s, latency p50 {report['latencyP50']} s; segments {whole}; "
-              f"PLIs {video.get('pliCount')}, keyframes {video.get('keyFramesEncoded')} of "
-              f"{video.get('framesEncoded')} frames")
+              f"{run.played:.1f} s in 6 s, latency p50 {run.report['latencyP50']} s; "
+              f"segments {whole}; PLIs {video.get('pliCount')}, keyframes "
+              f"{video.get('keyFramesEncoded')} of {video.get('framesEncoded')} frames")
         assert video["codec"] == "video/H264", video
-        assert played > 3.0, samples
+        assert run.played > 3.0, run.report["samples"]
         assert len(whole) >= 5, whole
         assert max(whole) <= 2 * SEGMENT_SEC, whole
-        assert last(sent["samples"], "video", "pliCount") >= len(whole) - 1
-        assert sent["deleteStatus"] == 200
+        assert last(run.sent["samples"], "video", "pliCount") >= len(whole) - 1
 
 
 def test_chromium_whip_through_five_percent_loss_keeps_playing() -> None:
@@ -162,41 +197,20 @@ def test_chromium_whip_through_five_percent_loss_keeps_playing() -> None:
     config = "[transcode]\nenabled = false\n" + webrtc_config(udp)
     with DaemonProcess(extra_config=config) as daemon, \
             LossyPath(daemon.base_url, udp, loss=0.05) as path:
-        banner = daemon.banner
-        publisher = ChromiumPeer("publish", f"{path.base_url}/whip/{banner.stream_id}", 16,
-                                 token=banner.primary_key).start()
-        watch: Watch | None = None
-        try:
-            answered = publisher.answered()
-            assert answered["status"] == 201, answered
-            assert path.candidates() == {f"127.0.0.1:{path.relay_port}"}, path.answers
-            daemon.wait_for_log("publisher attached", timeout=20)
-            video_url = listing(banner.hls_url).media_url("source")
-            wait_media(video_url, lambda m: len(m.complete) >= 1, "a segment", within=15)
-            begin = media(video_url).last_msn
-            watch = Watch(banner.hls_url, 8).start()
-            report = watch.report(timeout=60)
-            grown = media(video_url).last_msn - begin
-            sent = publisher.finish(timeout=60)
-        finally:
-            publisher.close()
-            if watch is not None:
-                watch.close()
+        run = publish_and_watch(daemon, path.base_url, 16, 8, path=path)
         gone = daemon.wait_for_log("whip publisher gone")
         assert path.relay is not None
         relay = path.relay
-        samples = report["samples"]
-        played = samples[-1]["currentTime"] - samples[0]["currentTime"]
-        video = sent["samples"][-1]["video"]
+        video = run.video
         counters = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)\b", gone)
                     if "lost" in k or "drop" in k}
         print(f"\nWHIP through 5 % loss: relay forwarded {relay.forwarded}, dropped "
               f"{relay.dropped}; Chromium got {video.get('nackCount')} NACKs, resent "
               f"{video.get('retransmittedPacketsSent')}, {video.get('pliCount')} PLIs; "
-              f"daemon {counters}; playlist +{grown} segments, hls.js played {played:.1f} s "
-              f"in 8 s, {len(report['errors'])} non-fatal errors")
+              f"daemon {counters}; playlist +{run.grown} segments, hls.js played "
+              f"{run.played:.1f} s in 8 s, {len(run.report['errors'])} non-fatal errors")
         assert relay.forwarded > 500, "the media did not go through the relay"
         assert 0.03 < relay.dropped / (relay.dropped + relay.forwarded) < 0.07
-        assert last(sent["samples"], "video", "nackCount") > 0, "the daemon sent no NACK"
-        assert grown >= 3, "the playlist stopped growing"
-        assert played > 4.0, samples
+        assert last(run.sent["samples"], "video", "nackCount") > 0, "the daemon sent no NACK"
+        assert run.grown >= 3, "the playlist stopped growing"
+        assert run.played > 4.0, run.report["samples"]
