@@ -12,9 +12,10 @@ Paths, in one run against one mediad (passthrough: the publishers send no B-fram
   ``/hls/{stream}/index.m3u8``; beside it hls.js's own ``Date.now() - playingDate``, the
   figure ``bench/llhls_latency.py`` holds to 1.0 s.
 - RTMP -> WHEP: the same publish, ``POST /whep/{stream}`` from ``RTCPeerConnection``.
-- WHIP -> WHEP: Chromium publishes a canvas (the stamp drawn from ``Date.now()`` each frame)
-  and an oscillator over WHIP (``Authorization: Bearer <key>``); another Chromium watches
-  over WHEP.
+- WHIP -> WHEP: Chromium publishes a 640x360 canvas at 30 fps (the stamp drawn from
+  ``Date.now()`` each frame) and an oscillator over WHIP (``Authorization: Bearer <key>``),
+  held at 1.0-1.5 Mbit/s and its size like a set encoder (its bandwidth estimate would start
+  near 300 kbit/s and scale the picture down); another Chromium watches over WHEP.
 Then WHEP viewer load: 10, 50, 100 aiortc viewers in another process
 (``bench/webrtc_load_clients.py``) on the RTMP publish; the daemon's CPU over a steady window
 (all its threads, ``CpuMeter``), less its CPU with no viewer in the same run, per viewer.

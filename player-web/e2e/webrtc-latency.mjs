@@ -59,7 +59,7 @@ const pageHelpers = `
     pc.addEventListener("icegatheringstatechange", done);
     setTimeout(resolve, 3000);
   });
-  window.exchange = async (pc, endpoint, headers) => {
+  window.exchange = async (pc, endpoint, headers, editAnswer = (sdp) => sdp) => {
     await pc.setLocalDescription(await pc.createOffer());
     await window.gathered(pc);
     const response = await fetch(endpoint, { method: "POST",
@@ -67,7 +67,7 @@ const pageHelpers = `
     const body = await response.text();
     if (response.status !== 201) throw new Error("POST " + endpoint + ": " + response.status + " " + body);
     const location = new URL(response.headers.get("Location"), endpoint).href;
-    await pc.setRemoteDescription({ type: "answer", sdp: body });
+    await pc.setRemoteDescription({ type: "answer", sdp: editAnswer(body) });
     return location;
   };
 `;
@@ -216,8 +216,16 @@ async function publishWhip() {
       : /packetization-mode=1/.test(c.sdpFmtpLine || "") && /42e01f/.test(c.sdpFmtpLine || "") ? 0 : 1);
     const codecs = RTCRtpSender.getCapabilities("video").codecs.slice().sort((a, b) => rank(a) - rank(b));
     sender.setCodecPreferences(codecs);
+    // Like an encoder set to a bitrate and size (OBS, the RTMP publisher's 1.5 Mbit/s at
+    // 640x360): Chromium's bandwidth estimate would start near 300 kbit/s and scale the picture
+    // down; its own fmtp parameters in the answer hold the rate up, the preference the size.
+    const parameters = sender.sender.getParameters();
+    parameters.degradationPreference = "maintain-resolution";
+    await sender.sender.setParameters(parameters);
+    const holdRate = (sdp) => sdp.replace(/^(a=fmtp:\d+ [^\r\n]*packetization-mode=[^\r\n]*)/gm,
+      "$1;x-google-start-bitrate=1500;x-google-min-bitrate=1000;x-google-max-bitrate=1500");
     window.peer = pc;
-    window.location_ = await window.exchange(pc, src, { Authorization: "Bearer " + key });
+    window.location_ = await window.exchange(pc, src, { Authorization: "Bearer " + key }, holdRate);
   }, { src: url, key, width, height });
   console.log(JSON.stringify({ event: "publishing" }));
 
