@@ -82,6 +82,20 @@ def created(answer: str, location: str, servers: Sequence[IceServer]) -> web.Res
     return response
 
 
+def no_trickle(methods: Sequence[str]) -> web.HTTPMethodNotAllowed:
+    """What a session's PATCH gets: RFC 9725 makes trickle ICE and ICE restarts optional,
+    and aiortc has neither."""
+    return web.HTTPMethodNotAllowed(
+        "PATCH", list(methods),
+        reason="trickle ICE and ICE restarts are not supported: send every candidate in the "
+               "offer")
+
+
+def ended() -> web.Response:
+    """A session's DELETE done."""
+    return web.Response(status=200, headers=dict(CORS_HEADERS))
+
+
 def options_response(servers: Sequence[IceServer], methods: Sequence[str]) -> web.Response:
     """OPTIONS: the methods, and the ICE servers for a client that asks before its offer
     (RFC 9725 section 4.4). CORS preflights are answered the same way by aiohttp's router."""

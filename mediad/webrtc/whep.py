@@ -24,7 +24,14 @@ from mediad.lifecycle import ON_AIR
 from mediad.realtime.keys import IDENTITIES, VIEWERS
 from mediad.realtime.viewers import viewer_key
 from mediad.webrtc.context import WEBRTC
-from mediad.webrtc.sdp_http import created, options_response, read_offer, sdp_error
+from mediad.webrtc.sdp_http import (
+    created,
+    ended,
+    no_trickle,
+    options_response,
+    read_offer,
+    sdp_error,
+)
 from mediad.webrtc.sdp_offer import MediaSection
 from mediad.webrtc.whep_feed import WhepFeed
 from mediad.webrtc.whep_feeds import WhepFeeds
@@ -174,15 +181,12 @@ def _session(request: web.Request) -> WhepSession:
 async def delete_whep(request: web.Request) -> web.Response:
     session = _session(request)
     await request.app[WEBRTC].sessions.close(session.id, "ended by the viewer (DELETE)")
-    return web.Response(status=200, headers={"Access-Control-Allow-Origin": "*"})
+    return ended()
 
 
 async def patch_whep(request: web.Request) -> web.Response:
     _session(request)
-    raise web.HTTPMethodNotAllowed(
-        "PATCH", list(SESSION_METHODS),
-        reason="trickle ICE and ICE restarts are not supported: send every candidate in "
-               "the offer")
+    raise no_trickle(SESSION_METHODS)
 
 
 async def options_whep(request: web.Request) -> web.Response:

@@ -18,7 +18,14 @@ from aiohttp import web
 
 from ingest.sink import PublishRefused
 from mediad.webrtc.context import WEBRTC, WebRtcContext
-from mediad.webrtc.sdp_http import created, options_response, read_offer, sdp_error
+from mediad.webrtc.sdp_http import (
+    created,
+    ended,
+    no_trickle,
+    options_response,
+    read_offer,
+    sdp_error,
+)
 from mediad.webrtc.sdp_offer import MediaSection
 from mediad.webrtc.whip_session import WhipSession
 
@@ -113,15 +120,12 @@ async def delete_whip(request: web.Request) -> web.Response:
     webrtc = request.app[WEBRTC]
     session = _session(webrtc, request)
     await webrtc.sessions.close(session.id, "ended by the publisher (DELETE)")
-    return web.Response(status=200, headers={"Access-Control-Allow-Origin": "*"})
+    return ended()
 
 
 async def patch_whip(request: web.Request) -> web.Response:
     _session(request.app[WEBRTC], request)
-    raise web.HTTPMethodNotAllowed(
-        "PATCH", list(SESSION_METHODS),
-        reason="trickle ICE and ICE restarts are not supported: send every candidate in "
-               "the offer")
+    raise no_trickle(SESSION_METHODS)
 
 
 async def options_whip(request: web.Request) -> web.Response:

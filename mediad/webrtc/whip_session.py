@@ -3,9 +3,9 @@ decoding (``receiver_tap.py``), becomes the frames of one ``Publisher`` in the r
 an RTMP or SRT connection's.
 
 Keyframes are asked for (RTCP PLI) when the publish starts and until one comes, after a
-picture is lost for good, when a WHEP viewer joins, and ahead of each LL-HLS segment
-boundary, so that segments stay near ``hls.segment_duration_ms`` even from an encoder whose
-own keyframe interval is long (OBS's default WHIP output: 250 frames). Requests are spaced
+picture is lost for good, when a WHEP viewer joins, and when an LL-HLS segment reaches its
+target length, so that segments stay near ``hls.segment_duration_ms`` even from an encoder
+whose own keyframe interval is long (OBS's default WHIP output: 250 frames). Requests are spaced
 by ``MIN_REQUEST_GAP_SEC``: a publisher answers each PLI with a whole IDR.
 """
 
@@ -30,9 +30,6 @@ from mediad.webrtc.sessions import SessionKind
 log = logging.getLogger("mediad.webrtc")
 
 MIN_REQUEST_GAP_SEC: Final = 0.5
-SEGMENT_LEAD_SEC: Final = 0.15
-"""How long before a segment's target length the keyframe is asked for: a round trip and an
-encode, so the IDR lands near the boundary rather than a frame or two past it."""
 
 
 class WhipSession:
@@ -52,8 +49,9 @@ class WhipSession:
         self.publisher: Publisher | None = None
         self.taps: dict[str, ReceiverTap] = {}
         self._last_request = -MIN_REQUEST_GAP_SEC
-        self._last_keyframe: int | None = None
-        """Media time (90 kHz) of the last keyframe passed on."""
+        self._segment_start: int | None = None
+        """Media time (90 kHz) of the keyframe the current LL-HLS segment began at, as the
+        segmenter cuts: at the first keyframe a target duration past the last cut."""
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
         pc.on("track", self._on_track)
@@ -111,13 +109,20 @@ class WhipSession:
         self._deliver(self.media.audio(packet, timestamp, arrival))
 
     def _keyframe_policy(self, frame: Frame) -> None:
+        """Ask for the keyframe the next segment starts at once the current one has reached
+        its target: a keyframe asked for earlier lands before the target and is not cut at
+        (the segment would run to the one after); this one lands a round trip and a frame or
+        two past it."""
+        start = self._segment_start
+        if start is None:
+            if frame.keyframe:
+                self._segment_start = frame.dts
+            return
+        if (frame.dts - start) / VIDEO_RATE < self.segment_sec:
+            return
         if frame.keyframe:
-            self._last_keyframe = frame.dts
-            return
-        if self._last_keyframe is None:
-            return
-        since = (frame.dts - self._last_keyframe) / VIDEO_RATE
-        if since >= self.segment_sec - SEGMENT_LEAD_SEC:
+            self._segment_start = frame.dts
+        else:
             self.request_keyframe()
 
     def _deliver(self, events: list[Event]) -> None:
