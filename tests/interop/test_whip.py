@@ -171,8 +171,10 @@ def publish_and_watch(daemon: DaemonProcess, whip_base: str, seconds: float,
 def test_chromium_whip_plays_in_hlsjs_with_segments_near_the_target() -> None:
     """Chromium's RTCPeerConnection (fake camera and microphone, H.264 forced) publishes; hls.js
     plays the LL-HLS. Chromium's encoder makes keyframes only when asked, so the segments stay
-    near the 1 s target only because the daemon asks (PLI): every complete segment is at most
-    twice the target, and Chromium counts the PLIs it answered."""
+    near the 1 s target only because the daemon asks (PLI) once a segment reaches it: every
+    complete segment is under 1.5 x the target, and Chromium counts the PLIs it answered (all
+    but the first two segments begin at one: the publish begins at Chromium's own IDR, and its
+    encoder re-initialises once right after)."""
     with DaemonProcess(extra_config="[transcode]\nenabled = false\n") as daemon:
         run = publish_and_watch(daemon, daemon.base_url, 14, 6)
         daemon.wait_for_log("publisher detached .*DELETE")
@@ -185,8 +187,8 @@ def test_chromium_whip_plays_in_hlsjs_with_segments_near_the_target() -> None:
         assert video["codec"] == "video/H264", video
         assert run.played > 3.0, run.report["samples"]
         assert len(whole) >= 5, whole
-        assert max(whole) <= 2 * SEGMENT_SEC, whole
-        assert last(run.sent["samples"], "video", "pliCount") >= len(whole) - 1
+        assert max(whole) < 1.5 * SEGMENT_SEC, whole
+        assert last(run.sent["samples"], "video", "pliCount") >= len(whole) - 2
 
 
 def test_chromium_whip_through_five_percent_loss_keeps_playing() -> None:
