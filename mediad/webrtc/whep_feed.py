@@ -92,6 +92,9 @@ class WhepFeed:
     def add_viewer(self) -> ViewerQueue:
         viewer = ViewerQueue(self.queue_frames, self._join)
         self.viewers.add(viewer)
+        if self._opus is None and self._audio_source is not None \
+                and self._audio_source.codec != "opus":
+            self._start_opus(self._audio_source)  # encoded only while someone listens
         return viewer
 
     def remove_viewer(self, viewer: ViewerQueue) -> None:
@@ -99,7 +102,13 @@ class WhepFeed:
             self.viewers.discard(viewer)
             self._gone_falls += viewer.falls
             self._gone_dropped += viewer.dropped_units
+            if not self.viewers:
+                self._stop_opus()
         viewer.close()
+
+    @property
+    def encoding_opus(self) -> bool:
+        return self._opus is not None
 
     @property
     def falls(self) -> int:
@@ -210,7 +219,7 @@ class WhepFeed:
         elif track != self._audio_source:
             self._audio_source = track
             self._stop_opus()
-            if track.codec != "opus":
+            if track.codec != "opus" and self.viewers:
                 self._start_opus(track)
         self._changed.set()
 
@@ -270,12 +279,16 @@ class WhepFeed:
             self._serving = name
             self.gop.clear()
             self._changed.set()
-        data = self._annex_b(frame)
-        if data is None:
-            return
         ts = self.clock.video(time)
         self.gop.push(frame)
         self._newest_video = ts
+        if not self.viewers:
+            if frame.keyframe:
+                self._changed.set()
+            return  # kept warm for the next viewer's join: nothing to convert yet
+        data = self._annex_b(frame)
+        if data is None:
+            return
         unit = WhepUnit("video", ts, frame.keyframe, data)
         for viewer in self.viewers:
             viewer.offer(unit)

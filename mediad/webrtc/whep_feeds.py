@@ -1,5 +1,8 @@
-"""The WHEP feeds of this process: one per stream with viewers, made by its first viewer and
-closed after its last; a stream that ends closes its WHEP sessions.
+"""The WHEP feeds of this process: one per stream on air, made when its publisher attaches
+(so that a first viewer joins on the GOP kept warm, not at the next keyframe: an OBS source
+served as is has 8 s GOPs), closed when the broadcast ends or the stream is deleted, which
+also closes its WHEP sessions. With no viewer a feed only keeps the current GOP; the Opus
+encoder of an AAC source runs only while someone listens.
 
 Subscribed to the registry like the LL-HLS packaging: a publisher attaching to a stream
 with a feed is read from (a reconnect continues the same viewers' sessions after a
@@ -87,16 +90,8 @@ class WhepFeeds:
 
     def leave(self, feed: WhepFeed, viewer: ViewerQueue) -> None:
         feed.remove_viewer(viewer)
-        self.release_if_idle(feed)
-
-    def release_if_idle(self, feed: WhepFeed) -> None:
-        if feed.viewers or feed.closed:
-            return
-        feed.close()
-        if self.feeds.get(feed.stream_id) is feed:
+        if feed.closed and self.feeds.get(feed.stream_id) is feed:
             del self.feeds[feed.stream_id]
-        log.info("webrtc feed ended", extra={"fields": {
-            "stream": feed.stream_id, "falls": feed.falls}})
 
     def health(self, stream_id: str) -> WhepHealth:
         feed = self.feeds.get(stream_id)
@@ -107,10 +102,9 @@ class WhepFeeds:
     async def _watch(self, events: Subscription) -> None:
         async for event in events:
             if isinstance(event, PublisherAttached):
-                feed = self.feeds.get(event.stream_id)
                 live = self.registry.get(event.stream_id)
-                if feed is not None and live is not None and live.publishing:
-                    feed.attach(live)
+                if live is not None and live.publishing:
+                    self.feed(live)
             elif isinstance(event, BroadcastEnded | StreamRemoved):
                 reason = ("the broadcast ended" if isinstance(event, BroadcastEnded)
                           else "the stream was deleted")
@@ -118,3 +112,5 @@ class WhepFeeds:
                 feed = self.feeds.pop(event.stream_id, None)
                 if feed is not None:
                     feed.close()
+                    log.info("webrtc feed ended", extra={"fields": {
+                        "stream": feed.stream_id, "falls": feed.falls}})

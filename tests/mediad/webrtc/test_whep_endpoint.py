@@ -65,7 +65,8 @@ async def test_b_frames_without_a_ladder_are_409(tmp_path: Path, b_frames: Sourc
         assert r.status == 409
         assert "B-frames" in (await r.json())["error"]
         await pc.close()
-        assert not env.client.app[WHEP_FEEDS].feeds  # the refused viewer left nothing
+        feed = env.client.app[WHEP_FEEDS].feeds[env.stream_id]  # warm while on air
+        assert not feed.viewers and not feed.encoding_opus  # the refused viewer left nothing
 
 
 async def test_a_viewer_receives_pictures_and_audio_then_deletes(tmp_path: Path,
@@ -89,10 +90,31 @@ async def test_a_viewer_receives_pictures_and_audio_then_deletes(tmp_path: Path,
         assert r.status == 405
         r = await env.client.delete(location)
         assert r.status == 200
-        assert not feeds.feeds  # the last viewer took the feed with it
+        feed = feeds.feeds[env.stream_id]  # kept warm for the next viewer while on air ...
+        assert not feed.viewers and feed.gop.ready
+        assert not feed.encoding_opus  # ... without encoding Opus for nobody
         r = await env.client.delete(location)
         assert r.status == 404
         await pc.close()
+
+
+async def test_a_first_viewer_joins_on_the_gop_kept_warm(tmp_path: Path, plain: Source) -> None:
+    """The feed reads the stream from its publisher's attach, not from the first viewer:
+    that viewer starts on the current GOP at once instead of at the next keyframe."""
+    async with whep_env(tmp_path, plain) as env:
+        await env.publish()
+        feeds = env.client.app[WHEP_FEEDS]
+        async with asyncio.timeout(10):
+            while env.stream_id not in feeds.feeds or not feeds.feeds[env.stream_id].gop.ready:
+                await asyncio.sleep(0.05)  # noqa: ASYNC110 (the feed has no event for this)
+        feed = feeds.feeds[env.stream_id]
+        assert not feed.viewers and not feed.encoding_opus
+        viewer = feed.add_viewer()
+        assert feed.encoding_opus  # the AAC source's Opus, for the one who listens
+        first = await asyncio.wait_for(viewer.get("video"), 0.1)  # at once: no keyframe wait
+        assert first.keyframe
+        feeds.leave(feed, viewer)
+        assert not feed.encoding_opus
 
 
 async def test_the_broadcast_ending_ends_its_viewers(tmp_path: Path, plain: Source) -> None:
@@ -143,7 +165,7 @@ async def test_fifty_viewers_come_and_go_and_leave_nothing(tmp_path: Path,
         gc.collect()
         fds, after = open_descriptors(), tracemalloc.take_snapshot()
         tracemalloc.stop()
-        assert not env.client.app[WHEP_FEEDS].feeds
+        assert not env.client.app[WHEP_FEEDS].feeds[env.stream_id].viewers
         assert fds <= base_fds + 2, (base_fds, fds)
         # The stream itself goes on meanwhile: its LL-HLS segments (the DVR window) and
         # the ingest's frames grow and are not the viewers'.
