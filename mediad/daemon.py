@@ -29,6 +29,7 @@ from mediad.http.limits import (
 from mediad.http.web import setup_web
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
+from mediad.realtime.stream_health import WebRtcLookup
 from mediad.reconnect_grace import ReconnectGrace
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
@@ -87,13 +88,16 @@ class Daemon:
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.pipelines)
+        webrtc_health: WebRtcLookup = _no_webrtc
         if config.webrtc.enabled:
             from mediad.webrtc.setup import setup_webrtc
+            from mediad.webrtc.whep import WHEP_FEEDS
 
             self.webrtc = setup_webrtc(app, config, self.store, self.registry, self.pipelines)
+            webrtc_health = app[WHEP_FEEDS].health_message
         setup_web(app)
         tokens = Tokens.from_config(config)
-        setup_realtime(app, tokens, pipelines=self.pipelines.get)
+        setup_realtime(app, tokens, pipelines=self.pipelines.get, webrtc=webrtc_health)
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
                                   app[RECORDER], ports=lambda: self.ports))
@@ -177,6 +181,10 @@ class Daemon:
         if self.store is not None:
             await self.store.close()
         log.info("stopped")
+
+
+def _no_webrtc(stream_id: str) -> None:
+    return None
 
 
 def _limit_settings(config: Config, descriptor_limit: int) -> HttpLimitSettings:

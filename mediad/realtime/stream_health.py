@@ -27,6 +27,8 @@ PipelineLookup = Callable[[str], StreamPipeline | None]
 """The packager pipeline of a stream, if it has one (its transcoder rungs' counters)."""
 AdviceLookup = Callable[[str], list[Advice]]
 """The encoder advice for a stream's publisher now."""
+WebRtcLookup = Callable[[str], dict[str, int] | None]
+"""A stream's WHEP figures (``viewers``, ``falls``, ``droppedUnits``), where WebRTC is on."""
 
 
 class StreamHealth:
@@ -34,6 +36,7 @@ class StreamHealth:
                  recorder: Recorder, viewers: ViewerCounts, *,
                  pipelines: PipelineLookup = lambda stream_id: None,
                  advice: AdviceLookup = lambda stream_id: [],
+                 webrtc: WebRtcLookup = lambda stream_id: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_sec = interval_sec
         self._store = store
@@ -42,6 +45,7 @@ class StreamHealth:
         self._viewers = viewers
         self._pipelines = pipelines
         self._advice = advice
+        self._webrtc = webrtc
         self._clock = clock
         self._counters: dict[str, Counters] = {}
         self._publishers = PublisherHealth()
@@ -81,11 +85,15 @@ class StreamHealth:
             at = now_ms()
             await self._store.health.add(stream_id, at, health.bitrate_kbps, health.fps,
                                          health.drop_rate, viewers)
-            await self._recorder.broadcast(stream_id, {
+            message: m.Message = {
                 "type": m.HEALTH, "at": iso_utc(at), "bitrateKbps": health.bitrate_kbps,
                 "fps": health.fps, "dropRate": health.drop_rate, "viewers": viewers,
                 "advice": [a.as_message() for a in self._advice(stream_id)],
-                "publishers": publishers})
+                "publishers": publishers}
+            webrtc = self._webrtc(stream_id)
+            if webrtc is not None:
+                message["webrtc"] = webrtc
+            await self._recorder.broadcast(stream_id, message)
 
     def _read_counters(self, live: LiveStream) -> Counters:
         pipeline = self._pipelines(live.stream_id)

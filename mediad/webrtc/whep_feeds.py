@@ -93,6 +93,12 @@ class WhepFeeds:
         if feed.closed and self.feeds.get(feed.stream_id) is feed:
             del self.feeds[feed.stream_id]
 
+    def health_message(self, stream_id: str) -> dict[str, int]:
+        """The ``webrtc`` part of the stream's ``health`` message."""
+        health = self.health(stream_id)
+        return {"viewers": health.viewers, "falls": health.falls,
+                "droppedUnits": health.dropped_units}
+
     def health(self, stream_id: str) -> WhepHealth:
         feed = self.feeds.get(stream_id)
         if feed is None:

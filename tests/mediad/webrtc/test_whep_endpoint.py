@@ -12,6 +12,7 @@ from pathlib import Path
 import av
 import pytest
 
+from mediad.realtime.keys import STREAM_HEALTH, VIEWERS
 from mediad.webrtc.whep import WHEP_FEEDS
 from tests.mediad.webrtc.whep_testing import play, recvonly_client, whep_env, whep_offer
 from tests.packager.packager_testing import Source, encode_source
@@ -116,6 +117,35 @@ async def test_a_first_viewer_joins_on_the_gop_kept_warm(tmp_path: Path, plain: 
         assert first.keyframe
         feeds.leave(feed, viewer)
         assert not feed.encoding_opus
+
+
+async def test_health_names_the_webrtc_viewers_counted_with_the_others(
+        tmp_path: Path, plain: Source) -> None:
+    async with whep_env(tmp_path, plain) as env:
+        await env.publish()
+        pc = recvonly_client()
+        location, tracks = await play(env.client, env.stream_id, pc)
+        await asyncio.wait_for(tracks["video"].recv(), 15)
+        viewers = env.client.app[VIEWERS]
+        for _ in range(100):  # this process's count goes round the bus like any other's
+            await viewers.announce()
+            if viewers.total(env.stream_id) == 1:
+                break
+            await asyncio.sleep(0.05)
+        health = env.client.app[STREAM_HEALTH]
+        await health.sample()  # the baseline
+        await asyncio.sleep(0.2)
+        await health.sample()
+        for _ in range(100):
+            latest = health.latest(env.stream_id)
+            if latest is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert latest is not None
+        assert latest["webrtc"] == {"viewers": 1, "falls": 0, "droppedUnits": 0}
+        assert latest["viewers"] == 1  # the WHEP viewer, in the one count
+        await env.client.delete(location)
+        await pc.close()
 
 
 async def test_the_broadcast_ending_ends_its_viewers(tmp_path: Path, plain: Source) -> None:

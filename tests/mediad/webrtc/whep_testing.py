@@ -16,13 +16,16 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
 from ingest.media import Frame
+from mediad.auth import Tokens
 from mediad.config import Config
 from mediad.http.app import create_app
 from mediad.publisher import Publisher
+from mediad.realtime.setup import setup_realtime
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from mediad.webrtc.setup import setup_webrtc
+from mediad.webrtc.whep import WHEP_FEEDS
 from tests.mediad.registry_testing import Kicks, make_stream
 from tests.packager.packager_testing import Source
 
@@ -87,6 +90,8 @@ async def whep_env(tmp_path: Path, source: Source, *, config: Config | None = No
     pipelines = StreamPipelines(config.hls, registry, store)
     app = create_app(config, store, registry)
     setup_webrtc(app, config, store, registry, pipelines)
+    setup_realtime(app, Tokens(b"whep-tests-secret-0123456789abcdef", 900, 3600),
+                   pipelines=pipelines.get, webrtc=app[WHEP_FEEDS].health_message)
     stream_id, key, _ = await make_stream(store)
     await pipelines.start()
     env = WhepEnv(TestClient(TestServer(app)), registry, stream_id, key, source)
