@@ -13,8 +13,6 @@ never drifts from the video it belongs with.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -23,6 +21,7 @@ from typing import Any, Final
 import av
 
 from ingest.media import Frame, TrackInfo
+from packager.audio_thread import AudioThread
 
 __all__ = ["OPUS_RATE", "AudioToOpus", "OpusStats"]
 
@@ -47,7 +46,7 @@ class OpusStats:
     corrupt_packets: int = 0
 
 
-class AudioToOpus:
+class AudioToOpus(AudioThread):
     def __init__(self, source: TrackInfo, deliver: Deliver, *, bitrate_kbps: int = 96,
                  lossless: bool = False) -> None:
         """``lossless``: ``push`` waits instead of dropping (tests)."""
@@ -56,41 +55,13 @@ class AudioToOpus:
         self.source = source
         self.deliver = deliver
         self.bitrate_kbps = bitrate_kbps
-        self.lossless = lossless
         self.stats = OpusStats()
         self.track = TrackInfo(source.track_id, "audio", "opus", OPUS_RATE, b"", "opus",
                                sample_rate=OPUS_RATE, channels=2)
-        self._queue: queue.Queue[Frame | None] = queue.Queue(QUEUE_FRAMES)
-        self._thread = threading.Thread(target=self._run, name="audio-opus", daemon=True)
+        super().__init__("audio-opus", QUEUE_FRAMES, lossless=lossless)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def push(self, frame: Frame) -> None:
-        """From the event loop: never blocks (unless ``lossless``)."""
-        try:
-            self._queue.put(frame, block=self.lossless)
-        except queue.Full:
-            self.stats.dropped += 1
-
-    def stop(self, *, wait: bool = True) -> None:
-        """What is queued is encoded and delivered, then the thread ends."""
-        if not self._thread.is_alive():
-            return
-        try:
-            self._queue.put(None, block=wait)
-        except queue.Full:  # behind and not waited for: make room for the end marker
-            self._drain_queue()
-            self._queue.put_nowait(None)
-        if wait:
-            self._thread.join()
-
-    def _drain_queue(self) -> None:
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                return
+    def _dropped(self) -> None:
+        self.stats.dropped += 1
 
     def _open(self) -> tuple[Any, Any]:
         decoder: Any = av.CodecContext.create(self.source.codec, "r")
@@ -115,7 +86,7 @@ class AudioToOpus:
         origin: int | None = None  # output time of the fifo's first sample, 48 kHz
         queued = 0  # samples put in the fifo since ``origin``
         arrival = 0.0
-        while (frame := self._queue.get()) is not None:
+        while (frame := self._next()) is not None:
             arrival = frame.arrival
             at = round(Fraction(frame.pts * OPUS_RATE, frame.track.timescale))
             if origin is None or abs(at - (origin + queued)) > RESYNC_SEC * OPUS_RATE:

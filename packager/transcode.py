@@ -29,6 +29,7 @@ import av
 
 from ingest.codecs import aac, h264
 from ingest.media import Frame, TrackInfo
+from packager.audio_thread import AudioThread
 from packager.ladder_plan import RungSpec
 from packager.watermark import Watermarker
 
@@ -265,7 +266,7 @@ class VideoLadder:
                 del arrivals[pts]
 
 
-class AudioToAac:
+class AudioToAac(AudioThread):
     """Re-encode a non-AAC source audio track (Opus over Enhanced RTMP) to AAC, the codec
     every HLS player decodes, in its own thread. An AAC source is copied, never this."""
 
@@ -276,24 +277,11 @@ class AudioToAac:
         self.source = source
         self.bitrate_kbps = bitrate_kbps
         self.deliver = deliver
-        self.lossless = lossless
         self.stats = LadderStats(dropped_pictures={"audio": 0}, encoded={"audio": 0})
-        self._queue: queue.Queue[Frame | None] = queue.Queue(QUEUE_PICTURES * 4)
-        self._thread = threading.Thread(target=self._run, name="audio-aac", daemon=True)
+        super().__init__("audio-aac", QUEUE_PICTURES * 4, lossless=lossless)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def push(self, frame: Frame) -> None:
-        try:
-            self._queue.put(frame, block=self.lossless)
-        except queue.Full:
-            self.stats.dropped_pictures["audio"] += 1
-
-    def stop(self, *, wait: bool = True) -> None:
-        self._queue.put(None)
-        if wait:
-            self._thread.join()
+    def _dropped(self) -> None:
+        self.stats.dropped_pictures["audio"] += 1
 
     def _run(self) -> None:
         rate = 48000
@@ -313,7 +301,7 @@ class AudioToAac:
         samples = 0
         arrival = 0.0
         while True:
-            frame = self._queue.get()
+            frame = self._next()
             if frame is not None:
                 arrival = frame.arrival
                 if origin is None:
