@@ -138,3 +138,48 @@ async def test_an_aiortc_publisher_feeds_the_stream_then_delete_ends_it(
     assert all(f.pts == f.dts for f in video_frames)
     stamps = [f.dts for f in video_frames]
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+
+
+async def test_a_whip_backup_takes_over_from_a_primary_that_drops(
+        env: tuple[WhipApp, Client]) -> None:
+    """WHIP on the backup key is the hot standby of an RTMP primary like any other backup:
+    held warm, then on air the moment the primary goes."""
+    app, client = env
+    primary = await app.registry.start_publish(protocol="rtmp", key=app.first.primary_key,
+                                               peer="obs", disconnect=lambda dropped: None)
+    live = app.registry.get(app.first.stream_id)
+    assert isinstance(live, LiveStream)
+    pc = await publisher_offer()
+    try:
+        r = await client.post(f"/whip/{app.first.stream_id}", data=pc.localDescription.sdp,
+                              headers=bearer(app.first.backup_key))
+        assert r.status == 201, await r.text()
+        await accept_answer(pc, await r.text())
+        backup = live.standby
+        assert backup is not None and backup.protocol == "whip" and backup.kind == "backup"
+        await wait_for(lambda: backup.warm.ready)  # its GOP kept from a keyframe
+        primary.detach("connection reset")
+        assert live.publisher is backup and live.state == "live"
+        reader = live.add_reader("after takeover", 500)
+        await wait_for(lambda: reader.pending() > 10)
+    finally:
+        await pc.close()
+
+
+async def test_a_whip_publisher_that_vanishes_without_delete_ends_its_publish(
+        env: tuple[WhipApp, Client]) -> None:
+    """The encoder's peer connection closes (a crash, a network gone) and no DELETE comes:
+    the session ends with it, the publisher detaches, the stream waits as reconnecting."""
+    app, client = env
+    pc = await publisher_offer()
+    r = await client.post(f"/whip/{app.first.stream_id}", data=pc.localDescription.sdp,
+                          headers=bearer(app.first.primary_key))
+    assert r.status == 201
+    await accept_answer(pc, await r.text())
+    live = app.registry.get(app.first.stream_id)
+    assert isinstance(live, LiveStream)
+    await wait_for(lambda: live.publisher is not None and live.publisher.frames > 10)
+    await pc.close()  # DTLS close_notify, no HTTP
+    await wait_for(lambda: app.webrtc.sessions.count("whip") == 0)
+    assert live.publisher is None
+    assert live.state in ("reconnecting",)
