@@ -19,6 +19,7 @@ from typing import Final
 
 from aiortc import MediaStreamTrack, RTCPeerConnection
 
+from ingest.errors import ProtocolError
 from ingest.media import Frame, TrackInfo
 from ingest.rtp.frames import VIDEO_RATE, Event, RtpPublish
 from ingest.rtp.reassembly import Picture
@@ -95,7 +96,11 @@ class WhipSession:
         if picture.after_loss:
             self.media.picture_lost()
         self._count(len(picture.data))
-        events = self.media.video(picture.data, picture.timestamp, arrival)
+        try:
+            events = self.media.video(picture.data, picture.timestamp, arrival)
+        except ProtocolError as exc:  # called inside aiortc's receive path: never raise there
+            self._refuse(exc)
+            return
         self._deliver(events)
         if self.media.waiting_for_keyframe:
             self.request_keyframe()
@@ -106,7 +111,16 @@ class WhipSession:
 
     def _audio(self, packet: bytes, timestamp: int, arrival: float) -> None:
         self._count(len(packet))
-        self._deliver(self.media.audio(packet, timestamp, arrival))
+        try:
+            self._deliver(self.media.audio(packet, timestamp, arrival))
+        except ProtocolError as exc:
+            self._refuse(exc)
+
+    def _refuse(self, exc: ProtocolError) -> None:
+        log.warning("whip media refused", extra={"fields": {
+            "stream": self.stream_id, "peer": self.address, "code": exc.code,
+            "error": str(exc)}})
+        self._close_soon(self.id, f"bad media: {exc}")
 
     def _keyframe_policy(self, frame: Frame) -> None:
         """Ask for the keyframe the next segment starts at once the current one has reached

@@ -5,8 +5,11 @@ everything until the next keyframe."""
 from __future__ import annotations
 
 import av
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.codecs.nal import annex_b
+from ingest.errors import ProtocolError
 from ingest.media import Frame, TrackInfo
 from ingest.rtp.frames import RtpPublish, opus_head
 
@@ -83,3 +86,18 @@ def test_a_changed_resolution_announces_a_new_track() -> None:
     events = publish.video(x264_keyframe(640, 360), 3000, 0.033)
     assert isinstance(events[0], TrackInfo) and (events[0].width, events[0].height) == (640, 360)
     assert isinstance(events[1], Frame) and events[1].track == events[0]
+
+
+@given(st.lists(st.tuples(st.booleans(), st.binary(max_size=64), st.integers(0, (1 << 32) - 1),
+                          st.floats(0, 1e6)), max_size=40))
+def test_random_units_raise_nothing_but_protocol_errors(
+        units: list[tuple[bool, bytes, int, float]]) -> None:
+    publish = RtpPublish()
+    for video, data, timestamp, arrival in units:
+        try:
+            if video:
+                publish.video(b"\x00\x00\x00\x01" + data, timestamp, arrival)
+            else:
+                publish.audio(data, timestamp, arrival)
+        except ProtocolError:
+            pass
