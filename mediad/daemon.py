@@ -93,7 +93,8 @@ class Daemon:
             from mediad.webrtc.setup import setup_webrtc
             from mediad.webrtc.whep import WHEP_FEEDS
 
-            self.webrtc = setup_webrtc(app, config, self.store, self.registry, self.pipelines)
+            self.webrtc = setup_webrtc(app, config, self.store, self.registry, self.pipelines,
+                                       descriptor_limit=descriptors.soft)
             webrtc_health = app[WHEP_FEEDS].health_message
         setup_web(app)
         tokens = Tokens.from_config(config)

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 MAX_OFFER_BYTES = 64 * 1024
 """Far above a real offer (OBS: ~2 KB, Chromium with simulcast: ~10 KB)."""
 
+MAX_SECTIONS = 4
+"""Media sections an offer may have: audio, video and a data channel are three. aiortc makes
+a transceiver (and, for what it receives, a thread) per section: an offer cannot ask for
+hundreds."""
+
 DIRECTIONS = frozenset({"sendrecv", "sendonly", "recvonly", "inactive"})
 
 
@@ -50,6 +55,8 @@ def read_offer(text: str) -> list[MediaSection]:
             parts = line[2:].split()
             if len(parts) < 4 or not parts[1].split("/")[0].isdigit():
                 raise OfferError(f"malformed media line: {line[:60]!r}")
+            if len(sections) == MAX_SECTIONS:
+                raise OfferError(f"the offer has more than {MAX_SECTIONS} media sections")
             sections.append(MediaSection(parts[0], int(parts[1].split("/")[0]),
                                          direction=session_direction))
         elif line.startswith("a="):

@@ -9,12 +9,13 @@ import asyncio
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
 from aiortc import RTCPeerConnection
 
 from mediad.config import WebRtcConfig
+from mediad.descriptors import open_descriptors
 from mediad.webrtc.sdp_http import sdp_error
 
 log = logging.getLogger("mediad.webrtc")
@@ -33,9 +34,19 @@ class Session(Protocol):
         """Free what the session holds (the peer connection included); called once."""
 
 
+DESCRIPTORS_PER_SESSION = 4
+"""A session's sockets: one UDP socket per bound address (two on a dual-stack host), with
+room to spare."""
+
+
 class WebRtcSessions:
-    def __init__(self, settings: WebRtcConfig) -> None:
+    def __init__(self, settings: WebRtcConfig, *, descriptor_ceiling: int = 0,
+                 count_descriptors: Callable[[], int] = open_descriptors) -> None:
+        """``descriptor_ceiling``: descriptors this process may use before the reserve kept
+        for ingest, the store and ``/healthz`` (0: unchecked)."""
         self.settings = settings
+        self.descriptor_ceiling = descriptor_ceiling
+        self._count_descriptors = count_descriptors
         self._sessions: dict[str, Session] = {}
         self._per_address: Counter[str] = Counter()
         self._admitted = 0
@@ -62,6 +73,9 @@ class WebRtcSessions:
             sdp_error(503, "too many WebRTC sessions on this server: try again later")
         if self._per_address[address] >= self.settings.max_sessions_per_address:
             sdp_error(429, "too many WebRTC sessions from this address")
+        if self.descriptor_ceiling and (self._count_descriptors() + DESCRIPTORS_PER_SESSION
+                                        > self.descriptor_ceiling):
+            sdp_error(503, "the server is out of file descriptors for WebRTC: try again later")
         self._admitted += 1
         self._per_address[address] += 1
         return Slot(self, address)

@@ -18,16 +18,20 @@ from mediad.webrtc.whip import setup_whip
 
 
 def setup_webrtc(app: web.Application, config: Config, store: Store,
-                 registry: StreamRegistry, pipelines: StreamPipelines) -> WebRtcContext:
+                 registry: StreamRegistry, pipelines: StreamPipelines, *,
+                 descriptor_limit: int = 0) -> WebRtcContext:
     """Routes and shared state; raises ``ConfigError`` for an ICE server that does not
-    parse. The caller closes ``sessions`` at shutdown, before the pipelines end."""
+    parse. ``descriptor_limit``: the process's (0: sessions are not checked against it).
+    The caller closes ``sessions`` at shutdown, before the pipelines end."""
     check_aiortc()
     try:
         peers = PeerFactory(config.webrtc)
     except (IceServerError, ValueError) as exc:
         raise ConfigError(f"webrtc: {exc}") from None
-    context = WebRtcContext(config, store, registry, pipelines,
-                            WebRtcSessions(config.webrtc), peers)
+    ceiling = max(1, descriptor_limit - config.server.descriptor_reserve) \
+        if descriptor_limit else 0
+    sessions = WebRtcSessions(config.webrtc, descriptor_ceiling=ceiling)
+    context = WebRtcContext(config, store, registry, pipelines, sessions, peers)
     app[WEBRTC] = context
     setup_whip(app)
     setup_whep(app)

@@ -51,6 +51,10 @@ def check_publish_offer(sections: list[MediaSection]) -> None:
     sending = [s for s in sections if s.kind in ("audio", "video") and s.sends]
     if not sending:
         sdp_error(400, "the offer sends no audio or video")
+    for kind in ("audio", "video"):
+        if sum(1 for s in sending if s.kind == kind) > 1:
+            sdp_error(400, f"the offer sends more than one {kind} track: a WHIP publish is "
+                           f"one video and one audio track")
     for section in sending:
         wanted = VIDEO_CODECS if section.kind == "video" else AUDIO_CODECS
         if not section.codecs & wanted:

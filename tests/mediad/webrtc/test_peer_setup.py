@@ -14,7 +14,9 @@ from aiortc import RTCPeerConnection
 from mediad.config import WebRtcConfig
 from mediad.webrtc.ice_servers import IceServerError, parse_ice_server
 from mediad.webrtc.peer import PeerFactory, PortRange
+from mediad.webrtc.sdp_offer import OfferError, read_offer
 from mediad.webrtc.sessions import WebRtcSessions
+from mediad.webrtc.whip import check_publish_offer
 from tests.mediad.webrtc.whip_app_testing import publisher_offer
 
 
@@ -103,3 +105,23 @@ def test_sessions_are_capped_per_server_and_per_address() -> None:
     b1.release()
     a2.release()
     assert sessions.admit("10.0.0.3") is not None
+
+
+def test_no_session_is_admitted_into_the_descriptor_reserve() -> None:
+    used = [1000]
+    sessions = WebRtcSessions(WebRtcConfig(), descriptor_ceiling=1010,
+                              count_descriptors=lambda: used[0])
+    sessions.admit("10.0.0.1").release()
+    used[0] = 1007  # four more would cross the ceiling
+    with pytest.raises(web.HTTPServiceUnavailable):
+        sessions.admit("10.0.0.2")
+
+
+def test_an_offer_with_too_many_sections_or_tracks_is_refused() -> None:
+    header = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    video = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendonly\r\na=rtpmap:96 H264/90000\r\n"
+    with pytest.raises(OfferError, match="more than 4 media sections"):
+        read_offer(header + video * 5)
+    with pytest.raises(web.HTTPBadRequest, match="more than one video"):
+        check_publish_offer(read_offer(header + video * 2))
+    check_publish_offer(read_offer(header + video))
