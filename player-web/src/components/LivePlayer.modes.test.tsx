@@ -44,7 +44,7 @@ describe("LivePlayer modes", () => {
     fireEvent.click(screen.getByRole("button", { name: "LL-HLS" }));
     expect(badge()).toHaveTextContent("LL-HLS");
     expect(calls.map((call) => call.method)).toEqual(["POST", "DELETE"]);
-    expect(pc.closed).toBe(true);
+    await vi.waitFor(() => expect(pc.closed).toBe(true)); // once the DELETE is answered
     await vi.waitFor(() => expect(video().getAttribute("src")).toBe(HLS));
     expect(screen.queryByTestId("playback-fallback")).toBeNull();
   });
@@ -57,7 +57,7 @@ describe("LivePlayer modes", () => {
       FakePeerConnection.last().finishGathering();
     });
     expect(await screen.findByTestId("playback-fallback")).toHaveTextContent(
-      "Real-time playback stopped: The stream is not live. (stream is not live) Playing LL-HLS instead.",
+      "Real-time playback stopped: The stream is not live. (stream is not live). Playing LL-HLS instead.",
     );
     expect(badge()).toHaveTextContent("LL-HLS");
     expect(screen.getByTestId("live-player")).not.toHaveAttribute("data-status", "error");

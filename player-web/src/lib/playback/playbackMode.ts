@@ -16,5 +16,6 @@ export function initialMode(source: PlaybackSource, realtimeDefault: boolean): P
 
 /** What the viewer reads when real-time playback gave up and LL-HLS took over. */
 export function fallbackNotice(reason: string): string {
-  return `Real-time playback stopped: ${reason} Playing LL-HLS instead.`;
+  const sentence = /[.!?]$/.test(reason.trim()) ? reason.trim() : `${reason.trim()}.`;
+  return `Real-time playback stopped: ${sentence} Playing LL-HLS instead.`;
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ANSWER_SDP, ANSWERED, CANDIDATE, FakeMediaStream, FakePeerConnection, fakeWhepServer, installWebrtc } from "../../test/webrtcFakes";
 import type { EngineEvents, PlaybackEngine, PlaybackSource } from "./engine";
-import { answerSendsVideo, NO_MEDIA_MS, STATS_INTERVAL_MS, webrtcEngine } from "./webrtcEngine";
+import { answerSendsVideo, DELETE_WAIT_MS, NO_MEDIA_MS, STATS_INTERVAL_MS, webrtcEngine } from "./webrtcEngine";
 import { ICE_GATHERING_MS } from "./whepClient";
 
 beforeEach(() => {
@@ -93,10 +93,24 @@ describe("webrtcEngine", () => {
     pc.receiveTrack("video");
     engine.destroy();
     expect(calls[1]).toMatchObject({ method: "DELETE", url: absolute("/whep/s1/sess-1"), keepalive: true });
-    expect(pc.closed).toBe(true);
+    expect(pc.closed).toBe(false); // the DELETE goes first: a closed peer would end the session before it
     expect(element.srcObject).toBeNull();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(pc.closed).toBe(true); // once it is answered
     await vi.advanceTimersByTimeAsync(NO_MEDIA_MS * 2);
     expect(calls).toHaveLength(2);
+  });
+
+  it("closes the peer anyway when the DELETE gets no answer", async () => {
+    const { fetchImpl } = fakeWhepServer(ANSWERED);
+    const { engine, pc } = await start();
+    await negotiated(pc);
+    fetchImpl.mockImplementationOnce(() => new Promise<Response>(() => undefined)); // hangs
+    engine.destroy();
+    await vi.advanceTimersByTimeAsync(DELETE_WAIT_MS - 1);
+    expect(pc.closed).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(pc.closed).toBe(true);
   });
 
   it("uses the ICE servers the answer offers, and gathers the next session with them", async () => {
@@ -138,6 +152,7 @@ describe("webrtcEngine", () => {
     pc.receiveTrack("video");
     await vi.advanceTimersByTimeAsync(NO_MEDIA_MS);
     expect(log).toContain("failed: No picture arrived in real time.");
+    await vi.advanceTimersByTimeAsync(0);
     expect(pc.closed).toBe(true);
   });
 
@@ -164,6 +179,7 @@ describe("webrtcEngine", () => {
     await negotiated(pc);
     window.dispatchEvent(new Event("pagehide"));
     expect(calls[1]).toMatchObject({ method: "DELETE", keepalive: true });
+    await vi.advanceTimersByTimeAsync(0);
     expect(pc.closed).toBe(true);
     window.dispatchEvent(Object.assign(new Event("pageshow"), { persisted: true }));
     const again = FakePeerConnection.last();

@@ -8,6 +8,9 @@ import { watchFirstFrame } from "./firstFrame";
 import { latencyEstimate, mediaArrived, readStats, type StatsSample } from "./webrtcStats";
 import { deleteSession, ICE_GATHERING_MS, iceGathered, postOffer, WhepError } from "./whepClient";
 
+/** How long a hung-up peer waits for its DELETE's answer before it closes anyway. */
+export const DELETE_WAIT_MS = 2000;
+
 /** A session that has shown nothing this long after its offer counts as failed. */
 export const NO_MEDIA_MS = 8000;
 export const STATS_INTERVAL_MS = 1000;
@@ -50,9 +53,19 @@ const start: StartEngine = async (element, source, events, signal) => {
     noMedia = statsTimer = null;
     stopWatching?.();
     stopWatching = null;
-    pc?.close();
+    // DELETE first, the peer closed once it is answered: closed first, the server would see
+    // the connection go and end the session itself, and the DELETE would find none (404).
+    const peer = pc;
     pc = null;
-    if (location) deleteSession(location);
+    if (location) {
+      const closing = setTimeout(() => peer?.close(), DELETE_WAIT_MS);
+      void deleteSession(location).then(() => {
+        clearTimeout(closing);
+        peer?.close();
+      });
+    } else {
+      peer?.close();
+    }
     location = null;
     previous = null;
     latency = null;

@@ -148,12 +148,17 @@ export async function postOffer(url: string, offer: string, signal: AbortSignal)
   };
 }
 
-/** Ends a session. `keepalive` lets the request outlive the page (unload, page hide); a
- * failure is not the viewer's concern (the server times the session out anyway). */
-export function deleteSession(location: string): void {
+/** Ends a session; settles once the server answered (or could not be asked). `keepalive`
+ * lets the request outlive the page (unload, page hide); a failure is not the viewer's
+ * concern (the server times the session out anyway). */
+export function deleteSession(location: string): Promise<void> {
   try {
-    fetch(location, { method: "DELETE", keepalive: true }).catch(() => undefined);
+    return fetch(location, { method: "DELETE", keepalive: true }).then(
+      () => undefined,
+      () => undefined,
+    );
   } catch {
     // fetch itself threw (a page being torn down): the server's ICE timeout ends it
+    return Promise.resolve();
   }
 }
