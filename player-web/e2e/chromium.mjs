@@ -1,13 +1,19 @@
 // Debian's Chromium, headless, as every e2e script and the join benchmark launch it.
 import { chromium } from "playwright-core";
 
-export function launchChromium() {
+// WebRTC on one machine: real host addresses in the candidates (mediad cannot resolve the
+// mDNS names Chromium uses by default), no permission prompt, fake capture devices.
+export const WEBRTC_FLAGS = ["--disable-features=WebRtcHideLocalIpsWithMdns",
+  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
+
+export function launchChromium({ webrtc = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     // The machine has no internet: keep Chromium from reaching for Google's services.
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
+      "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+      ...(webrtc ? WEBRTC_FLAGS : [])],
   });
 }

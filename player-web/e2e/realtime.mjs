@@ -23,7 +23,7 @@
 // "step", "error"} with DIR/failure-realtime.png and exit code 1.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { callerRequests, scriptOptions } from './caller.mjs';
 import { stepRecorder } from './steps.mjs';
 
@@ -32,16 +32,7 @@ const ask = callerRequests();
 const { steps, step, current } = stepRecorder();
 
 await mkdir(outDir, { recursive: true });
-// chromium.mjs's flags, plus real host addresses in the offer's candidates: the daemon
-// cannot resolve the mDNS names Chromium uses by default (as tests/interop/hlsjs/webrtc-peer.mjs).
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required', '--mute-audio',
-    '--disable-features=WebRtcHideLocalIpsWithMdns'],
-});
+const browser = await launchChromium({ webrtc: true });
 const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
 page.setDefaultTimeout(15_000);
 /** @type {string[]} */

@@ -12,7 +12,7 @@
 //     server answered 201, then runs until --seconds pass or stdin closes, then DELETEs.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const require = createRequire(import.meta.url);
 const STAMP = fileURLToPath(new URL("./clock-stamp.js", import.meta.url));
@@ -28,17 +28,7 @@ if (!url || !["view", "publish-whip"].includes(mode)) {
   process.exit(2);
 }
 
-// chromium.mjs's flags, and WebRTC on one machine: real host addresses instead of mDNS names,
-// no permission prompt, fake capture devices.
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required", "--mute-audio",
-    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-    "--disable-features=WebRtcHideLocalIpsWithMdns"],
-});
+const browser = await launchChromium({ webrtc: true });
 
 async function openPage() {
   const page = await browser.newPage();
