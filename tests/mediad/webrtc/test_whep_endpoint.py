@@ -148,6 +148,57 @@ async def test_health_names_the_webrtc_viewers_counted_with_the_others(
         await pc.close()
 
 
+async def test_a_viewer_plays_on_across_the_publishers_reconnect(
+        tmp_path: Path, plain: Source) -> None:
+    """The encoder drops and comes back within the reconnect grace: the WHEP session is the
+    same, pictures come again, and their RTP timestamps go on forward (aiortc's sender
+    numbers from the feed's clock, which keeps an offset across publishes)."""
+    async with whep_env(tmp_path, plain) as env:
+        first = await env.publish()
+        pc = recvonly_client()
+        location, tracks = await play(env.client, env.stream_id, pc)
+        for _ in range(5):
+            before = await asyncio.wait_for(tracks["video"].recv(), 15)
+        await env.stop_feeding()
+        first.detach("connection reset by peer")
+        live = env.registry.get(env.stream_id)
+        assert live is not None and live.state == "reconnecting"
+        await asyncio.sleep(0.3)
+        await env.publish()
+        after = await asyncio.wait_for(tracks["video"].recv(), 15)
+        for _ in range(5):
+            after = await asyncio.wait_for(tracks["video"].recv(), 10)
+        assert isinstance(before, av.VideoFrame) and isinstance(after, av.VideoFrame)
+        assert before.pts is not None and after.pts is not None and after.pts > before.pts
+        assert env.client.app[WHEP_FEEDS].health(env.stream_id).viewers == 1
+        r = await env.client.delete(location)
+        assert r.status == 200  # the same session all along
+        await pc.close()
+
+
+async def test_deleting_the_stream_ends_its_viewers_and_its_feed(
+        tmp_path: Path, plain: Source) -> None:
+    async with whep_env(tmp_path, plain) as env:
+        await env.publish()
+        pc = recvonly_client()
+        location, tracks = await play(env.client, env.stream_id, pc)
+        await asyncio.wait_for(tracks["video"].recv(), 15)
+        feeds = env.client.app[WHEP_FEEDS]
+        feed = feeds.feeds[env.stream_id]
+        await env.registry.forget(env.stream_id)
+        async with asyncio.timeout(5):
+            while not feed.closed:
+                await feed.changed()
+        assert env.stream_id not in feeds.feeds
+        assert (await env.client.delete(location)).status == 404
+        late = recvonly_client()
+        r = await env.client.post(f"/whep/{env.stream_id}", data=await whep_offer(late),
+                                  headers=SDP)
+        assert r.status == 404
+        await late.close()
+        await pc.close()
+
+
 async def test_the_broadcast_ending_ends_its_viewers(tmp_path: Path, plain: Source) -> None:
     async with whep_env(tmp_path, plain) as env:
         await env.publish()
