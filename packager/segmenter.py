@@ -10,6 +10,8 @@ every rendition cuts at the same output times and dates.
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -23,6 +25,9 @@ __all__ = ["MAX_SAMPLE_GAP", "VIDEO_TIMESCALE", "Segmenter", "fmp4_timescale"]
 
 VIDEO_TIMESCALE = 90000
 MAX_SAMPLE_GAP = 1.0
+STEPS_KEPT = 9
+"""Decode-time steps a track's estimate is the median of (odd: one middle value; ms
+timestamps make 30 fps steps of 33 and 34)."""
 """A longer gap between two frames of a track (a reader that dropped a GOP, a stalled
 encoder) is not stretched into one sample's duration."""
 
@@ -40,7 +45,12 @@ class _TrackState:
     """Added to converted decode times: this publish's place on the output timeline."""
     last_dts: int = -1
     delta: float = 0.0
-    """The recent decode-time step, the estimate for a part's last sample."""
+    """The recent decode-time step, the estimate for a part's last sample and the frame
+    rate: from the last ``STEPS_KEPT`` steps, gaps left out (``estimate``), so that one gap
+    (frames lost on the way, an encoder that skipped) does not stretch the following parts'
+    last samples (a running mean took ~20 frames to forget a 0.85 s gap, and a 1 s segment
+    was listed as 7.4 s)."""
+    steps: deque[int] = field(default_factory=lambda: deque(maxlen=STEPS_KEPT))
     end: int = 0
     """Decode time just past the last sample written."""
     pending: list[tuple[int, int, Frame]] = field(default_factory=list)
@@ -48,6 +58,17 @@ class _TrackState:
     def convert(self, value: int) -> int:
         info = self.info
         return (value * self.cmaf.timescale + info.timescale // 2) // info.timescale
+
+    def estimate(self) -> float:
+        """The mean of the recent steps that are not gaps (at most twice their median: ms
+        timestamps make 30 fps steps of 33 and 34 ms, the mean is the rate); while fewer
+        than three are known, the smallest of them and the nominal one (a publish whose
+        first step is a gap must not start from it)."""
+        steps = self.steps
+        if len(steps) < 3:
+            return float(min(*steps, self.nominal_duration()))
+        median = statistics.median(steps)
+        return statistics.fmean(step for step in steps if step <= 2 * median)
 
     def nominal_duration(self) -> int:
         if self.info.kind == "audio":
@@ -127,8 +148,8 @@ class Segmenter:
         if state.last_dts >= 0:
             step = dts - state.last_dts
             if step <= MAX_SAMPLE_GAP * state.cmaf.timescale:
-                # Smoothed: millisecond timestamps make 30 fps steps of 33 and 34 ms.
-                state.delta = step if not state.delta else (7 * state.delta + step) / 8
+                state.steps.append(step)
+                state.delta = state.estimate()
         state.last_dts = dts
         if state is not self._driver:
             state.pending.append((dts, pts, frame))
@@ -160,6 +181,7 @@ class Segmenter:
             state.offset = round(placement.offset * state.cmaf.timescale)
             state.last_dts = -1
             state.delta = 0.0
+            state.steps.clear()
         self._placement = placement
         self._restart = False
 
@@ -170,10 +192,10 @@ class Segmenter:
                           and dts - self._segment_start + estimate / 2
                           >= self.settings.segment_target * scale)
         if starts_segment:
-            self._close_segment()
+            self._close_segment(until=dts)
         elif (self._part_start >= 0
               and dts + estimate - self._part_start > self.settings.part_limit * scale):
-            self._close_part()  # the early close below misjudged this frame's timing
+            self._close_part(until=dts)  # the early close below misjudged this frame's timing
         if self._part_start < 0:
             self._part_start = dts
             if self._segment_start < 0:
@@ -183,9 +205,11 @@ class Segmenter:
         if dts + 2 * estimate - self._part_start > self.settings.part_limit * scale:
             self._close_part()
 
-    def _close_part(self, *, final: bool = False) -> None:
+    def _close_part(self, *, final: bool = False, until: int | None = None) -> None:
         """Publish what is pending as one part. Only the driver's frames open a part, except
-        at the very end, where trailing audio is not left behind."""
+        at the very end, where trailing audio is not left behind. ``until``: the decode
+        time of the driver's next frame, when it is known: its last sample lasts until then
+        (a picture held over frames lost on the way), not an estimate."""
         driver = self._driver
         if driver is None or not (driver.pending or final):
             return
@@ -193,7 +217,7 @@ class Segmenter:
         arrivals: list[float] = []
         for state in self._tracks.values():
             arrivals.extend(f.arrival for _, _, f in state.pending)
-            samples = self._samples(state)
+            samples = self._samples(state, until if state is driver else None)
             state.pending.clear()
             if samples:
                 tracks.append((state, samples))
@@ -214,13 +238,15 @@ class Segmenter:
             first_arrival=min(arrivals), last_arrival=max(arrivals))
         self._part_start = -1
 
-    def _samples(self, state: _TrackState) -> list[Sample]:
+    def _samples(self, state: _TrackState, until: int | None = None) -> list[Sample]:
         pending = state.pending
         samples: list[Sample] = []
         limit = MAX_SAMPLE_GAP * state.cmaf.timescale
         for i, (dts, pts, frame) in enumerate(pending):
             if i + 1 < len(pending):
                 duration = pending[i + 1][0] - dts
+            elif until is not None:
+                duration = until - dts
             else:
                 duration = round(state.delta) or state.nominal_duration()
             duration = max(1, min(duration, int(limit)))
@@ -229,8 +255,8 @@ class Segmenter:
             state.end = samples[-1].dts + samples[-1].duration
         return samples
 
-    def _close_segment(self) -> None:
-        self._close_part()
+    def _close_segment(self, *, until: int | None = None) -> None:
+        self._close_part(until=until)
         segment = self.playlist.finish_segment()
         if segment is not None:
             driver = self._driver

@@ -100,3 +100,27 @@ def test_the_same_tracks_keep_the_init_section(source: Source) -> None:
     rendition.set_tracks([source.video, source.audio])
     rendition.set_tracks([source.audio, source.video])
     assert list(rendition.playlist.inits) == [1]
+
+
+def test_frames_lost_on_the_way_neither_stretch_nor_hole_the_timeline(source: Source) -> None:
+    """A publisher's pictures lost for a while (a WHIP publish through a lossy link drops
+    them until the next keyframe): the picture before the gap is held over it, and the
+    parts after it last what their frames do. Before, the gap entered the running estimate
+    of the frame step, every following part's last sample took it, and a 1 s segment was
+    listed as several seconds (hls.js then found a hole in its buffer and stalled)."""
+    rendition = segmenter()
+    rendition.set_tracks([source.video])
+    video = [f for f in source.frames if f.is_video]
+    gap = range(3, 25)  # 22 pictures (0.73 s) after the first three are lost
+    for i, frame in enumerate(video):
+        if i not in gap:
+            rendition.push(frame)
+    rendition.end()
+    segments = rendition.playlist.segments
+    listed = sum(s.duration for s in segments)
+    span = (video[-1].dts - video[0].dts) / 1000 + 1 / 30
+    assert listed == pytest.approx(span, abs=0.01)  # no hole, no stretch
+    assert max(s.duration for s in segments) < 1.1
+    parts = [p.duration for s in segments for p in s.parts]
+    assert max(parts) <= 0.2 + 0.73 + 0.01  # only the part holding the gap is long
+    assert sorted(parts)[-2] <= SETTINGS.part_target + 0.01
