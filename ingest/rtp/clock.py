@@ -11,8 +11,9 @@ the sender's one NTP clock (RFC 3550 section 6.4.1):
   read here).
 - Once the lead and a track both have reports, the track's place follows from them, and is
   corrected when it is off by more than ``RESYNC_SEC`` (jitter below that is not worth a
-  step). A correction that would move a track backwards drops its frames until it is past
-  the last one handed out (a few audio frames, once), so time never goes backwards.
+  step) and ignored when it is off by more than ``MAX_RESYNC_SEC`` (not a report of this
+  stream's). A correction that would move a track backwards drops its frames until it is
+  past the last one handed out (a few audio frames, once), so time never goes backwards.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from ingest.timeline import Timeline
 NTP_SCALE: Final = 1 << 32
 """An NTP timestamp's fraction: seconds = ntp / 2**32."""
 RESYNC_SEC: Final = 0.02
+MAX_RESYNC_SEC: Final = 1.0
+"""A correction larger than this is a report that does not describe this stream (another
+SSRC's, a sender that reset its clock): ignored and counted, rather than a jump of seconds
+in the media."""
 
 
 class TrackClock:
@@ -73,6 +78,8 @@ class SessionClock:
         """Corrections made from sender reports."""
         self.dropped = 0
         """Frames dropped because a correction moved their track backwards."""
+        self.refused_reports = 0
+        """Sender reports that would have moved a track by more than ``MAX_RESYNC_SEC``."""
 
     def add_track(self, name: str, rate: int) -> None:
         if name not in self.tracks:
@@ -129,7 +136,10 @@ class SessionClock:
                 or clock.report is None or clock.origin is None):
             return
         synced = self._synced_origin(clock, lead)
-        if abs(synced - clock.origin) > RESYNC_SEC * clock.rate:
+        step = abs(synced - clock.origin)
+        if step > MAX_RESYNC_SEC * clock.rate:
+            self.refused_reports += 1
+        elif step > RESYNC_SEC * clock.rate:
             clock.origin = synced
             self.resyncs += 1
 

@@ -113,4 +113,5 @@ class RtpPublish:
                 "lost_pictures": self.lost_pictures,
                 "parameter_set_errors": self.parameter_set_errors,
                 "empty_units": self.empty_units, "refused_audio": self.refused_audio,
-                "clock_resyncs": self.clock.resyncs, "clock_dropped": self.clock.dropped}
+                "clock_resyncs": self.clock.resyncs, "clock_dropped": self.clock.dropped,
+                "clock_refused_reports": self.clock.refused_reports}

@@ -73,6 +73,24 @@ class VideoReassembly:
         self._packets[extended] = _Packet(timestamp, marker, data)
         return self._drain(now)
 
+    def gap_age(self, now: float) -> float:
+        """How long the oldest missing packet has been waited for (0 when none is)."""
+        return 0.0 if self._gap_since is None else now - self._gap_since
+
+    def missing(self, limit: int = 64) -> list[int]:
+        """Sequence numbers (16-bit) missing behind the next picture's start: what to ask
+        the publisher to send again, at most ``limit`` of them, oldest first."""
+        if self._next is None or not self._packets:
+            return []
+        highest = max(self._packets)
+        out = []
+        for seq in range(self._next, highest):
+            if seq not in self._packets:
+                out.append(seq % SEQ_WRAP)
+                if len(out) == limit:
+                    break
+        return out
+
     @property
     def waiting(self) -> int:
         """Packets held behind a gap."""

@@ -15,6 +15,7 @@ private attributes are not where 1.16 keeps them, rather than silently receiving
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,10 @@ log = logging.getLogger("mediad.webrtc")
 TESTED_AIORTC: Final = ("1.16.",)
 _JITTER_BUFFER: Final = "_RTCRtpReceiver__jitter_buffer"
 _KIND: Final = "_RTCRtpReceiver__kind"
+NACK_INTERVAL_SEC: Final = 0.04
+"""How often a packet still missing is asked for again: aiortc sends one NACK when it sees a
+gap; a NACK or a retransmission lost on the way would leave the picture broken, so the tap
+asks again, about every round trip on a continental link, until the reassembly gives up."""
 NO_FRAME: Final = (False, None)
 """What ``add`` answers aiortc: no PLI from aiortc's side, no frame to decode."""
 
@@ -68,6 +73,10 @@ class ReceiverTap:
         self.reassembly = VideoReassembly(max_wait=max_wait)
         self.media_ssrc: int | None = None
         self.packets = 0
+        self.nacks = 0
+        """NACKs this tap sent again for packets still missing."""
+        self._last_nack = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- what aiortc calls, in place of its JitterBuffer -------------------------------------
 
@@ -87,7 +96,19 @@ class ReceiverTap:
         for picture in self.reassembly.push(packet.sequence_number, packet.timestamp,
                                             bool(packet.marker), data, now):
             self._on_video(picture, now)
+        if (self.reassembly.gap_age(now) >= NACK_INTERVAL_SEC
+                and now - self._last_nack >= NACK_INTERVAL_SEC):
+            missing = self.reassembly.missing()
+            if missing:
+                self._last_nack = now
+                self._nack_again(packet.ssrc, missing)
         return NO_FRAME
+
+    def _nack_again(self, ssrc: int, missing: list[int]) -> None:
+        self.nacks += 1
+        task = asyncio.ensure_future(self.receiver._send_rtcp_nack(ssrc, missing))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def remove(self, count: int) -> None:
         """aiortc's JitterBuffer API; aiortc 1.16 calls it only on its own buffer."""
@@ -114,7 +135,9 @@ def tap_receiver(receiver: RTCRtpReceiver, *, on_video: OnVideo, on_audio: OnAud
     handle_rtcp: Callable[[Any], Awaitable[None]] = receiver._handle_rtcp_packet
 
     async def observe_rtcp(packet: Any) -> None:
-        if isinstance(packet, RtcpSrPacket):
+        # Only the media stream's own reports: the RTX stream's (same receiver, another
+        # SSRC) tie the NTP clock to retransmitted packets' timestamps.
+        if isinstance(packet, RtcpSrPacket) and packet.ssrc == tap.media_ssrc:
             info = packet.sender_info
             on_report(info.ntp_timestamp, info.rtp_timestamp)
         await handle_rtcp(packet)

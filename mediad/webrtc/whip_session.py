@@ -30,7 +30,8 @@ from mediad.webrtc.sessions import SessionKind
 
 log = logging.getLogger("mediad.webrtc")
 
-MIN_REQUEST_GAP_SEC: Final = 0.5
+MIN_REQUEST_GAP_SEC: Final = 0.3
+"""A round trip and an encode: a keyframe asked for again sooner would only double it."""
 
 
 class WhipSession:
@@ -182,4 +183,5 @@ class WhipSession:
         log.info("whip publisher gone", extra={"fields": {
             "stream": self.stream_id, "peer": self.address, "reason": reason,
             **self.media.counters(),
-            "lost_gaps": sum(t.reassembly.lost_pictures for t in self.taps.values())}})
+            "lost_gaps": sum(t.reassembly.lost_pictures for t in self.taps.values()),
+            "nacks_again": sum(t.nacks for t in self.taps.values())}})

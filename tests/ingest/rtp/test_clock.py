@@ -82,6 +82,18 @@ def test_a_track_starting_after_both_reports_is_placed_by_them_not_by_arrival() 
     assert clock.media_time("audio", 48_000, arrival=9.0) == 2 * 48_000
 
 
+def test_a_report_that_would_move_a_track_by_seconds_is_refused() -> None:
+    clock = SessionClock()
+    clock.add_track("video", 90_000)
+    clock.add_track("audio", 48_000)
+    clock.media_time("video", 0, arrival=0.0)
+    clock.media_time("audio", 0, arrival=0.0)
+    clock.sender_report("video", ntp(10.0), 0)
+    clock.sender_report("audio", ntp(17.0), 0)  # audio's RTP 0 "seven seconds later"
+    assert clock.resyncs == 0 and clock.refused_reports == 1
+    assert clock.media_time("audio", 960, arrival=0.02) == 960
+
+
 def test_small_report_jitter_does_not_move_a_track() -> None:
     clock = SessionClock()
     clock.add_track("video", 90_000)

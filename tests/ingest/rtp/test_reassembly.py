@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -64,6 +65,18 @@ def test_a_retransmission_within_the_bound_repairs_the_picture() -> None:
     out += feed(r, [lost], now=0.2)
     assert [ts for ts, _, _ in out] == [0, 3000, 6000]
     assert r.lost_pictures == 0
+
+
+def test_what_is_missing_and_for_how_long_is_known_while_it_is_waited_for() -> None:
+    r = started(VideoReassembly(max_wait=0.25), 65534)
+    items = packets(65534, 3, 2)  # seq 65534..3, across the wrap
+    del items[1]
+    del items[2]
+    feed(r, items, now=1.0)
+    assert r.missing() == [65535, 1]
+    assert r.gap_age(1.1) == pytest.approx(0.1)
+    feed(r, [(65535, 0, True, b"\x00\x01")], now=1.15)
+    assert r.missing() == [1]
 
 
 def test_a_loss_past_the_bound_drops_the_broken_picture_and_marks_the_next() -> None:

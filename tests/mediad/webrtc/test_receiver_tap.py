@@ -14,6 +14,7 @@ import aiortc
 import av
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpReceiver
+from aiortc.rtp import RtpPacket
 
 from ingest.rtp.reassembly import Picture
 from mediad.webrtc.receiver_tap import ReceiverTap, TapError, tap_receiver
@@ -96,3 +97,42 @@ def test_a_receiver_without_the_private_jitter_buffer_is_refused() -> None:
     with pytest.raises(TapError, match="needs updating"):
         tap_receiver(cast(RTCRtpReceiver, Elsewhere()), on_video=lambda p, at: None,
                      on_audio=lambda d, t, a: None, on_report=lambda n, r: None)
+
+
+class NackRecorder:
+    """Stands in for the receiver's RTCP side only: the NACKs the tap sends are recorded."""
+
+    def __init__(self) -> None:
+        self.nacks: list[tuple[int, list[int]]] = []
+
+    async def _send_rtcp_nack(self, media_ssrc: int, lost: list[int]) -> None:
+        self.nacks.append((media_ssrc, lost))
+
+
+async def test_a_packet_still_missing_is_asked_for_again_until_it_comes() -> None:
+    now = [0.0]
+    pictures: list[Picture] = []
+    rtcp = NackRecorder()
+    tap = ReceiverTap(cast(RTCRtpReceiver, rtcp), "video",
+                      on_video=lambda p, at: pictures.append(p),
+                      on_audio=lambda d, t, a: None, on_report=lambda n, r: None,
+                      clock=lambda: now[0])
+
+    def packet(seq: int, ts: int, marker: bool) -> RtpPacket:
+        rtp = RtpPacket(payload_type=96, marker=int(marker), sequence_number=seq,
+                        timestamp=ts, ssrc=1234)
+        setattr(rtp, "_data", b"\x00\x00\x00\x01\x41" if not marker else b"\x42")  # noqa: B010
+        return rtp
+
+    tap.add(packet(10, 0, False))
+    tap.add(packet(11, 0, True))  # picture 0
+    tap.add(packet(13, 3000, True))  # 12 lost: picture 1 waits
+    for step in range(1, 6):
+        now[0] = step * 0.03
+        tap.add(packet(13 + step, 3000 * (step + 1), True))
+        await asyncio.sleep(0)
+    assert len(pictures) == 1
+    assert rtcp.nacks and all(nack == (1234, [12]) for nack in rtcp.nacks)
+    assert 2 <= len(rtcp.nacks) <= 4  # about every NACK_INTERVAL_SEC, not every packet
+    tap.add(packet(12, 3000, False))  # the retransmission
+    assert len(pictures) == 7 and not any(p.after_loss for p in pictures)
