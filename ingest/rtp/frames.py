@@ -40,7 +40,11 @@ class RtpPublish:
     in arrival order, and passes each event on (a ``TrackInfo`` before the frames that use
     it)."""
 
-    def __init__(self, audio_channels: int = 2) -> None:
+    def __init__(self, audio_channels: int = 2, *, expects_video: bool = True) -> None:
+        """``expects_video``: the publisher's offer sends video. Its audio then waits for
+        the first picture: a muxed rendition started on audio alone would have to add the
+        video track later, which MSE players (hls.js) cannot do within a SourceBuffer."""
+        self.expects_video = expects_video
         self.clock = SessionClock()
         self._video = H264Normaliser(VIDEO_TRACK, VIDEO_RATE)
         self._audio = opus.track(AUDIO_TRACK, opus.SAMPLE_RATE, opus_head(audio_channels))
@@ -53,6 +57,8 @@ class RtpPublish:
         self.empty_units = 0
         """Video units without a picture (parameter sets alone, or nothing)."""
         self.refused_audio = 0
+        self.audio_before_video = 0
+        """Audio dropped because the first picture had not come yet."""
         self.lost_pictures = 0
         self.clock.add_track("video", VIDEO_RATE)
         self.clock.add_track("audio", opus.SAMPLE_RATE)
@@ -86,6 +92,9 @@ class RtpPublish:
             return events
         self._keyed = True
         self.waiting_for_keyframe = False
+        if not self._audio_announced:
+            self._audio_announced = True  # both tracks known before the first frame
+            events.append(self._audio)
         events.append(Frame(track, media, media, unit.keyframe, unit.sample(), arrival))
         return events
 
@@ -93,6 +102,9 @@ class RtpPublish:
         """One Opus packet with its RTP timestamp."""
         if not packet or len(packet) > MAX_OPUS_PACKET:
             self.refused_audio += 1
+            return []
+        if self.expects_video and not self._audio_announced:
+            self.audio_before_video += 1
             return []
         media = self.clock.media_time("audio", timestamp, arrival)
         if media is None:
@@ -111,6 +123,7 @@ class RtpPublish:
     def counters(self) -> dict[str, int]:
         return {"dropped_before_keyframe": self.dropped_before_keyframe,
                 "lost_pictures": self.lost_pictures,
+                "audio_before_video": self.audio_before_video,
                 "parameter_set_errors": self.parameter_set_errors,
                 "empty_units": self.empty_units, "refused_audio": self.refused_audio,
                 "clock_resyncs": self.clock.resyncs, "clock_dropped": self.clock.dropped,

@@ -87,7 +87,8 @@ async def post_whip(request: web.Request) -> web.StreamResponse:
     pc = webrtc.peers.create()
     session = WhipSession(webrtc.sessions.new_id(), stream_id, address, pc,
                           segment_sec=webrtc.config.hls.segment_duration_ms / 1000,
-                          close_soon=webrtc.sessions.close_soon)
+                          close_soon=webrtc.sessions.close_soon,
+                          expects_video=any(s.kind == "video" and s.sends for s in sections))
     try:
         try:
             publisher = await webrtc.registry.start_publish(

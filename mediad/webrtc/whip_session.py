@@ -39,6 +39,7 @@ class WhipSession:
 
     def __init__(self, session_id: str, stream_id: str, address: str, pc: RTCPeerConnection,
                  *, segment_sec: float, close_soon: Callable[[str, str], None],
+                 expects_video: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.id = session_id
         self.stream_id = stream_id
@@ -47,7 +48,7 @@ class WhipSession:
         self.segment_sec = segment_sec
         self._close_soon = close_soon
         self._clock = clock
-        self.media = RtpPublish()
+        self.media = RtpPublish(expects_video=expects_video)
         self.publisher: Publisher | None = None
         self.taps: dict[str, ReceiverTap] = {}
         self._last_request = -MIN_REQUEST_GAP_SEC

@@ -38,7 +38,7 @@ def test_video_starts_at_the_first_idr_with_its_track_announced_before() -> None
     assert publish.video(annex_b([SLICE]), 1000, 0.0) == []
     assert publish.dropped_before_keyframe == 1 and publish.waiting_for_keyframe
     events = publish.video(key_unit(), 4000, 0.033)
-    track, frame = events
+    track, _audio, frame = events
     assert isinstance(track, TrackInfo) and track.codec == "h264"
     assert (track.width, track.height, track.timescale) == (320, 240, 90_000)
     assert isinstance(frame, Frame) and frame.keyframe and frame.track == track
@@ -48,16 +48,25 @@ def test_video_starts_at_the_first_idr_with_its_track_announced_before() -> None
     assert (second.dts, second.pts, second.keyframe) == (3000, 3000, False)
 
 
-def test_audio_frames_share_the_axis_and_the_track_comes_first() -> None:
+def test_audio_frames_share_the_axis_and_both_tracks_come_before_the_first_frame() -> None:
     publish = RtpPublish()
-    publish.video(key_unit(), 10_000, 1.0)
-    events = publish.audio(b"\xfc\xff\xfe", 5_000, 1.02)
-    track, frame = events
-    assert isinstance(track, TrackInfo) and track.codec == "opus" and track.channels == 2
-    assert isinstance(frame, Frame) and frame.dts == round(0.02 * 48_000)
+    assert publish.audio(b"\xfc\xff\xfe", 4_040, 0.98) == []  # before the first picture
+    assert publish.audio_before_video == 1
+    video_track, audio_track, key = publish.video(key_unit(), 10_000, 1.0)
+    assert isinstance(video_track, TrackInfo) and video_track.kind == "video"
+    assert isinstance(audio_track, TrackInfo) and audio_track.codec == "opus"
+    assert audio_track.channels == 2 and isinstance(key, Frame) and key.keyframe
+    (frame,) = frames(publish.audio(b"\xfc\xff\xfe", 5_000, 1.02))
+    assert frame.track == audio_track and frame.dts == round(0.02 * 48_000)
     assert frames(publish.audio(b"\xfc\xff\xfe", 5_960, 1.04))[0].dts == 960 + 960
     assert publish.audio(b"", 6_920, 1.06) == [] and publish.refused_audio == 1
     assert publish.audio(bytes(4000), 6_920, 1.06) == [] and publish.refused_audio == 2
+
+
+def test_an_audio_only_publish_starts_at_its_first_packet() -> None:
+    publish = RtpPublish(expects_video=False)
+    track, frame = publish.audio(b"\xfc\xff\xfe", 123, 0.0)
+    assert isinstance(track, TrackInfo) and isinstance(frame, Frame) and frame.dts == 0
 
 
 def test_a_lost_picture_holds_everything_until_the_next_keyframe() -> None:
