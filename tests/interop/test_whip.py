@@ -13,7 +13,7 @@ import pytest
 
 from mediad.testing import DaemonProcess
 from tests.interop.api_client_testing import call, sign_in
-from tests.interop.hls_viewer_testing import listing, media, probe_url, wait_media
+from tests.interop.hls_viewer_testing import get, listing, media, probe_url, wait_media
 from tests.interop.hlsjs_watch_testing import Watch
 from tests.interop.webrtc_http_testing import (
     aiortc_offer,
@@ -152,7 +152,13 @@ def publish_and_watch(daemon: DaemonProcess, whip_base: str, seconds: float,
         assert answered["status"] == 201, answered
         if path is not None:
             assert path.candidates() == {f"127.0.0.1:{path.relay_port}"}, path.answers
-        daemon.wait_for_log("publisher attached", timeout=20)
+        daemon.wait_for_log("publisher attached", timeout=20)  # at the POST: media comes after
+        # ICE and DTLS, whose handshake a lossy path can hold up for seconds (DTLS resends
+        # a lost flight after 1 s, then 2 s): the first segment may be a while.
+        for _ in range(60):
+            if get(banner.hls_url, timeout=10)[0] == 200:
+                break
+            time.sleep(0.5)
         video_url = listing(banner.hls_url).media_url("source")
         wait_media(video_url, lambda m: len(m.complete) >= 1, "a segment", within=15)
         begin = media(video_url).last_msn
