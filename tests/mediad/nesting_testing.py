@@ -18,8 +18,9 @@ def nested_json(draw: st.DrawFn, min_depth: int = MAX_DEPTH + 1,
     """A value nested ``min_depth..max_depth`` levels, each level a list or an object and
     some with siblings, e.g. ``{"a":[1,{"b":[[null]]}]}``."""
     depth = draw(st.integers(min_depth, max_depth))
-    kinds = draw(st.lists(st.sampled_from("[{,"), min_size=depth, max_size=depth))
     text = draw(_LEAVES)
+    levels = depth - (1 if text in ("[]", "{}") else 0)  # an empty container is a level too
+    kinds = draw(st.lists(st.sampled_from("[{,"), min_size=levels, max_size=levels))
     for kind in reversed(kinds):
         if kind == "[":
             text = f"[{text}]"
