@@ -253,11 +253,18 @@ def measure(node: str, quick: bool, figures: Figures, failures: list[str]) -> No
             print(f"WHIP -> WHEP: FAILED: {exc}", flush=True)
 
 
+def kept_up(load: Load) -> bool:
+    return load.report["stalled"] == 0 and load.report["failed"] == 0
+
+
 def viewers_per_core(figures: Figures) -> tuple[float, Load | None]:
-    """At the largest load measured: viewers one core serves at the marginal cost."""
-    if not figures.loads:
-        return float("nan"), None
-    top = figures.loads[-1]
+    """At the largest load whose every viewer kept receiving (a load some viewers stalled
+    at is not one the server serves, whatever its CPU says): viewers one core serves at
+    the marginal cost; nan when no load kept up."""
+    served = [load for load in figures.loads if kept_up(load)]
+    if not served:
+        return float("nan"), figures.loads[0] if figures.loads else None
+    top = served[-1]
     extra = top.cores - figures.baseline_cores
     return (top.clients / extra if extra > 0 else float("inf")), top
 
@@ -297,10 +304,10 @@ def main() -> None:
               f"{item.report['stalled']}, {item.report['video_frames_per_viewer_per_s']:.1f} "
               f"frames/s a viewer (slowest {item.report['slowest_viewer_frames_per_s']:.1f}); "
               f"viewer process {item.report['viewer_process_cores']:.2f} cores")
+    for item in figures.loads:
+        print(f"every one of the {item.clients} viewers kept receiving frames: "
+              f"{'yes' if kept_up(item) else 'NO'}")
     if top is not None:
-        kept = top.report["stalled"] == 0 and top.report["failed"] == 0
-        print(f"every one of the {top.clients} viewers kept receiving frames: "
-              f"{'yes' if kept else 'NO'}")
         print_comparison(f"WHEP viewers per core (at {top.clients})", per_core,
                          VIEWERS_PER_CORE_TARGET, "target")
     for failure in failures:
