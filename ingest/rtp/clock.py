@@ -48,14 +48,10 @@ class TrackClock:
 
     def extend(self, timestamp: int) -> int:
         """``timestamp`` on the track's extended axis (never wraps)."""
-        timeline = self._timeline
-        raw = timeline.raw
-        if raw is None:
-            timeline.stamp(timestamp)
-            return timestamp
-        extended = raw + timeline.difference(timestamp, raw)
-        timeline.stamp(timestamp)
-        return extended
+        self._timeline.stamp(timestamp)
+        raw = self._timeline.raw
+        assert raw is not None
+        return raw
 
     def sender_time(self, extended: int) -> float:
         """The sender's NTP seconds of an extended timestamp (a report is known)."""

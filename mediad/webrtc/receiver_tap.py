@@ -15,7 +15,6 @@ private attributes are not where 1.16 keeps them, rather than silently receiving
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +25,7 @@ from aiortc import RTCRtpReceiver
 from aiortc.rtp import RtcpSrPacket, RtpPacket
 
 from ingest.rtp.reassembly import Picture, VideoReassembly
+from mediad.background import Tasks
 
 log = logging.getLogger("mediad.webrtc")
 
@@ -76,13 +76,10 @@ class ReceiverTap:
         self.nacks = 0
         """NACKs this tap sent again for packets still missing."""
         self._last_nack = 0.0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = Tasks()
+        """The NACKs on their way (aiortc's RTCP sends are coroutines; ``add`` is not)."""
 
-    # -- what aiortc calls, in place of its JitterBuffer -------------------------------------
-
-    @property
-    def capacity(self) -> int:
-        return self.reassembly.capacity
+    # -- what aiortc calls, in place of its JitterBuffer (only ``add``, in 1.16) -------------
 
     def add(self, packet: RtpPacket) -> tuple[bool, None]:
         self.packets += 1
@@ -106,12 +103,7 @@ class ReceiverTap:
 
     def _nack_again(self, ssrc: int, missing: list[int]) -> None:
         self.nacks += 1
-        task = asyncio.ensure_future(self.receiver._send_rtcp_nack(ssrc, missing))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def remove(self, count: int) -> None:
-        """aiortc's JitterBuffer API; aiortc 1.16 calls it only on its own buffer."""
+        self.tasks.spawn(self.receiver._send_rtcp_nack(ssrc, missing))
 
     # -- asking the publisher ------------------------------------------------------------------
 

@@ -22,14 +22,12 @@ def sdp_error(status: int, reason: str) -> NoReturn:
 
 def _exception(status: int, reason: str) -> web.HTTPException:
     classes: dict[int, type[web.HTTPException]] = {
-        400: web.HTTPBadRequest, 401: web.HTTPUnauthorized, 403: web.HTTPForbidden,
-        404: web.HTTPNotFound, 405: web.HTTPMethodNotAllowed, 409: web.HTTPConflict,
-        413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType,
-        429: web.HTTPTooManyRequests, 503: web.HTTPServiceUnavailable,
+        400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+        409: web.HTTPConflict, 413: web.HTTPRequestEntityTooLarge,
+        415: web.HTTPUnsupportedMediaType, 429: web.HTTPTooManyRequests,
+        503: web.HTTPServiceUnavailable,
     }
     cls = classes.get(status, web.HTTPBadRequest)
-    if cls is web.HTTPMethodNotAllowed:
-        return web.HTTPMethodNotAllowed("PATCH", ["POST", "OPTIONS", "DELETE"], reason=reason)
     if cls is web.HTTPRequestEntityTooLarge:
         return web.HTTPRequestEntityTooLarge(MAX_OFFER_BYTES, MAX_OFFER_BYTES + 1, reason=reason)
     return cls(reason=reason)

@@ -11,7 +11,6 @@ by ``MIN_REQUEST_GAP_SEC``: a publisher answers each PLI with a whole IDR.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from ingest.media import Frame, TrackInfo
 from ingest.rtp.frames import VIDEO_RATE, Event, RtpPublish
 from ingest.rtp.reassembly import Picture
 from ingest.sink import Dropped, TrackRefused
+from mediad.background import Tasks
 from mediad.publisher import Publisher
 from mediad.webrtc.receiver_tap import ReceiverTap, TapError, tap_receiver
 from mediad.webrtc.sessions import SessionKind
@@ -55,7 +55,7 @@ class WhipSession:
         self._segment_start: int | None = None
         """Media time (90 kHz) of the keyframe the current LL-HLS segment began at, as the
         segmenter cuts: at the first keyframe a target duration past the last cut."""
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._requests = Tasks()
         self.closed = False
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
@@ -166,9 +166,7 @@ class WhipSession:
         if tap is None or self.closed or now - self._last_request < MIN_REQUEST_GAP_SEC:
             return
         self._last_request = now
-        task = asyncio.ensure_future(tap.request_keyframe())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._requests.spawn(tap.request_keyframe())
 
     # -- the end --------------------------------------------------------------------------
 
@@ -178,8 +176,9 @@ class WhipSession:
         if publisher is not None:
             publisher.request_keyframe = None
             publisher.detach(reason)
-        for task in list(self._tasks):
-            task.cancel()
+        await self._requests.cancel_all()
+        for tap in self.taps.values():
+            await tap.tasks.cancel_all()
         await self.pc.close()
         log.info("whip publisher gone", extra={"fields": {
             "stream": self.stream_id, "peer": self.address, "reason": reason,
