@@ -41,6 +41,16 @@ class MediaSection:
         return self.port != 0 and self.direction in ("sendrecv", "recvonly")
 
 
+REPAIR_CODECS = frozenset({"rtx", "red", "ulpfec"})
+"""Retransmission and FEC payloads: not media codecs, never named in a refusal."""
+
+
+def offered_codecs(sections: list[MediaSection]) -> str:
+    """The media codecs ``sections`` offer, for a refusal's reason ("none" when none)."""
+    names = set().union(*(section.codecs for section in sections)) - REPAIR_CODECS
+    return ", ".join(sorted(names)) or "none"
+
+
 def read_offer(text: str) -> list[MediaSection]:
     """The media sections of ``text``; raises ``OfferError`` for what is not an SDP."""
     lines = [line.rstrip("\r") for line in text.split("\n") if line.strip()]

@@ -32,7 +32,7 @@ from mediad.webrtc.sdp_http import (
     read_offer,
     sdp_error,
 )
-from mediad.webrtc.sdp_offer import MediaSection
+from mediad.webrtc.sdp_offer import MediaSection, offered_codecs
 from mediad.webrtc.whep_feed import WhepFeed
 from mediad.webrtc.whep_feeds import WhepFeeds
 from mediad.webrtc.whep_session import WhepSession
@@ -74,8 +74,7 @@ def check_play_offer(sections: list[MediaSection], video: bool, audio: bool) -> 
             sdp_error(400, f"the offer receives no {kind}: the stream has {kind}, which "
                            f"mediad plays over WHEP as {name}")
         if not any(codec in s.codecs for s in offered):
-            names = ", ".join(sorted(set().union(*(s.codecs for s in offered))
-                                     - {"rtx", "red", "ulpfec"})) or "none"
+            names = offered_codecs(offered)
             sdp_error(400, f"the offer's {kind} has no {name} (it offers {names}): mediad "
                            f"plays H.264 video and Opus audio over WHEP")
 

@@ -26,7 +26,7 @@ from mediad.webrtc.sdp_http import (
     read_offer,
     sdp_error,
 )
-from mediad.webrtc.sdp_offer import MediaSection
+from mediad.webrtc.sdp_offer import MediaSection, offered_codecs
 from mediad.webrtc.whip_session import WhipSession
 
 log = logging.getLogger("mediad.webrtc")
@@ -58,7 +58,7 @@ def check_publish_offer(sections: list[MediaSection]) -> None:
     for section in sending:
         wanted = VIDEO_CODECS if section.kind == "video" else AUDIO_CODECS
         if not section.codecs & wanted:
-            names = ", ".join(sorted(section.codecs - {"rtx", "red", "ulpfec"})) or "none"
+            names = offered_codecs([section])
             need = "H.264" if section.kind == "video" else "Opus"
             sdp_error(400, f"the offer's {section.kind} has no {need} (it offers {names}): "
                            f"mediad takes H.264 video and Opus audio over WHIP")
