@@ -261,6 +261,46 @@ class ApiConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    enabled: bool = True
+    """Whether a stream records its broadcasts when its own ``record`` setting was never
+    set (a creator turns it on or off per stream)."""
+    dir: str = ""
+    """Where recordings and clips are written; empty: ``DATA_DIR/recordings``."""
+    renditions: tuple[str, ...] = ()
+    """Renditions recorded (names from ``transcode.ladder``, ``source``, ``audio``); empty:
+    the source and the audio."""
+    keep_days: int = field(default=30, metadata=_range(0, 36500))
+    """Broadcast recordings older than this are deleted (0: kept until deleted); a stream
+    may set its own. Clips are kept until deleted."""
+    max_gb: float = field(default=0.0, metadata=_range(0, 1_000_000))
+    """Past this many GB of recordings and clips, the oldest broadcast recordings are
+    deleted (0: no limit)."""
+    queue_mb: int = field(default=64, metadata=_range(1, 65536))
+    """Segments waiting for the disk; past it, a recording skips segments (counted in its
+    health) rather than hold up ingest or viewers."""
+
+    def directory(self, data_dir: str) -> Path:
+        return Path(self.dir) if self.dir else Path(data_dir) / "recordings"
+
+
+@dataclass(frozen=True, slots=True)
+class ClipsConfig:
+    max_sec: int = field(default=60, metadata=_range(1, 3600))
+    """The longest clip a viewer may cut from a live stream's DVR window."""
+    per_user_per_hour: int = field(default=20, metadata=_range(1, 100_000))
+    """Clips one account may make per hour, across streams, before ``429``."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbnailsConfig:
+    interval_sec: float = field(default=10.0, metadata=_range(1, 3600))
+    """A live stream's poster is made again at most this often, and only when asked for."""
+    width: int = field(default=640, metadata=_range(64, 3840))
+    """Posters are scaled down to this width (never up)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
@@ -275,6 +315,9 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
     api: ApiConfig = field(default_factory=ApiConfig)
+    recording: RecordingConfig = field(default_factory=RecordingConfig)
+    clips: ClipsConfig = field(default_factory=ClipsConfig)
+    thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
 
     @property
     def srt_app(self) -> str:

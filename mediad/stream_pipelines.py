@@ -34,8 +34,9 @@ from mediad.stream_events import (
 )
 from mediad.streams import LiveStream, StreamRegistry
 from packager.ladder_plan import SourceRate
-from packager.llhls import PlaylistSettings
+from packager.llhls import PlaylistSettings, Segment
 from packager.pipeline import StreamPipeline
+from packager.segmenter import Segmenter
 from packager.support import refusal
 
 log = logging.getLogger("mediad.hls")
@@ -67,6 +68,11 @@ def track_check(transcode: TranscodeConfig) -> TrackCheck:
     """What the registry asks of each announced track: can these pipelines package it?"""
     audio_to_aac = transcode.enabled and bool(transcode.ladder)
     return functools.partial(refusal, audio_to_aac=audio_to_aac)
+
+
+StreamSegmentListener = Callable[[str, str, Segmenter, Segment], None]
+"""Told of every segment any stream's rendition completes, on the event loop: the stream,
+the rendition, its segmenter (the playlist holds the init section) and the segment."""
 
 
 class _PipelineSink:
@@ -111,6 +117,20 @@ class StreamPipelines:
         self._trim: asyncio.TimerHandle | None = None
         self._events: Subscription | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._segment_listeners: list[StreamSegmentListener] = []
+
+    def add_segment_listener(self, listener: StreamSegmentListener) -> None:
+        """``listener`` hears every segment completed from now on (the recorder)."""
+        self._segment_listeners.append(listener)
+
+    def _segment_done(self, stream_id: str, rendition: str, member: Segmenter,
+                      segment: Segment) -> None:
+        for listener in tuple(self._segment_listeners):
+            try:
+                listener(stream_id, rendition, member, segment)
+            except Exception:  # a listener's bug must not stop the packaging
+                log.exception("segment listener failed", extra={"fields": {
+                    "stream": stream_id, "rendition": rendition}})
 
     async def start(self) -> None:
         events = self._events = self.registry.subscribe("hls")
@@ -194,6 +214,8 @@ class StreamPipelines:
             encoder=transcode.encoder if transcode else "libx264", watermark=watermark,
             audio_bitrate_kbps=transcode.audio_bitrate_kbps if transcode else 128,
             hop=asyncio.get_running_loop().call_soon_threadsafe)
+        pipeline.renditions.add_segment_listener(
+            functools.partial(self._segment_done, stream_id))
         log.info("packaging started", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
         return pipeline

@@ -153,6 +153,8 @@ class MediaPlaylist:
         self._bytes = 0
         self._rendered: dict[tuple[object, ...], Rendered] = {}
         self._changed: asyncio.Future[None] | None = None
+        self.on_segment: Callable[[Segment], None] | None = None
+        """Told of each segment as it completes (the recorder keeps them)."""
 
     # -- what the pipeline does ---------------------------------------------------------
 
@@ -253,6 +255,8 @@ class MediaPlaylist:
                 self._target_duration = self.proposed_target_duration
         self._trim()
         self._changed_now()
+        if self.on_segment is not None:
+            self.on_segment(segment)
         return segment
 
     def end(self) -> None:

@@ -13,16 +13,21 @@ multivariant playlist lists the members that can be served.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping
 
-from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered
+from packager.llhls import MediaPlaylist, PlaylistSettings, Rendered, Segment
 from packager.multivariant import AudioRendition, Variant, render_multivariant
 from packager.output_timeline import OutputTimeline
 from packager.segmenter import Segmenter
 
-__all__ = ["AUDIO_GROUP", "RenditionSet"]
+__all__ = ["AUDIO_GROUP", "RenditionSet", "SegmentListener"]
 
 AUDIO_GROUP = "audio"
+
+SegmentListener = Callable[[str, Segmenter, Segment], None]
+"""Told of every segment a member completes: the rendition's name, the member (its
+playlist holds the segment's init section) and the segment."""
 
 
 class RenditionSet(Mapping[str, Segmenter]):
@@ -45,6 +50,7 @@ class RenditionSet(Mapping[str, Segmenter]):
         """Every first member was servable once: from then on the set is served with
         whichever members are ready."""
         self._multivariant: tuple[tuple[object, ...], Rendered] | None = None
+        self._segment_listeners: list[SegmentListener] = []
 
     def __getitem__(self, name: str) -> Segmenter:
         return self._members[name]
@@ -70,6 +76,7 @@ class RenditionSet(Mapping[str, Segmenter]):
             playlist = MediaPlaylist(self.settings, first_msn=first_msn,
                                      shared_target_duration=self.shared_target_duration)
             member = self._members[name] = Segmenter(playlist, self.timeline)
+            playlist.on_segment = functools.partial(self._segment_done, name, member)
             if audio:
                 self._audio.add(name)
             else:
@@ -77,6 +84,17 @@ class RenditionSet(Mapping[str, Segmenter]):
             self._link()
             self.settle_target_duration()
         return member
+
+    def is_audio(self, name: str) -> bool:
+        """Whether ``name`` is an audio-only rendition (the AUDIO group)."""
+        return name in self._audio
+
+    def add_segment_listener(self, listener: SegmentListener) -> None:
+        self._segment_listeners.append(listener)
+
+    def _segment_done(self, name: str, member: Segmenter, segment: Segment) -> None:
+        for listener in tuple(self._segment_listeners):
+            listener(name, member, segment)
 
     def retire(self, name: str) -> bool:
         """The rendition no longer exists in this broadcast: its playlist ends now. False if
