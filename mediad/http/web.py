@@ -15,7 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PAGES = ("/", "/watch/{stream}", "/studio", "/studio/{stream}")
+PAGES = ("/", "/watch/{stream}", "/replay/{recording}", "/studio", "/studio/{stream}")
 ICONS = {"favicon.ico": "image/x-icon", "favicon.svg": "image/svg+xml"}
 _ASSET = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _NOT_BUILT = (

@@ -32,7 +32,7 @@ async def test_every_page_is_the_app_and_never_cached_stale(tmp_path: Path) -> N
     build(tmp_path)
     client = await client_for(tmp_path)
     try:
-        for path in ("/", "/watch/abc123", "/studio", "/studio/abc123"):
+        for path in ("/", "/watch/abc123", "/replay/0f3a9c", "/studio", "/studio/abc123"):
             response = await client.get(path)
             assert response.status == 200, path
             assert "id=root" in await response.text()
