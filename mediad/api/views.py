@@ -46,7 +46,13 @@ def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, A
         "startAt": _iso(stream.start_at),
         "endedAt": _iso(stream.ended_at),
         "ageRestricted": stream.age_restricted,
+        "thumbnailUrl": thumbnail_url(stream),
     }
+
+
+def thumbnail_url(stream: Stream) -> str | None:
+    """The live poster, made from the latest keyframe: only while there is a picture."""
+    return f"/thumbs/{stream.id}.jpg" if stream.state in ON_AIR else None
 
 
 def public_settings(stream: Stream) -> dict[str, Any]:
@@ -56,9 +62,13 @@ def public_settings(stream: Stream) -> dict[str, Any]:
             "realtimePlayback": stream.realtime_playback}
 
 
-def settings_view(stream: Stream) -> dict[str, Any]:
+def settings_view(stream: Stream, config: Config) -> dict[str, Any]:
+    """``record`` as it applies now (the server's default until the creator chose)."""
     return {**public_settings(stream), "watermark": stream.watermark,
-            "blockedWords": list(stream.blocked_words)}
+            "blockedWords": list(stream.blocked_words),
+            "record": stream.records(config.recording.enabled),
+            "recordKeepDays": stream.record_keep_days,
+            "replaysPublic": stream.replays_public}
 
 
 def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Config,

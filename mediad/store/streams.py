@@ -38,6 +38,24 @@ class Stream:
     ended_at: int | None = None
     realtime_playback: bool = False
     """Real-time (WHEP) is the watch page's default playback mode, where the browser can."""
+    record: bool | None = None
+    """Whether its broadcasts are recorded; None until the creator chooses (the server's
+    ``recording.enabled`` decides)."""
+    record_keep_days: int | None = None
+    """Days its broadcast recordings are kept; None: the server's ``recording.keep_days``,
+    0: until deleted."""
+    replays_public: bool = True
+    """Anyone may list and watch its recordings and clips; otherwise only its creator,
+    admins and its moderators."""
+
+    def records(self, server_default: bool) -> bool:
+        """Whether its broadcasts are recorded, ``recording.enabled`` given."""
+        return server_default if self.record is None else self.record
+
+    def keep_days(self, server_default: int) -> int:
+        """Days its broadcast recordings are kept (0: until deleted), ``recording.keep_days``
+        given."""
+        return server_default if self.record_keep_days is None else self.record_keep_days
 
 
 def _stream(row: aiosqlite.Row) -> Stream:
@@ -46,7 +64,16 @@ def _stream(row: aiosqlite.Row) -> Stream:
                   bool(row["watermark"]), row["srt_passphrase"], row["slow_mode_sec"],
                   bool(row["guests_may_chat"]), tuple(json.loads(row["blocked_words"])),
                   row["pinned_message_id"], row["poster_url"], row["start_at"], row["ended_at"],
-                  bool(row["realtime_playback"]))
+                  bool(row["realtime_playback"]), _optional_bool(row["record"]),
+                  row["record_keep_days"], bool(row["replays_public"]))
+
+
+def _optional_bool(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _optional_int(value: bool | None) -> int | None:
+    return None if value is None else int(value)
 
 
 # Stream fields a caller may change with ``update``, and how each is stored.
@@ -62,6 +89,9 @@ _UPDATABLE: dict[str, Any] = {
     "poster_url": str,
     "start_at": lambda value: value,
     "realtime_playback": int,
+    "record": _optional_int,
+    "record_keep_days": lambda value: value,
+    "replays_public": int,
 }
 
 

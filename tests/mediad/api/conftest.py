@@ -16,7 +16,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from mediad.api import ApiContext, setup_api
 from mediad.auth import Tokens
-from mediad.config import ApiConfig, AuthConfig, ChatConfig, Config
+from mediad.config import (
+    ApiConfig,
+    AuthConfig,
+    ChatConfig,
+    ClipsConfig,
+    Config,
+    RecordingConfig,
+)
 from mediad.http.app import create_app
 from mediad.passwords import hash_password
 from mediad.realtime.keys import RECORDER, VIEWERS
@@ -83,9 +90,11 @@ class ApiEnv:
 
 
 async def make_api_env(tmp_path: Path, *, auth: AuthConfig | None = None,
-                       api: ApiConfig | None = None) -> ApiEnv:
+                       api: ApiConfig | None = None, recording: RecordingConfig | None = None,
+                       clips: ClipsConfig | None = None) -> ApiEnv:
     base = Config()
     config = replace(base, auth=auth or AuthConfig(), api=api or ApiConfig(),
+                     recording=recording or base.recording, clips=clips or base.clips,
                      chat=ChatConfig(messages_per_minute=600, messages_per_minute_per_ip=6000),
                      storage=replace(base.storage, data_dir=str(tmp_path)))
     store = await Store.open(tmp_path / "mediad.sqlite3")
