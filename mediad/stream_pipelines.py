@@ -118,10 +118,26 @@ class StreamPipelines:
         self._events: Subscription | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._segment_listeners: list[StreamSegmentListener] = []
+        self._end_listeners: list[Callable[[str], None]] = []
 
     def add_segment_listener(self, listener: StreamSegmentListener) -> None:
         """``listener`` hears every segment completed from now on (the recorder)."""
         self._segment_listeners.append(listener)
+
+    def add_end_listener(self, listener: Callable[[str], None]) -> None:
+        """``listener`` hears the stream id whenever a stream's packaging ends (ENDLIST,
+        after its last segments were completed)."""
+        self._end_listeners.append(listener)
+
+    def _end_pipeline(self, stream_id: str, pipeline: StreamPipeline) -> None:
+        if pipeline.ended:
+            return
+        pipeline.end()
+        for listener in tuple(self._end_listeners):
+            try:
+                listener(stream_id)
+            except Exception:
+                log.exception("end listener failed", extra={"fields": {"stream": stream_id}})
 
     def _segment_done(self, stream_id: str, rendition: str, member: Segmenter,
                       segment: Segment) -> None:
@@ -262,7 +278,7 @@ class StreamPipelines:
         pipeline = self.pipelines.get(stream_id)
         if pipeline is None or pipeline.ended:
             return
-        pipeline.end()
+        self._end_pipeline(stream_id, pipeline)
         self._signal_ready(stream_id)
         log.info("packaging ended", extra={"fields": {"stream": stream_id, "reason": reason}})
         self._timers[stream_id] = asyncio.get_running_loop().call_later(
@@ -274,7 +290,7 @@ class StreamPipelines:
         pipeline = self.pipelines.pop(stream_id, None)
         if pipeline is None:
             return
-        pipeline.end()
+        self._end_pipeline(stream_id, pipeline)
         self._signal_ready(stream_id)
         log.info("packaging released", extra={"fields": {
             "stream": stream_id, "session": pipeline.session}})
