@@ -84,6 +84,8 @@ class DaemonProcess:
     startup_timeout: float = 20.0
     preexec_fn: Callable[[], object] | None = None
     """Run in the child before mediad starts (e.g. a lower ``RLIMIT_NOFILE``)."""
+    module: str = "mediad"
+    """What ``python -m`` runs: mediad, or a benchmark's wrapper that runs mediad's CLI."""
     _banner: Banner | None = None
     stdout_lines: list[str] = field(default_factory=list)
     stderr_lines: list[str] = field(default_factory=list)
@@ -115,7 +117,7 @@ class DaemonProcess:
         config_path.write_text(self.config_text())
         env = {**os.environ, **self.env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mediad", "--config", str(config_path), "serve"],
+            [sys.executable, "-m", self.module, "--config", str(config_path), "serve"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
             preexec_fn=self.preexec_fn,
         )
