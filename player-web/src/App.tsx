@@ -1,6 +1,7 @@
 import { OfflineBanner } from "./components/OfflineBanner";
 import { ControlRoom } from "./pages/ControlRoom";
 import { DiscoveryPage } from "./pages/DiscoveryPage";
+import { ReplayPage } from "./pages/ReplayPage";
 import { WatchPage } from "./pages/WatchPage";
 import { navigate, useRoute } from "./lib/router";
 
@@ -32,6 +33,7 @@ export function App() {
       </nav>
       {route.page === "discover" && <DiscoveryPage />}
       {route.page === "watch" && <WatchPage key={route.streamId} streamId={route.streamId} />}
+      {route.page === "replay" && <ReplayPage key={route.recordingId} recordingId={route.recordingId} />}
       {route.page === "studio" && <ControlRoom streamId={route.streamId} />}
       {route.page === "notFound" && (
         <main>

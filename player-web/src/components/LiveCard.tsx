@@ -1,21 +1,20 @@
 import { formatStart, formatViewers } from "../lib/format";
+import { mediaUrl } from "../lib/recordings";
 import type { StreamCard } from "../lib/types";
+import { THUMBNAIL_REFRESH_MS, useRefreshedUrl } from "../lib/useRefreshedUrl";
 import { LiveBadge } from "./LiveBadge";
+import { AppLink } from "./AppLink";
+import { Picture } from "./Picture";
 
 export function LiveCard({ stream, onOpen }: { stream: StreamCard; onOpen: (id: string) => void }) {
   const scheduled = stream.state === "preview" && stream.startAt !== null;
+  // The creator's poster wins; else the live thumbnail, fetched again as the stream goes on.
+  const thumbnail = useRefreshedUrl(!stream.posterUrl && stream.thumbnailUrl ? mediaUrl(stream.thumbnailUrl) : null, THUMBNAIL_REFRESH_MS);
   return (
     <article className="live-card">
-      <a
-        href={`/watch/${encodeURIComponent(stream.id)}`}
-        onClick={(event) => {
-          if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
-          event.preventDefault();
-          onOpen(stream.id);
-        }}
-      >
+      <AppLink href={`/watch/${encodeURIComponent(stream.id)}`} onOpen={() => onOpen(stream.id)}>
         <div className="poster">
-          {stream.posterUrl ? <img src={stream.posterUrl} alt="" loading="lazy" /> : <div className="poster-blank" />}
+          <Picture src={stream.posterUrl || thumbnail} />
           <LiveBadge state={stream.state} scheduled={scheduled} />
           {(stream.state === "live" || stream.state === "reconnecting") && (
             <span className="viewer-count" aria-label={`${stream.viewers} watching`}>
@@ -27,7 +26,7 @@ export function LiveCard({ stream, onOpen }: { stream: StreamCard; onOpen: (id: 
         <h3>{stream.title}</h3>
         <p className="creator">{stream.creator.displayName || stream.creator.handle}</p>
         {scheduled && stream.startAt && <p className="starts">Starts {formatStart(stream.startAt)}</p>}
-      </a>
+      </AppLink>
     </article>
   );
 }

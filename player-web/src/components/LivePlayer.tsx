@@ -8,6 +8,7 @@ import { usePlayback } from "../lib/playback/usePlayback";
 import { usePlayerMetrics } from "../lib/playback/usePlayerMetrics";
 import type { StreamState } from "../lib/types";
 import { EngineBadge, LatencyReadout, PlaybackModeSwitch } from "./PlaybackModeSwitch";
+import { QualityMenu } from "./QualityMenu";
 
 export interface LivePlayerProps {
   /** The LL-HLS multivariant playlist. */
@@ -27,6 +28,8 @@ export interface LivePlayerProps {
   /** Shown by the audio view of a stream without a picture. */
   title?: string;
   posterUrl?: string;
+  /** The picture shown before playback starts (the creator's poster, else the live thumbnail). */
+  previewUrl?: string;
 }
 
 /** Back to live after a reconnect: load now, not at the engine's next retry. */
@@ -41,9 +44,6 @@ function useResumeAfterReconnect(streamState: StreamState | undefined, resume: (
     previous.current = streamState;
   }, [streamState]);
 }
-
-/** The quality menu's "let the player choose" (rendition ids are playlist URLs). */
-const AUTO = "auto";
 
 /** Preconnect to where the media comes from, before the first playlist request. */
 function usePreconnect(origin: string): void {
@@ -68,6 +68,7 @@ export function LivePlayer({
   streamState,
   title = "",
   posterUrl = "",
+  previewUrl,
 }: LivePlayerProps) {
   usePreconnect(env.mediaOrigin);
   const video = useRef<HTMLVideoElement>(null);
@@ -99,7 +100,7 @@ export function LivePlayer({
       data-audio-only={playback.audioOnly || undefined}
       data-playback-mode={mode}
     >
-      <video ref={video} playsInline aria-label="live video" />
+      <video ref={video} playsInline aria-label="live video" poster={previewUrl || undefined} />
       {playback.audioOnly && (
         <div className="audio-view" data-testid="audio-view">
           {posterUrl ? <img src={posterUrl} alt="" /> : <div className="poster-blank" />}
@@ -162,20 +163,7 @@ export function LivePlayer({
         <EngineBadge mode={mode} />
         {status === "playing" && latencyS !== null && <LatencyReadout mode={mode} seconds={latencyS} />}
         {playback.realtimeAvailable && <PlaybackModeSwitch mode={mode} onChoose={playback.chooseMode} />}
-        {playback.renditions.length > 1 && (
-          <select
-            aria-label="Quality"
-            value={playback.rendition ?? AUTO}
-            onChange={(event) => playback.chooseRendition(event.target.value === AUTO ? null : event.target.value)}
-          >
-            <option value={AUTO}>Auto</option>
-            {playback.renditions.map((rendition) => (
-              <option key={rendition.id} value={rendition.id}>
-                {rendition.label}
-              </option>
-            ))}
-          </select>
-        )}
+        <QualityMenu renditions={playback.renditions} chosen={playback.rendition} onChoose={playback.chooseRendition} />
       </div>
     </div>
   );

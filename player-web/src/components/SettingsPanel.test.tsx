@@ -5,7 +5,10 @@ import { SettingsPanel } from "./SettingsPanel";
 
 afterEach(() => vi.unstubAllGlobals());
 
-const settings = { dvrWindowSec: 120, ageRestricted: false, watermark: false, slowModeSec: 0, guestsMayChat: true, blockedWords: ["spam"], realtimePlayback: false };
+const settings = {
+  dvrWindowSec: 120, ageRestricted: false, watermark: false, slowModeSec: 0, guestsMayChat: true, blockedWords: ["spam"], realtimePlayback: false,
+  record: true, recordKeepDays: null, replaysPublic: true,
+};
 
 describe("SettingsPanel", () => {
   it("saves the form and shows what the server stored", async () => {
@@ -20,7 +23,7 @@ describe("SettingsPanel", () => {
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
     expect(calls.find((c) => c.method === "PATCH")?.body).toEqual({
       dvrWindowSec: 120, ageRestricted: true, watermark: false, slowModeSec: 10, guestsMayChat: true, blockedWords: ["spam", "scam"],
-      realtimePlayback: false,
+      realtimePlayback: false, record: true, recordKeepDays: null, replaysPublic: true,
     });
     expect(screen.getByText("Saved.")).toBeInTheDocument();
     expect(screen.getByLabelText(/Blocked words/)).toHaveValue("spam, scam");
@@ -60,5 +63,30 @@ describe("SettingsPanel", () => {
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
     const errors = screen.getAllByRole("alert").map((e) => e.textContent);
     expect(errors).toEqual(["must be an integer from 0 to 7200", "must be an integer from 0 to 3600"]);
+  });
+
+  it("turns recording off, keeps recordings a set number of days or the server's default, and makes replays private", async () => {
+    const { calls } = fakeFetch({
+      "GET /api/streams/s1/settings": () => ({ body: { ...settings, recordKeepDays: 7 } }),
+      "PATCH /api/streams/s1/settings": (call) => ({ body: { ...settings, ...(call.body as object) } }),
+    });
+    render(<SettingsPanel streamId="s1" />);
+    const keep = await screen.findByLabelText(/Keep recordings/);
+    expect(keep).toHaveValue("7");
+    expect(screen.getByRole("checkbox", { name: "Record my broadcasts" })).toBeChecked();
+    fireEvent.click(screen.getByRole("checkbox", { name: "Record my broadcasts" }));
+    fireEvent.change(keep, { target: { value: "0" } });
+    const publicReplays = screen.getByRole("checkbox", { name: "Replays and clips are public" });
+    expect(publicReplays).toHaveAccessibleDescription(/Anyone can watch/);
+    fireEvent.click(publicReplays);
+    expect(publicReplays).toHaveAccessibleDescription(/Only you, admins and your moderators/);
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
+    expect(calls.filter((c) => c.method === "PATCH").at(-1)?.body).toMatchObject({ record: false, recordKeepDays: 0, replaysPublic: false });
+    expect(screen.getByLabelText(/Keep recordings/)).toHaveValue("0");
+    // Emptied: the choice goes back to the server (null), and the server's answer shows as empty.
+    fireEvent.change(screen.getByLabelText(/Keep recordings/), { target: { value: " " } });
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Save settings" })));
+    expect(calls.filter((c) => c.method === "PATCH").at(-1)?.body).toMatchObject({ recordKeepDays: null });
+    expect(screen.getByLabelText(/Keep recordings/)).toHaveValue("");
   });
 });

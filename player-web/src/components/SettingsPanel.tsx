@@ -11,6 +11,10 @@ interface Draft {
   guestsMayChat: boolean;
   blockedWords: string;
   realtimePlayback: boolean;
+  record: boolean;
+  /** Empty: the server's default. */
+  recordKeepDays: string;
+  replaysPublic: boolean;
 }
 
 function toDraft(settings: Settings): Draft {
@@ -19,6 +23,7 @@ function toDraft(settings: Settings): Draft {
     dvrWindowSec: String(settings.dvrWindowSec),
     slowModeSec: String(settings.slowModeSec),
     blockedWords: settings.blockedWords.join(", "),
+    recordKeepDays: settings.recordKeepDays === null ? "" : String(settings.recordKeepDays),
   };
 }
 
@@ -56,6 +61,9 @@ export function SettingsPanel({ streamId, realtimeOffered = true }: { streamId: 
           guestsMayChat: draft.guestsMayChat,
           blockedWords: draft.blockedWords.split(",").map((word) => word.trim()).filter(Boolean),
           realtimePlayback: draft.realtimePlayback,
+          record: draft.record,
+          recordKeepDays: draft.recordKeepDays.trim() === "" ? null : number(draft.recordKeepDays),
+          replaysPublic: draft.replaysPublic,
         },
       });
       settings.set(saved);
@@ -107,6 +115,32 @@ export function SettingsPanel({ streamId, realtimeOffered = true }: { streamId: 
           ? "Viewers start on WebRTC (under a second behind you) where their browser can, and fall back to LL-HLS; each viewer may switch."
           : "This server has WebRTC turned off: viewers watch LL-HLS whatever this says."}
       </small>
+      <fieldset className="recording-settings">
+        <legend>Recordings</legend>
+        <label className="check">
+          <input type="checkbox" checked={draft.record} onChange={(e) => set("record", e.target.checked)} />
+          Record my broadcasts
+        </label>
+        <label>
+          Keep recordings (days; empty: the server&apos;s default, 0: until I delete them)
+          <input inputMode="numeric" value={draft.recordKeepDays} onChange={(e) => set("recordKeepDays", e.target.value)} />
+          {field("recordKeepDays")}
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={draft.replaysPublic}
+            aria-describedby="replays-hint"
+            onChange={(e) => set("replaysPublic", e.target.checked)}
+          />
+          Replays and clips are public
+        </label>
+        <small id="replays-hint" className="hint">
+          {draft.replaysPublic
+            ? "Anyone can watch and download them; recent replays are listed on the front page."
+            : "Only you, admins and your moderators see them."}
+        </small>
+      </fieldset>
       <label>
         Blocked words (comma-separated)
         <textarea value={draft.blockedWords} onChange={(e) => set("blockedWords", e.target.value)} rows={2} />

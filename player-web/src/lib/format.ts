@@ -35,3 +35,15 @@ export function formatClock(seconds: number): string {
   const mm = String(m).padStart(h ? 2 : 1, "0");
   return `${h ? `${h}:` : ""}${mm}:${String(s).padStart(2, "0")}`;
 }
+
+/** A file size in the units people read (1000-based, like file managers show downloads). */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

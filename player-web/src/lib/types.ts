@@ -23,6 +23,9 @@ export interface StreamCard {
   startAt: string | null;
   endedAt: string | null;
   ageRestricted: boolean;
+  /** The live poster made from the latest keyframe, while on air; null otherwise (absent
+   * from a server without thumbnails). The creator's posterUrl wins when set. */
+  thumbnailUrl?: string | null;
 }
 
 export interface StreamDetail extends StreamCard {
@@ -37,6 +40,8 @@ export interface StreamDetail extends StreamCard {
   playerUrl: string;
   /** WHEP playback; absent where the server does not offer WebRTC. */
   whepUrl?: string;
+  /** The longest clip the server cuts (clips.max_sec), where it says. */
+  clipMaxSec?: number;
 }
 
 export interface Settings {
@@ -47,6 +52,13 @@ export interface Settings {
   guestsMayChat: boolean;
   blockedWords: string[];
   realtimePlayback: boolean;
+  /** Record every broadcast (the server's recording.enabled until the creator chose). */
+  record: boolean;
+  /** Days a broadcast recording is kept: null for the server's recording.keep_days, 0 for
+   * until deleted. */
+  recordKeepDays: number | null;
+  /** Anyone may list and watch the replays; else only the creator, admins and moderators. */
+  replaysPublic: boolean;
 }
 
 export type KeyKind = "primary" | "backup";
@@ -85,4 +97,47 @@ export interface HealthSample {
   fps: number;
   dropRate: number;
   viewers: number;
+}
+
+export type RecordingKind = "broadcast" | "clip";
+/** `stopped`: the disk failed (full, or an I/O error) and the recording ended there. */
+export type RecordingState = "recording" | "complete" | "stopped";
+
+export interface RecordingRendition {
+  name: string;
+  /** 0 for the audio rendition. */
+  width: number;
+  height: number;
+  codecs: string;
+  bandwidth: number;
+}
+
+/** A past broadcast or a clip (GET /api/recordings/{id}); its URLs are the VOD routes. */
+export interface Recording {
+  id: string;
+  streamId: string;
+  kind: RecordingKind;
+  /** Plain text: render it as text, never as HTML. */
+  title: string;
+  state: RecordingState;
+  /** The daemon stopped (a crash) while it recorded; it ends at its last whole segment. */
+  interrupted: boolean;
+  startedAt: string;
+  endedAt: string | null;
+  durationSec: number;
+  sizeBytes: number;
+  renditions: RecordingRendition[];
+  posterUrl: string;
+  /** The multivariant playlist (VOD; EVENT while still recording). */
+  playbackUrl: string;
+  /** One progressive MP4 (a rendition and the audio). */
+  downloadUrl: string;
+  /** Who cut a clip (a handle); null for a broadcast recording. */
+  createdBy: string | null;
+}
+
+/** A recent public replay, as discovery lists them (GET /api/replays). */
+export interface Replay extends Recording {
+  streamTitle: string;
+  creator: { handle: string; displayName: string };
 }

@@ -8,6 +8,7 @@ import { SettingsPanel } from "../components/SettingsPanel";
 import { SignIn } from "../components/SignIn";
 import { StatusControl } from "../components/StatusControl";
 import { StreamKeyCard } from "../components/StreamKeyCard";
+import { StreamRecordings } from "../components/StreamRecordings";
 import { api, ApiError, hasSession } from "../lib/api";
 import { navigate } from "../lib/router";
 import type { StreamCard, StreamDetail, User } from "../lib/types";
@@ -100,6 +101,12 @@ function StreamRoom({ streamId }: { streamId: string }) {
         {channel && state && <LiveChat channel={channel} state={state} />}
         {channel && state && <ModerationPanel streamId={streamId} channel={channel} slowModeSec={state.slowModeSec} />}
         <SettingsPanel streamId={streamId} realtimeOffered={Boolean(stream.whepUrl)} />
+        <StreamRecordings
+          streamId={streamId}
+          deleteBroadcasts
+          deleteClips
+          emptyText={{ broadcasts: "No recordings yet: with recording on, each broadcast is kept here.", clips: "No clips yet." }}
+        />
       </div>
     </div>
   );

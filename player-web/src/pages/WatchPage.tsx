@@ -1,14 +1,17 @@
 import { useEffect, useState } from "react";
 import { AgeRequirementCard } from "../components/AgeRequirementCard";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+import { ClipMaker } from "../components/ClipMaker";
 import { LiveChat } from "../components/LiveChat";
 import { LiveBadge } from "../components/LiveBadge";
 import { LivePlayer } from "../components/LivePlayer";
 import { LiveTipTicker } from "../components/LiveTipTicker";
+import { StreamRecordings } from "../components/StreamRecordings";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { hasAgeConsent } from "../lib/ageGate";
 import { env } from "../lib/env";
 import { preloadEngines } from "../lib/playback/startEngine";
+import { pictureOf } from "../lib/recordings";
 import { navigate } from "../lib/router";
 import type { StreamDetail } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
@@ -56,6 +59,10 @@ function Watching({ stream }: { stream: StreamDetail }) {
   const src = `${env.mediaOrigin || ""}${hlsPath}`;
   // WHEP from the same origin as the media (the daemon serves both).
   const whepSrc = stream.whepUrl ? `${env.mediaOrigin || ""}${new URL(stream.whepUrl, window.location.origin).pathname}` : undefined;
+  const onAir = streamState === "live" || streamState === "reconnecting";
+  // Signed in (a viewer, the creator, staff): guests cannot clip.
+  const mayClip = onAir && state?.you != null && state.you.role !== "guest";
+  const [clipsRevision, setClipsRevision] = useState(0);
   return (
     <main className="watch">
       <div className="stage">
@@ -75,6 +82,7 @@ function Watching({ stream }: { stream: StreamDetail }) {
                 streamState={streamState}
                 title={stream.title}
                 posterUrl={stream.posterUrl}
+                previewUrl={pictureOf(stream.posterUrl, stream.thumbnailUrl) ?? undefined}
               />
             )}
             {channel && <LiveTipTicker feed={channel.tips} />}
@@ -84,7 +92,9 @@ function Watching({ stream }: { stream: StreamDetail }) {
           <LiveBadge state={streamState} />
           <h1>{stream.title}</h1>
           <p className="creator">{stream.creator.displayName || stream.creator.handle}</p>
+          {mayClip && <ClipMaker streamId={stream.id} maxSec={stream.clipMaxSec} onCreated={() => setClipsRevision((n) => n + 1)} />}
         </div>
+        <StreamRecordings streamId={stream.id} deleteClips={state?.you?.canModerate ?? false} clipsRevision={clipsRevision} />
       </div>
       <ErrorBoundary what="the chat">
         {channel && state ? <LiveChat channel={channel} state={state} /> : <section className="live-chat" aria-busy="true" />}

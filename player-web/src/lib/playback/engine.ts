@@ -1,4 +1,4 @@
-// A playback engine puts a live stream on a <video>: WebRTC (WHEP) in Real-time mode,
+// A playback engine puts a live stream (or a recording of one) on a <video>: WebRTC (WHEP) in Real-time mode,
 // hls.js (or the browser's own HLS) in LL-HLS mode. The player's hooks know engines only
 // through this interface; which engine plays a stream is decided in one place, startEngine.ts.
 
@@ -8,6 +8,9 @@ export interface PlaybackSource {
   hlsUrl: string;
   /** The WHEP endpoint, where the server offers real-time playback. */
   whepUrl?: string;
+  /** A recording (a replay or a clip), not a live stream: played from its start over its
+   * whole length, its playlist a VOD one (EVENT while it is still being recorded). */
+  vod?: boolean;
 }
 
 /** How the viewer watches: "realtime" (WebRTC, well under a second behind) or "llhls". */

@@ -22,7 +22,7 @@ const fake = vi.hoisted(() => {
     calls: string[] = [];
     liveSyncPosition = null;
     latency = 0;
-    constructor() {
+    constructor(readonly config: Record<string, unknown> = {}) {
       FakeHls.instances.push(this);
     }
     on(event: string, handler: Handler) {
@@ -65,14 +65,14 @@ function multivariant(...names: string[]): string {
   return ["#EXTM3U", ...names.flatMap((name) => ["#EXT-X-STREAM-INF:BANDWIDTH=1000", `/hls/ab12/${name}/index.m3u8`])].join("\n");
 }
 
-async function started() {
+async function started(source: { hlsUrl: string; vod?: boolean } = { hlsUrl: "/hls/ab12/index.m3u8" }) {
   const told: { renditions: Rendition[][]; ready: number; failed: string[] } = { renditions: [], ready: 0, failed: [] };
   const events: EngineEvents = {
     onRenditions: (renditions) => told.renditions.push(renditions),
     onReady: () => (told.ready += 1),
     onFailed: (message) => told.failed.push(message),
   };
-  const engine = await hlsJsEngine.start(document.createElement("video"), { hlsUrl: "/hls/ab12/index.m3u8" }, events, new AbortController().signal);
+  const engine = await hlsJsEngine.start(document.createElement("video"), source, events, new AbortController().signal);
   const hls = fake.FakeHls.instances.at(-1)!;
   return { engine: engine!, hls, told };
 }
@@ -144,5 +144,28 @@ describe("the hls.js engine", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(hls.calls).toEqual(["loadSource /hls/ab12/index.m3u8", "attachMedia"]);
     engine.destroy();
+  });
+
+  it("plays a recording from its start over its whole length, and never watches its levels", async () => {
+    const fetched = vi.fn(async () => new Response(multivariant("source")));
+    vi.stubGlobal("fetch", fetched);
+    const live = await started();
+    expect(live.hls.config).toMatchObject({ lowLatencyMode: true, liveDurationInfinity: true });
+    live.engine.destroy();
+    vi.useFakeTimers();
+    try {
+      const { engine, hls, told } = await started({ hlsUrl: "/vod/r1/index.m3u8", vod: true });
+      expect(hls.config).toMatchObject({ startPosition: 0, lowLatencyMode: false, liveDurationInfinity: false });
+      hls.levels = [level("source", 720), level("audio", 0)];
+      hls.emit("manifestParsed", { levels: hls.levels });
+      expect(told.ready).toBe(1);
+      hls.emit("levelLoaded", { level: 0, details: { live: false } }); // a VOD playlist ends, always
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(fetched).not.toHaveBeenCalled();
+      expect(hls.calls).toEqual(["loadSource /vod/r1/index.m3u8", "attachMedia"]);
+      engine.destroy();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,8 @@
 // LL-HLS through hls.js (its light build, loaded on first use) where Media Source
-// Extensions exist. Fatal errors go through RecoveryPolicy: media errors are recovered,
-// network errors retried with backoff, anything else ends playback. The levels follow the
-// multivariant playlist as renditions come and go (LevelWatch).
+// Extensions exist; recordings (VOD) too, from their start. Fatal errors go through
+// RecoveryPolicy: media errors are recovered, network errors retried with backoff, anything
+// else ends playback. The levels of a live stream follow the multivariant playlist as
+// renditions come and go (LevelWatch).
 import type { Level } from "hls.js";
 import { RecoveryPolicy } from "../recovery";
 import type { Engine, PlaybackEngine, Rendition, StartEngine } from "./engine";
@@ -24,6 +25,24 @@ export function renditionsOf(levels: readonly Level[]): Rendition[] {
 
 const loadHlsJs = () => import("hls.js/light");
 
+const LIVE_CONFIG = {
+  lowLatencyMode: true,
+  liveDurationInfinity: true,
+  backBufferLength: 90,
+  maxLiveSyncPlaybackRate: 1.5,
+  manifestLoadingMaxRetry: 2,
+} as const;
+
+/** A recording starts at its beginning, and its duration is what is recorded so far (an
+ * EVENT playlist, still growing, would otherwise start at its end and last forever). */
+const RECORDING_CONFIG = {
+  startPosition: 0,
+  lowLatencyMode: false,
+  liveDurationInfinity: false,
+  backBufferLength: 90,
+  manifestLoadingMaxRetry: 2,
+} as const;
+
 const start: StartEngine = async (element, source, events, signal) => {
   const { default: Hls } = await loadHlsJs();
   if (signal.aborted || !Hls.isSupported()) return null;
@@ -31,13 +50,7 @@ const start: StartEngine = async (element, source, events, signal) => {
   let retry: ReturnType<typeof setTimeout> | null = null;
   /** The viewer's choice (a media playlist), kept across reloads while it exists. */
   let chosen: string | null = null;
-  let hls: InstanceType<typeof Hls> | null = new Hls({
-    lowLatencyMode: true,
-    liveDurationInfinity: true,
-    backBufferLength: 90,
-    maxLiveSyncPlaybackRate: 1.5,
-    manifestLoadingMaxRetry: 2,
-  });
+  let hls: InstanceType<typeof Hls> | null = new Hls(source.vod ? RECORDING_CONFIG : LIVE_CONFIG);
   const levelIndex = (id: string | null) => (id === null || !hls ? -1 : hls.levels.findIndex((level) => level.uri === id));
   const tellRenditions = () => {
     if (!hls) return;
@@ -72,7 +85,7 @@ const start: StartEngine = async (element, source, events, signal) => {
   hls.on(Hls.Events.LEVELS_UPDATED, tellRenditions);
   hls.on(Hls.Events.LEVEL_LOADED, (_event, data) => {
     // EXT-X-ENDLIST while the page still plays: the rendition may be gone, not the stream.
-    if (!data.details.live) void watch.levelEnded(data.level);
+    if (!data.details.live && !source.vod) void watch.levelEnded(data.level);
   });
   hls.on(Hls.Events.FRAG_LOADED, () => policy.onProgress());
   hls.on(Hls.Events.ERROR, (_event, data) => {
@@ -91,7 +104,8 @@ const start: StartEngine = async (element, source, events, signal) => {
   });
   hls.loadSource(source.hlsUrl);
   hls.attachMedia(element);
-  watch.start();
+  // A recording's renditions are fixed: nothing comes or goes under it.
+  if (!source.vod) watch.start();
 
   const engine: PlaybackEngine = {
     setRendition: (id) => {
