@@ -191,7 +191,7 @@ def _range(header: str | None, size: int) -> tuple[int, int] | web.Response | No
 def _file_name(title: str) -> tuple[str, str]:
     """(an ASCII-safe file name, the RFC 5987 UTF-8 one) for Content-Disposition."""
     safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", title).strip(" ._-")[:100] or "recording"
-    return safe + ".mp4", urllib.parse.quote((title.strip() or "recording")[:100] + ".mp4")
+    return safe + ".mp4", urllib.parse.quote((title.strip() or "recording")[:100] + ".mp4", safe="")
 
 
 async def serve_download(request: web.Request, recording: Recording, *,
