@@ -31,9 +31,11 @@ from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
 from mediad.realtime.stream_health import WebRtcLookup
 from mediad.reconnect_grace import ReconnectGrace
+from mediad.recording.setup import setup_recording
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
+from mediad.thumbnails import Thumbnails, setup_thumbnails
 from mediad.urls import Ports
 
 if TYPE_CHECKING:
@@ -88,6 +90,8 @@ class Daemon:
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
         setup_hls(app, self.pipelines)
+        setup_thumbnails(app, Thumbnails(self.pipelines, config.thumbnails))
+        recorder = setup_recording(app, config, self.store, self.registry, self.pipelines)
         webrtc_health: WebRtcLookup = _no_webrtc
         if config.webrtc.enabled:
             from mediad.webrtc.setup import setup_webrtc
@@ -98,7 +102,8 @@ class Daemon:
             webrtc_health = app[WHEP_FEEDS].health_message
         setup_web(app)
         tokens = Tokens.from_config(config)
-        setup_realtime(app, tokens, pipelines=self.pipelines.get, webrtc=webrtc_health)
+        setup_realtime(app, tokens, pipelines=self.pipelines.get, webrtc=webrtc_health,
+                       recording=recorder.health)
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
                                   app[RECORDER], ports=lambda: self.ports))

@@ -34,7 +34,12 @@ from mediad.realtime.recorder import Recorder
 from mediad.realtime.relay import Relay
 from mediad.realtime.routes import add_routes
 from mediad.realtime.snapshot import Snapshots
-from mediad.realtime.stream_health import PipelineLookup, StreamHealth, WebRtcLookup
+from mediad.realtime.stream_health import (
+    PipelineLookup,
+    RecordingLookup,
+    StreamHealth,
+    WebRtcLookup,
+)
 from mediad.realtime.stream_status import StreamStatus
 from mediad.realtime.text import BlockedWords
 from mediad.realtime.tip_webhook import TipWebhook
@@ -45,6 +50,7 @@ from mediad.realtime.viewers import REPORT, viewer_key
 def setup_realtime(app: web.Application, tokens: Tokens, *,
                    pipelines: PipelineLookup = lambda stream_id: None, bus: Bus | None = None,
                    webrtc: WebRtcLookup = lambda stream_id: None,
+                   recording: RecordingLookup = lambda stream_id: None,
                    clock: Callable[[], float] = time.monotonic) -> None:
     config, store, registry = app[CONFIG], app[STORE], app[REGISTRY]
     bus = bus if bus is not None else make_bus(config.realtime)
@@ -58,7 +64,7 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
         webrtc_playback=config.webrtc.enabled and not config.transcode.enabled))
     health = StreamHealth(config.realtime.health_interval_sec, store, registry, recorder,
                           viewers, pipelines=pipelines, advice=encoders.advice, webrtc=webrtc,
-                          clock=clock)
+                          recording=recording, clock=clock)
     identities = Identities(tokens, store)
     relay.claim(REPORT, viewers.report_received)
     relay.watch(m.HEALTH, health.remember)

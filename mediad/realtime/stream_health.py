@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from mediad.background import Periodic
 from mediad.clock import iso_utc, now_ms
@@ -29,6 +30,9 @@ AdviceLookup = Callable[[str], list[Advice]]
 """The encoder advice for a stream's publisher now."""
 WebRtcLookup = Callable[[str], dict[str, int] | None]
 """A stream's WHEP figures (``viewers``, ``falls``, ``droppedUnits``), where WebRTC is on."""
+RecordingLookup = Callable[[str], dict[str, Any] | None]
+"""What the recorder says of a stream's broadcast recording (its ``warning`` when the disk
+fell behind or failed), while it records."""
 
 
 class StreamHealth:
@@ -37,6 +41,7 @@ class StreamHealth:
                  pipelines: PipelineLookup = lambda stream_id: None,
                  advice: AdviceLookup = lambda stream_id: [],
                  webrtc: WebRtcLookup = lambda stream_id: None,
+                 recording: RecordingLookup = lambda stream_id: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_sec = interval_sec
         self._store = store
@@ -46,6 +51,7 @@ class StreamHealth:
         self._pipelines = pipelines
         self._advice = advice
         self._webrtc = webrtc
+        self._recording = recording
         self._clock = clock
         self._counters: dict[str, Counters] = {}
         self._publishers = PublisherHealth()
@@ -93,6 +99,9 @@ class StreamHealth:
             webrtc = self._webrtc(stream_id)
             if webrtc is not None:
                 message["webrtc"] = webrtc
+            recording = self._recording(stream_id)
+            if recording is not None:
+                message["recording"] = recording
             await self._recorder.broadcast(stream_id, message)
 
     def _read_counters(self, live: LiveStream) -> Counters:
