@@ -88,7 +88,8 @@ class Recorder:
         if self._events is not None:
             self._events.close()
         await self._tasks.cancel_all()
-        for stream_id in list(self._active):
+        for stream_id, active in list(self._active.items()):
+            active.recording.interrupted = True  # the daemon stopped, not the broadcast
             self._close(stream_id)
         if self.writer is not None:
             await asyncio.to_thread(self.writer.stop)
