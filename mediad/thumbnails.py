@@ -40,11 +40,14 @@ from packager.poster import PosterError, poster_jpeg
 
 __all__ = [
     "THUMBNAILS",
+    "KeyframeSource",
     "Thumbnail",
     "Thumbnails",
+    "newest_keyframe",
     "poster_segment",
     "recording_poster",
     "setup_thumbnails",
+    "video_rendition",
 ]
 
 log = logging.getLogger("mediad.thumbnails")
@@ -78,7 +81,7 @@ class Thumbnail:
 
 
 @dataclass(frozen=True, slots=True)
-class _Keyframe:
+class KeyframeSource:
     """Where a thumbnail comes from: a rendition's segment, its first part and init."""
 
     rendition: str
@@ -191,7 +194,7 @@ class Thumbnails:
         for stream_id in gone:
             del self._cache[stream_id]
 
-    async def _make(self, stream_id: str, pipeline: StreamPipeline, keyframe: _Keyframe
+    async def _make(self, stream_id: str, pipeline: StreamPipeline, keyframe: KeyframeSource
                     ) -> Thumbnail | None:
         made: Thumbnail | None = None
         try:
@@ -242,7 +245,7 @@ def video_rendition(pipeline: StreamPipeline) -> tuple[str, MediaPlaylist] | Non
     return None if tallest is None else (tallest[1], renditions[tallest[1]].playlist)
 
 
-def newest_keyframe(pipeline: StreamPipeline) -> _Keyframe | None:
+def newest_keyframe(pipeline: StreamPipeline) -> KeyframeSource | None:
     """The first part of the newest complete segment of the thumbnails' rendition."""
     found = video_rendition(pipeline)
     if found is None:
@@ -252,7 +255,7 @@ def newest_keyframe(pipeline: StreamPipeline) -> _Keyframe | None:
         init = playlist.inits.get(segment.init)
         if segment.complete and segment.parts and segment.parts[0].independent \
                 and init is not None:
-            return _Keyframe(name, segment.msn, init, segment.parts[0].data)
+            return KeyframeSource(name, segment.msn, init, segment.parts[0].data)
     return None
 
 
