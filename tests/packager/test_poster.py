@@ -77,19 +77,16 @@ def test_the_whole_segment_gives_the_same_poster_as_its_first_part(
     assert poster_jpeg(init, segment.data, 320) == poster_jpeg(init, segment.parts[0].data, 320)
 
 
-def test_a_poster_is_never_scaled_up(muxed: MediaPlaylist) -> None:
+@pytest.mark.parametrize(("max_width", "expected"), [
+    (1920, (640, 360)),  # never scaled up
+    (301, (300, 168)),   # even sides, within the width asked for
+])
+def test_the_size_asked_for_is_the_size_decoded(muxed: MediaPlaylist, max_width: int,
+                                                expected: tuple[int, int]) -> None:
     segment = second_segment(muxed)
-    jpeg, width, height = poster_jpeg(muxed.inits[segment.init], segment.parts[0].data, 1920)
-    assert (width, height) == (640, 360)
-    assert (decode_jpeg(jpeg).width, decode_jpeg(jpeg).height) == (640, 360)
-
-
-def test_an_odd_width_gives_even_sides_within_it(muxed: MediaPlaylist) -> None:
-    segment = second_segment(muxed)
-    jpeg, width, height = poster_jpeg(muxed.inits[segment.init], segment.parts[0].data, 301)
-    assert (width, height) == (300, 168)
+    jpeg, *size = poster_jpeg(muxed.inits[segment.init], segment.parts[0].data, max_width)
     picture = decode_jpeg(jpeg)
-    assert (picture.width, picture.height) == (300, 168)
+    assert tuple(size) == (picture.width, picture.height) == expected
 
 
 def test_non_square_pixels_are_shown_in_the_picture_shape() -> None:
