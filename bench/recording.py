@@ -110,10 +110,13 @@ class Side:
         self.token = body["accessToken"]
 
 
-def config_text(viewers: int) -> str:
-    return ("[transcode]\nenabled = false\n[webrtc]\nenabled = false\n"
-            f"[server]\nmax_connections_per_address = {2 * viewers + 64}\n"
-            "[recording]\nenabled = true\n")
+CONFIG = "[transcode]\nenabled = false\n[webrtc]\nenabled = false\n[recording]\nenabled = true\n"
+
+
+def daemon_env(viewers: int, publications: Path) -> dict[str, str]:
+    """Every viewer from 127.0.0.1 admitted (``[server]`` is the harness's own section)."""
+    return {"MEDIAD_SERVER_MAX_CONNECTIONS_PER_ADDRESS": str(2 * viewers + 64),
+            PUBLICATIONS_ENV: str(publications)}
 
 
 def wait_media_url(side: Side, within: float = 30.0) -> str:
@@ -258,15 +261,14 @@ def measure(on: Side, off: Side, args: argparse.Namespace, source: Path, work: P
         figures.recorder_cpu_s = recorder.stop()
         figures.recorder_threads = recorder.threads
         figures.written_bytes = bytes_under(root) - written0
-        for side in (on, off):
-            status, body = side.api("PUT", f"/api/streams/{side.stream}/state",
-                                    {"state": "ended"})
-            if status != 200:
-                sys.exit(f"{side.name}: PUT state ended answered {status}: {body}")
-    finally:
+    finally:  # stopped first: ffmpeg would report the API's disconnect as a broken pipe
         for publisher in publishers:
             publisher.kill()
             publisher.wait()
+    for side in (on, off):
+        status, body = side.api("PUT", f"/api/streams/{side.stream}/state", {"state": "ended"})
+        if status != 200:
+            sys.exit(f"{side.name}: PUT state ended answered {status}: {body}")
     figures.recording = completed_recording(on)
     status, listed = off.api("GET", f"/api/streams/{off.stream}/recordings")
     if status != 200 or listed["recordings"]:
@@ -343,9 +345,8 @@ def main() -> None:
         for name in ("rec-on", "rec-off"):
             publications = work / f"{name}-publications.json"
             sides.append(Side(name, DaemonProcess(
-                extra_config=config_text(args.viewers), data_dir=work / name,
-                module="bench.recording_daemon", env={PUBLICATIONS_ENV: str(publications)}),
-                publications))
+                extra_config=CONFIG, data_dir=work / name, module="bench.recording_daemon",
+                env=daemon_env(args.viewers, publications)), publications))
         on, off = sides
         with on.daemon, off.daemon:
             figures = measure(on, off, args, source, work)
