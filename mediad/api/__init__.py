@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from mediad.api.analytics import setup_analytics
+from mediad.api.clips import setup_clips
 from mediad.api.context import API, ApiContext
 from mediad.api.keys import setup_keys
 from mediad.api.moderators import setup_moderators
+from mediad.api.recordings import setup_recordings
 from mediad.api.sessions import setup_sessions
 from mediad.api.settings import setup_settings
 from mediad.api.streams import setup_streams
@@ -23,3 +25,5 @@ def setup_api(app: web.Application, api: ApiContext) -> None:
     setup_settings(app)
     setup_moderators(app)
     setup_analytics(app)
+    setup_recordings(app)
+    setup_clips(app)

@@ -8,6 +8,7 @@ from typing import Any
 from mediad.clock import iso_utc
 from mediad.config import Config
 from mediad.lifecycle import ON_AIR
+from mediad.recording.model import Recording
 from mediad.store.keys import KeyKind, StreamKey
 from mediad.store.streams import Stream
 from mediad.store.users import User
@@ -69,6 +70,34 @@ def settings_view(stream: Stream, config: Config) -> dict[str, Any]:
             "record": stream.records(config.recording.enabled),
             "recordKeepDays": stream.record_keep_days,
             "replaysPublic": stream.replays_public}
+
+
+def recording_view(recording: Recording) -> dict[str, Any]:
+    """A broadcast recording or a clip: what it holds and where it plays (the VOD routes)."""
+    renditions = [*recording.video_renditions()]
+    audio = recording.audio_rendition()
+    if audio is not None:
+        renditions.append(audio)
+    base = f"/vod/{recording.id}"
+    return {
+        "id": recording.id,
+        "streamId": recording.stream_id,
+        "kind": recording.kind,
+        "title": recording.title,
+        "state": recording.state,
+        "interrupted": recording.interrupted,
+        "startedAt": iso_utc(recording.started_at),
+        "endedAt": _iso(recording.ended_at),
+        "durationSec": round(recording.duration, 3),
+        "sizeBytes": recording.size,
+        "renditions": [{"name": r.name, "width": 0 if r.audio else r.width,
+                        "height": 0 if r.audio else r.height, "codecs": r.codecs,
+                        "bandwidth": r.peak_bps} for r in renditions],
+        "posterUrl": f"{base}/poster.jpg",
+        "playbackUrl": f"{base}/index.m3u8",
+        "downloadUrl": f"{base}/download.mp4",
+        "createdBy": recording.created_by,
+    }
 
 
 def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Config,

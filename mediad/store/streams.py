@@ -155,6 +155,12 @@ class StreamRepository:
             " ELSE -updated_at END, id LIMIT ?", (ended_since, limit))
         return [_stream(row) for row in rows]
 
+    async def with_public_replays(self) -> builtins.list[Stream]:
+        """Streams whose recordings anyone may list (discovery's recent replays)."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM streams WHERE replays_public = 1 ORDER BY created_at, id")
+        return [_stream(row) for row in rows]
+
     async def delete(self, stream_id: str) -> bool:
         """The stream and all it owns (keys, chat, tips, its event log)."""
         for table in ("stream_events", "health_samples"):  # kept without a foreign key

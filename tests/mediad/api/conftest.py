@@ -1,6 +1,7 @@
 """The whole HTTP API (REST, real-time routes) on a real aiohttp server over a real store,
 with the accounts of the authorization matrix: an admin, two creators with a stream each,
-a moderator of the first stream, and a viewer."""
+a moderator of the first stream, and a viewer. The recorder is the daemon's (over a
+``recordings`` folder of the test's own, packaging without a ladder)."""
 
 from __future__ import annotations
 
@@ -28,10 +29,13 @@ from mediad.http.app import create_app
 from mediad.passwords import hash_password
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
+from mediad.recording.recorder import Recorder
+from mediad.recording.setup import setup_recording
 from mediad.store import Store
 from mediad.store.keys import KEY_KINDS
 from mediad.store.streams import Stream
 from mediad.store.users import Role, User
+from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
 from mediad.urls import Ports
 
@@ -66,6 +70,8 @@ class ApiEnv:
     """Carla's stream; Moe moderates it."""
     other_stream: Stream
     """Otto's stream."""
+    pipelines: StreamPipelines
+    recorder: Recorder
     extra_clients: list[TestClient] = field(default_factory=list)
 
     def headers(self, who: str | None) -> dict[str, str]:
@@ -109,20 +115,24 @@ async def make_api_env(tmp_path: Path, *, auth: AuthConfig | None = None,
     await store.moderators.add(streams[0].id, users["moderator"].id, 0)
     registry = StreamRegistry(store, auto_live=False)
     tokens = Tokens(b"test-secret-for-the-api-0123456789abcdef", 900, 3600)
+    pipelines = StreamPipelines(config.hls, registry, store)
+    await pipelines.start()
     app = create_app(config, store, registry)
+    recorder = setup_recording(app, config, store, registry, pipelines)
     setup_realtime(app, tokens)
     setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
                               ports=lambda: PORTS))
     client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
     await client.start_server()
     return ApiEnv(client, store, registry, tokens, config, users, streams[0],
-                  streams[1])
+                  streams[1], pipelines, recorder)
 
 
 async def close_api_env(env: ApiEnv) -> None:
     for client in env.extra_clients:
         await client.close()
     await env.client.close()
+    await env.pipelines.stop()
     await env.registry.close()
     await env.store.close()
 

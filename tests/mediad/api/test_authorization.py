@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.mediad.api.conftest import ApiEnv
+from tests.mediad.api.recordings_testing import keep, on_air
 
 CALLERS = ["anonymous", "viewer", "moderator", "other_creator", "creator", "admin"]
 
@@ -96,3 +97,98 @@ async def test_a_creator_cannot_reach_another_creators_stream_by_its_id(env: Api
 async def test_a_missing_stream_is_not_found_for_everyone(env: ApiEnv) -> None:
     status, body = await env.call("GET", "/api/streams/nosuchstream/keys", "admin")
     assert status == 404 and body == {"error": "no such stream"}
+
+
+# Recordings and clips: who sees them depends on the stream's replaysPublic; a broadcast
+# recording is deleted by its creator or an admin, a clip also by the stream's moderators
+# (and by whoever cut it: here the admin, so that cutting gives nobody else a right).
+# (method, path template, status per caller): "{b}" is a broadcast recording of the stream,
+# "{c}" a clip of it; the stream is not on air (a clip request gets 409 once allowed).
+PUBLIC_REPLAYS: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/api/streams/{s}/recordings", dict.fromkeys(CALLERS, 200)),
+    ("GET", "/api/streams/{s}/clips", dict.fromkeys(CALLERS, 200)),
+    ("GET", "/api/recordings/{b}", dict.fromkeys(CALLERS, 200)),
+    ("GET", "/api/recordings/{c}", dict.fromkeys(CALLERS, 200)),
+    ("GET", "/api/replays", dict.fromkeys(CALLERS, 200)),
+    ("DELETE", "/api/recordings/{b}", {"anonymous": 401, "viewer": 403, "moderator": 403,
+                                       "other_creator": 403, "creator": 204, "admin": 204}),
+    ("DELETE", "/api/recordings/{c}", {"anonymous": 401, "viewer": 403, "moderator": 204,
+                                       "other_creator": 403, "creator": 204, "admin": 204}),
+    ("POST", "/api/streams/{s}/clips", {**dict.fromkeys(CALLERS, 409), "anonymous": 401}),
+]
+ALLOWED_PRIVATE = {"creator", "admin", "moderator"}
+PRIVATE_REPLAYS: list[tuple[str, str, dict[str, int]]] = [
+    ("GET", "/api/streams/{s}/recordings", {"anonymous": 401, "viewer": 403,
+                                            "other_creator": 403,
+                                            **dict.fromkeys(ALLOWED_PRIVATE, 200)}),
+    ("GET", "/api/streams/{s}/clips", {"anonymous": 401, "viewer": 403, "other_creator": 403,
+                                       **dict.fromkeys(ALLOWED_PRIVATE, 200)}),
+    ("GET", "/api/recordings/{b}", {"anonymous": 404, "viewer": 404, "other_creator": 404,
+                                    **dict.fromkeys(ALLOWED_PRIVATE, 200)}),
+    ("GET", "/api/recordings/{c}", {"anonymous": 404, "viewer": 404, "other_creator": 404,
+                                    **dict.fromkeys(ALLOWED_PRIVATE, 200)}),
+    ("DELETE", "/api/recordings/{b}", {"anonymous": 401, "viewer": 404, "moderator": 403,
+                                       "other_creator": 404, "creator": 204, "admin": 204}),
+    ("DELETE", "/api/recordings/{c}", {"anonymous": 401, "viewer": 404, "moderator": 204,
+                                       "other_creator": 404, "creator": 204, "admin": 204}),
+    ("POST", "/api/streams/{s}/clips", {"anonymous": 401, "viewer": 403, "other_creator": 403,
+                                        **dict.fromkeys(ALLOWED_PRIVATE, 409)}),
+]
+
+
+async def _check_recordings(env: ApiEnv, caller: str, method: str, template: str,
+                            expected: dict[str, int], *, public: bool) -> None:
+    if not public:
+        await env.store.streams.update(env.stream.id, replays_public=False)
+    broadcast = await keep(env, env.stream.id)
+    clip = await keep(env, env.stream.id, kind="clip", by=env.users["admin"])
+    path = template.format(s=env.stream.id, b=broadcast.id, c=clip.id)
+    who = None if caller == "anonymous" else caller
+    body = {"durationSec": 5} if method == "POST" else None
+    status, reply = await env.call(method, path, who, json=body)
+    assert status == expected[caller], (caller, method, path, status, reply)
+    if status >= 400:
+        assert isinstance(reply["error"], str) and reply["error"]
+    target = broadcast if "{b}" in template else clip if "{c}" in template else None
+    if method == "DELETE" and target is not None:
+        assert target.directory.exists() == (status != 204)
+        assert (env.recorder.library.get(target.id) is None) == (status == 204)
+    if method == "GET" and path.endswith("/recordings") and status == 200:
+        assert [r["id"] for r in reply["recordings"]] == [broadcast.id]
+    if method == "GET" and path.endswith("/clips") and status == 200:
+        assert [r["id"] for r in reply["clips"]] == [clip.id]
+    if path == "/api/replays":
+        assert [r["id"] for r in reply["replays"]] == [broadcast.id]
+
+
+REPLAYS = [(True, *case) for case in PUBLIC_REPLAYS] + [
+    (False, *case) for case in PRIVATE_REPLAYS]
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize("public, method, template, expected", REPLAYS,
+                         ids=[f"{'public' if p else 'private'} {m} {t}"
+                              for p, m, t, _ in REPLAYS])
+async def test_who_sees_and_deletes_recordings_and_clips(
+        env: ApiEnv, caller: str, public: bool, method: str, template: str,
+        expected: dict[str, int]) -> None:
+    await _check_recordings(env, caller, method, template, expected, public=public)
+
+
+async def test_private_replays_stay_out_of_discovery_even_for_those_who_may_see_them(
+        env: ApiEnv) -> None:
+    await env.store.streams.update(env.stream.id, replays_public=False)
+    await keep(env, env.stream.id)
+    for caller in CALLERS:
+        status, body = await env.call("GET", "/api/replays",
+                                      None if caller == "anonymous" else caller)
+        assert status == 200 and body == {"replays": []}, caller
+
+
+@pytest.mark.parametrize("caller", [c for c in CALLERS if c != "anonymous"])
+async def test_every_signed_in_caller_clips_a_live_stream_with_public_replays(
+        env: ApiEnv, caller: str) -> None:
+    await on_air(env, env.stream.id, seconds=2)
+    status, body = await env.call("POST", f"/api/streams/{env.stream.id}/clips", caller,
+                                  json={"durationSec": 1})
+    assert status == 201 and body["createdBy"] == env.users[caller].handle, (caller, body)

@@ -46,3 +46,19 @@ async def test_existing_streams_follow_the_server_and_choices_round_trip(
         assert back is not None and back.record is True and back.record_keep_days is None
     finally:
         await reopened.close()
+
+
+async def test_only_streams_with_public_replays_are_offered_to_discovery(
+        tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "a.sqlite3")
+    try:
+        owner = await store.users.create("ann", "Ann", "creator", "x")
+        public = await store.streams.create(owner.id, "public")
+        private = await store.streams.create(owner.id, "private")
+        await store.streams.update(private.id, replays_public=False)
+        assert [s.id for s in await store.streams.with_public_replays()] == [public.id]
+        await store.streams.update(private.id, replays_public=True)
+        assert {s.id for s in await store.streams.with_public_replays()} == {
+            public.id, private.id}
+    finally:
+        await store.close()
