@@ -1,5 +1,5 @@
-import { fireEvent, render, screen } from "@testing-library/react";
-import { describe, expect, it, vi } from "vitest";
+import { act, fireEvent, render, screen } from "@testing-library/react";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { StreamCard } from "../lib/types";
 import { LiveBadge } from "./LiveBadge";
 import { LiveCard, LiveCardSkeleton } from "./LiveCard";
@@ -16,6 +16,10 @@ const card = (overrides: Partial<StreamCard> = {}): StreamCard => ({
   ageRestricted: false,
   ...overrides,
 });
+
+afterEach(() => vi.useRealTimers());
+
+const picture = () => document.querySelector(".poster img");
 
 describe("LiveCard", () => {
   it("shows a live stream with its poster, creator, badge and viewers", () => {
@@ -56,5 +60,44 @@ describe("LiveCard", () => {
     expect(screen.getByTestId("card-skeleton")).toHaveAttribute("aria-hidden", "true");
     expect(screen.getByText("ENDED")).toBeInTheDocument();
     expect(screen.getByText("PREVIEW")).toBeInTheDocument();
+  });
+
+  it("shows the live thumbnail when the creator set no poster, fetched again every 10 s while the page is visible", () => {
+    vi.useFakeTimers();
+    vi.setSystemTime(1_000_000_000_000);
+    render(<LiveCard stream={card({ posterUrl: "", thumbnailUrl: "/thumbs/ab12.jpg" })} onOpen={() => undefined} />);
+    expect(picture()).toHaveAttribute("src", "/thumbs/ab12.jpg"); // first as it is: the cache may hold it
+    act(() => vi.advanceTimersByTime(10_000));
+    expect(picture()).toHaveAttribute("src", `/thumbs/ab12.jpg?t=${Math.floor(1_000_000_010_000 / 10_000)}`);
+    const visibility = vi.spyOn(document, "visibilityState", "get").mockReturnValue("hidden");
+    act(() => vi.advanceTimersByTime(30_000));
+    expect(picture()).toHaveAttribute("src", `/thumbs/ab12.jpg?t=${Math.floor(1_000_000_010_000 / 10_000)}`); // hidden: nothing fetched
+    visibility.mockRestore();
+    act(() => vi.advanceTimersByTime(10_000));
+    expect(picture()).toHaveAttribute("src", `/thumbs/ab12.jpg?t=${Math.floor(1_000_000_050_000 / 10_000)}`);
+  });
+
+  it("keeps the creator's poster over the thumbnail, and never refreshes it", () => {
+    vi.useFakeTimers();
+    render(<LiveCard stream={card({ thumbnailUrl: "/thumbs/ab12.jpg" })} onOpen={() => undefined} />);
+    act(() => vi.advanceTimersByTime(60_000));
+    expect(picture()).toHaveAttribute("src", "/posters/jam.jpg");
+  });
+
+  it("falls back to the placeholder when the picture fails to load, and tries the next one", () => {
+    vi.useFakeTimers();
+    render(<LiveCard stream={card({ posterUrl: "", thumbnailUrl: "/thumbs/ab12.jpg" })} onOpen={() => undefined} />);
+    fireEvent.error(picture()!);
+    expect(picture()).toBeNull();
+    expect(screen.getByTestId("poster-blank")).toBeInTheDocument();
+    act(() => vi.advanceTimersByTime(10_000));
+    expect(picture()?.getAttribute("src")).toMatch(/^\/thumbs\/ab12\.jpg\?t=\d+$/);
+    expect(screen.queryByTestId("poster-blank")).toBeNull();
+  });
+
+  it("shows the placeholder for a stream with no picture at all", () => {
+    render(<LiveCard stream={card({ posterUrl: "", thumbnailUrl: null, state: "ended" })} onOpen={() => undefined} />);
+    expect(picture()).toBeNull();
+    expect(screen.getByTestId("poster-blank")).toBeInTheDocument();
   });
 });

@@ -23,7 +23,7 @@ function toDraft(settings: Settings): Draft {
     dvrWindowSec: String(settings.dvrWindowSec),
     slowModeSec: String(settings.slowModeSec),
     blockedWords: settings.blockedWords.join(", "),
-    recordKeepDays: settings.recordKeepDays === null ? "" : String(settings.recordKeepDays),
+    recordKeepDays: settings.recordKeepDays == null ? "" : String(settings.recordKeepDays),
   };
 }
 

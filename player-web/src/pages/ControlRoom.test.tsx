@@ -1,7 +1,8 @@
-import { act, fireEvent, render, screen } from "@testing-library/react";
+import { act, fireEvent, render, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SESSION_HINT_COOKIE } from "../lib/api";
 import { asWebSocket, FakeWebSocket, fakeFetch } from "../test/fakes";
+import { recording } from "../test/recordings";
 import { ControlRoom } from "./ControlRoom";
 
 const stream = {
@@ -38,6 +39,8 @@ describe("ControlRoom", () => {
       "GET /api/streams/s1/health": () => ({ body: { samples: [], intervalSec: 5 } }),
       "GET /api/streams/s1/moderation/bans": () => ({ body: { bans: [] } }),
       "GET /api/streams/s1/moderation/actions": () => ({ body: { actions: [] } }),
+      "GET /api/streams/s1/recordings": () => ({ body: { recordings: [recording()] } }),
+      "GET /api/streams/s1/clips": () => ({ body: { clips: [] } }),
     });
     render(<ControlRoom streamId={null} />);
     fireEvent.change(await screen.findByLabelText("Handle"), { target: { value: "carla" } });
@@ -46,9 +49,12 @@ describe("ControlRoom", () => {
     fireEvent.change(screen.getByLabelText("Password"), { target: { value: "pw" } });
     await act(async () => fireEvent.click(screen.getByRole("button", { name: "Sign in" })));
     expect(await screen.findByRole("heading", { name: "Control room" })).toBeInTheDocument();
-    for (const title of [/Status/, "Stream health", "Stream keys", "Moderation", "Settings"]) {
+    for (const title of [/Status/, "Stream health", "Stream keys", "Moderation", "Settings", "Past broadcasts", "Clips"]) {
       expect(await screen.findByRole("heading", { name: title })).toBeInTheDocument();
     }
+    // The creator's own recordings, each deletable; an empty list says so.
+    expect(within(screen.getByRole("list", { name: "Past broadcasts" })).getByRole("button", { name: "Delete" })).toBeInTheDocument();
+    expect(screen.getByText("No clips yet.")).toBeInTheDocument();
     FakeWebSocket.last().open();
     act(() =>
       FakeWebSocket.last().receive({ type: "health", at: new Date().toISOString(), bitrateKbps: 3100, fps: 30, dropRate: 0, viewers: 2 }),
