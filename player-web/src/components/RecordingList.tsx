@@ -15,15 +15,16 @@ function stateNote(recording: Recording): string | null {
 }
 
 /** Past broadcasts or clips: poster, length, date, a link to watch, the MP4 download, and
- * (where `canDelete`) a delete behind a confirmation. The server decides; its refusal is shown. */
+ * (where `mayDelete` says) a delete behind a confirmation. The server decides; its refusal is
+ * shown. */
 export function RecordingList({
   recordings,
-  canDelete = false,
+  mayDelete,
   onDeleted,
   label,
 }: {
   recordings: Recording[];
-  canDelete?: boolean;
+  mayDelete?: (recording: Recording) => boolean;
   onDeleted?: (id: string) => void;
   /** The list's accessible name ("Past broadcasts", "Clips"). */
   label: string;
@@ -31,7 +32,7 @@ export function RecordingList({
   return (
     <ul className="recording-list" aria-label={label}>
       {recordings.map((recording) => (
-        <RecordingItem key={recording.id} recording={recording} canDelete={canDelete} onDeleted={onDeleted} />
+        <RecordingItem key={recording.id} recording={recording} canDelete={mayDelete?.(recording) ?? false} onDeleted={onDeleted} />
       ))}
     </ul>
   );

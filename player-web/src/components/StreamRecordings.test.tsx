@@ -53,7 +53,7 @@ describe("StreamRecordings", () => {
       "DELETE /api/recordings/r1": () => ({ status: 204 }),
       "DELETE /api/recordings/c1": () => ({ status: 403, body: { error: "moderators of this stream only" } }),
     });
-    render(<StreamRecordings streamId="s1" deleteBroadcasts deleteClips />);
+    render(<StreamRecordings streamId="s1" mayDelete={() => true} />);
     const broadcasts = await screen.findByRole("list", { name: "Past broadcasts" });
     const first = within(broadcasts).getAllByTestId("recording-item")[0]!;
     fireEvent.click(within(first).getByRole("button", { name: "Delete" }));
@@ -96,5 +96,15 @@ describe("StreamRecordings", () => {
     fail = false;
     fireEvent.click(screen.getByRole("button", { name: "Retry" }));
     expect(await screen.findByRole("list", { name: "Past broadcasts" })).toHaveTextContent("Friday jam");
+  });
+
+  it("offers delete only where it is told", async () => {
+    fakeFetch(lists([recording()], [clip(), clip({ id: "c2", createdBy: "ann", title: "other" })]));
+    render(<StreamRecordings streamId="s1" mayDelete={(r) => r.createdBy === "vic"} />);
+    const clips = await screen.findByRole("list", { name: "Clips" });
+    const [mine, theirs] = within(clips).getAllByTestId("recording-item");
+    expect(within(mine!).getByRole("button", { name: "Delete" })).toBeInTheDocument();
+    expect(within(theirs!).queryByRole("button", { name: "Delete" })).toBeNull();
+    expect(within(screen.getByRole("list", { name: "Past broadcasts" })).queryByRole("button", { name: "Delete" })).toBeNull();
   });
 });

@@ -10,19 +10,19 @@ function withheld(error: unknown): boolean {
   return error instanceof ApiError && (error.status === 401 || error.status === 403 || error.status === 404);
 }
 
+const nobody = () => false;
+
 /** A stream's past broadcasts and clips, as its page and its control room show them. Who may
- * delete what is the server's to decide; `deleteBroadcasts`/`deleteClips` only say where to
- * offer it. `clipsRevision`: a new value loads the clips again (one was just cut). */
+ * delete what is the server's to decide; `mayDelete` only says where to offer it.
+ * `clipsRevision`: a new value loads the clips again (one was just cut). */
 export function StreamRecordings({
   streamId,
-  deleteBroadcasts = false,
-  deleteClips = false,
+  mayDelete = nobody,
   clipsRevision = 0,
   emptyText,
 }: {
   streamId: string;
-  deleteBroadcasts?: boolean;
-  deleteClips?: boolean;
+  mayDelete?: (recording: Recording) => boolean;
   clipsRevision?: number;
   /** Said when there is nothing; without it an empty list is not shown at all. */
   emptyText?: { broadcasts: string; clips: string };
@@ -36,8 +36,8 @@ export function StreamRecordings({
   }, [clipsRevision, reloadClips]);
   return (
     <>
-      <RecordingSection heading="Past broadcasts" list={broadcasts} canDelete={deleteBroadcasts} empty={emptyText?.broadcasts} />
-      <RecordingSection heading="Clips" list={clips} canDelete={deleteClips} empty={emptyText?.clips} />
+      <RecordingSection heading="Past broadcasts" list={broadcasts} mayDelete={mayDelete} empty={emptyText?.broadcasts} />
+      <RecordingSection heading="Clips" list={clips} mayDelete={mayDelete} empty={emptyText?.clips} />
     </>
   );
 }
@@ -45,12 +45,12 @@ export function StreamRecordings({
 function RecordingSection({
   heading,
   list,
-  canDelete,
+  mayDelete,
   empty,
 }: {
   heading: string;
   list: Resource<Recording[]>;
-  canDelete: boolean;
+  mayDelete: (recording: Recording) => boolean;
   empty: string | undefined;
 }) {
   if (list.status === "loading") return null;
@@ -76,7 +76,7 @@ function RecordingSection({
       {list.value.length === 0 ? (
         <p className="empty">{empty}</p>
       ) : (
-        <RecordingList label={heading} recordings={list.value} canDelete={canDelete} onDeleted={drop} />
+        <RecordingList label={heading} recordings={list.value} mayDelete={mayDelete} onDeleted={drop} />
       )}
     </section>
   );

@@ -103,8 +103,7 @@ function StreamRoom({ streamId }: { streamId: string }) {
         <SettingsPanel streamId={streamId} realtimeOffered={Boolean(stream.whepUrl)} />
         <StreamRecordings
           streamId={streamId}
-          deleteBroadcasts
-          deleteClips
+          mayDelete={() => true}
           emptyText={{ broadcasts: "No recordings yet: with recording on, each broadcast is kept here.", clips: "No clips yet." }}
         />
       </div>

@@ -52,7 +52,7 @@ describe("WatchPage with recordings", () => {
   });
 
   it("offers the clip button to a signed-in viewer while live, never to a guest, and lists a new clip at once", async () => {
-    let clips = [clip()];
+    let clips = [clip({ createdBy: "ann" })];
     fakeFetch({
       ...routes(),
       "GET /api/streams/s1/clips": () => ({ body: { clips } }),
@@ -84,5 +84,14 @@ describe("WatchPage with recordings", () => {
     const clips = await screen.findByRole("list", { name: "Clips" });
     expect(within(clips).getByRole("button", { name: "Delete" })).toBeInTheDocument();
     expect(within(screen.getByRole("list", { name: "Past broadcasts" })).queryByRole("button", { name: "Delete" })).toBeNull();
+  });
+
+  it("lets the viewer who cut a clip delete it, and no other", async () => {
+    fakeFetch(routes(streamDetail(), [clip({ id: "c1", createdBy: "vic" }), clip({ id: "c2", createdBy: "ann" })]));
+    await watching({ role: "viewer", handle: "vic" });
+    const clips = await screen.findByRole("list", { name: "Clips" });
+    await vi.waitFor(() => expect(within(clips).getAllByRole("button", { name: "Delete" })).toHaveLength(1));
+    const [mine] = within(clips).getAllByTestId("recording-item");
+    expect(within(mine!).getByRole("button", { name: "Delete" })).toBeInTheDocument();
   });
 });

@@ -13,7 +13,7 @@ import { env } from "../lib/env";
 import { preloadEngines } from "../lib/playback/startEngine";
 import { pictureOf } from "../lib/recordings";
 import { navigate } from "../lib/router";
-import type { StreamDetail } from "../lib/types";
+import type { Recording, StreamDetail } from "../lib/types";
 import { useChannel } from "../lib/useChannel";
 import { useResource } from "../lib/useResource";
 
@@ -63,6 +63,10 @@ function Watching({ stream }: { stream: StreamDetail }) {
   // Signed in (a viewer, the creator, staff): guests cannot clip.
   const mayClip = onAir && state?.you != null && state.you.role !== "guest";
   const [clipsRevision, setClipsRevision] = useState(0);
+  // Clips: the stream's staff and whoever cut one (broadcasts are deleted in the control room).
+  const you = state?.you;
+  const mayDeleteHere = (recording: Recording) =>
+    recording.kind === "clip" && you != null && you.role !== "guest" && (you.canModerate || recording.createdBy === you.handle);
   return (
     <main className="watch">
       <div className="stage">
@@ -94,7 +98,7 @@ function Watching({ stream }: { stream: StreamDetail }) {
           <p className="creator">{stream.creator.displayName || stream.creator.handle}</p>
           {mayClip && <ClipMaker streamId={stream.id} maxSec={stream.clipMaxSec} onCreated={() => setClipsRevision((n) => n + 1)} />}
         </div>
-        <StreamRecordings streamId={stream.id} deleteClips={state?.you?.canModerate ?? false} clipsRevision={clipsRevision} />
+        <StreamRecordings streamId={stream.id} mayDelete={mayDeleteHere} clipsRevision={clipsRevision} />
       </div>
       <ErrorBoundary what="the chat">
         {channel && state ? <LiveChat channel={channel} state={state} /> : <section className="live-chat" aria-busy="true" />}
