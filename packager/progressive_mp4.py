@@ -463,6 +463,8 @@ class _Track:
     sync: list[int] = field(default_factory=list)
     chunk_samples: list[tuple[int, int]] = field(default_factory=list)
     """(sample count, 1-based sample description index) per chunk."""
+    prefixes: list[bytes] = field(default_factory=list)
+    """Per chunk, what goes before each of its sync samples (see ``_in_band``)."""
     first_dts: int = 0
     media_time: int = 0
     """Composition time of the first picture shown (the edit list starts there)."""
@@ -495,9 +497,12 @@ def _tables(track_id: int, chunks: Sequence[Chunk]) -> _Track:
             track.entries.append(entry)
         index = track.entries.index(entry) + 1
         track.chunk_samples.append((len(run.sizes), index))
+        prefix = _in_band(entry) if index > 1 else b""
+        track.prefixes.append(prefix)
         base = len(track.sizes)
         track.durations.extend(run.durations)
-        track.sizes.extend(run.sizes)
+        track.sizes.extend(size + len(prefix) if sync else size
+                           for size, sync in zip(run.sizes, run.sync, strict=True))
         track.cts.extend(run.cts)
         track.sync.extend(base + n + 1 for n, s in enumerate(run.sync) if s)
         expected = run.base_dts + run.duration
@@ -526,7 +531,7 @@ def progressive_mp4(tracks: Sequence[Sequence[Chunk]], *,
     built = [_tables(n + 1, chunks) for n, chunks in enumerate(tracks)]
     start = min(t.start_seconds() for t in built)
     order = _layout(built)
-    payload = sum(chunk.run.length for _, chunk in order)
+    payload = sum(_chunk_length(chunk, prefix) for _, chunk, prefix in order)
     mdat_head = (struct.pack(">I4sQ", 1, b"mdat", payload + 16) if payload + 8 > _U32_MAX
                  else struct.pack(">I4s", payload + 8, b"mdat"))
     ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isom", b"iso2", b"mp41")
@@ -538,16 +543,17 @@ def progressive_mp4(tracks: Sequence[Sequence[Chunk]], *,
     offsets: dict[int, list[int]] = {t.track_id: [] for t in built}
     pieces: list[Piece] = []
     position = sizes
-    for track_id, chunk in order:
+    for track_id, chunk, prefix in order:
         offsets[track_id].append(position)
-        run = chunk.run
-        last = pieces[-1] if pieces else None
-        if (isinstance(last, FileRange) and last.source == chunk.source
-                and last.offset + last.length == run.offset):
-            pieces[-1] = FileRange(last.source, last.offset, last.length + run.length)
-        else:
-            pieces.append(FileRange(chunk.source, run.offset, run.length))
-        position += run.length
+        for piece in _chunk_pieces(chunk, prefix):
+            last = pieces[-1] if pieces else None
+            if (isinstance(piece, FileRange) and isinstance(last, FileRange)
+                    and last.source == piece.source
+                    and last.offset + last.length == piece.offset):
+                pieces[-1] = FileRange(last.source, last.offset, last.length + piece.length)
+            else:
+                pieces.append(piece)
+            position += _length(piece)
     header = ftyp + _moov(built, start, offsets, wide) + mdat_head
     if len(header) != sizes:
         raise AssertionError("moov size moved with its offsets")
@@ -559,22 +565,68 @@ def progressive_mp4(tracks: Sequence[Sequence[Chunk]], *,
     return Plan(all_pieces, at, _movie_duration(built, start) / MOVIE_TIMESCALE, tuple(starts))
 
 
-def _layout(tracks: Sequence[_Track]) -> list[tuple[int, Chunk]]:
-    """Every chunk in mdat order: fragments by decode time, a fragment's chunks in file
-    order (so a muxed fragment's audio and video stay one range)."""
-    groups: dict[tuple[int, int], list[tuple[int, Chunk]]] = {}
+def _layout(tracks: Sequence[_Track]) -> list[tuple[int, Chunk, bytes]]:
+    """Every chunk (with its prefix) in mdat order: fragments by decode time, a fragment's
+    chunks in file order (so a muxed fragment's audio and video stay one range)."""
+    groups: dict[tuple[int, int], list[tuple[int, Chunk, bytes]]] = {}
     for track in tracks:
-        for chunk in track.chunks:
+        for chunk, prefix in zip(track.chunks, track.prefixes, strict=True):
             groups.setdefault((chunk.source, chunk.run.moof_offset), []).append(
-                (track.track_id, chunk))
+                (track.track_id, chunk, prefix))
 
-    def when(group: list[tuple[int, Chunk]]) -> float:
-        return min(c.run.base_dts / c.track.timescale for _, c in group)
+    def when(group: list[tuple[int, Chunk, bytes]]) -> float:
+        return min(c.run.base_dts / c.track.timescale for _, c, _ in group)
 
-    ordered: list[tuple[int, Chunk]] = []
+    ordered: list[tuple[int, Chunk, bytes]] = []
     for group in sorted(groups.values(), key=when):
         ordered.extend(sorted(group, key=lambda item: item[1].run.offset))
     return ordered
+
+
+def _chunk_length(chunk: Chunk, prefix: bytes) -> int:
+    return chunk.run.length + len(prefix) * (sum(chunk.run.sync) if prefix else 0)
+
+
+def _chunk_pieces(chunk: Chunk, prefix: bytes) -> list[Piece]:
+    """The chunk's bytes: its range of the file, split where a prefix goes in."""
+    run = chunk.run
+    if not prefix:
+        return [FileRange(chunk.source, run.offset, run.length)]
+    pieces: list[Piece] = []
+    start = position = run.offset
+    for size, sync in zip(run.sizes, run.sync, strict=True):
+        if sync:
+            if position > start:
+                pieces.append(FileRange(chunk.source, start, position - start))
+            pieces.append(prefix)
+            start = position
+        position += size
+    if position > start:
+        pieces.append(FileRange(chunk.source, start, position - start))
+    return pieces
+
+
+def _in_band(entry: bytes) -> bytes:
+    """An H.264 sample entry's parameter sets as NAL units of its samples, or nothing.
+
+    A picture-size change adds a sample entry, and ffmpeg follows ``stsc`` to it, but
+    Chromium decodes every sample with the first entry's ``avcC``: the sync samples under
+    a later entry carry its SPS and PPS in band as well, which every H.264 decoder takes
+    (14496-15 allows repeating them in 'avc1' samples)."""
+    if entry[4:8] not in (b"avc1", b"avc3"):
+        return b""
+    try:
+        payload, end = _child(entry, 8 + 78, len(entry), b"avcC")
+    except Mp4Error:
+        return b""
+    record = _Cursor(entry, payload, end)
+    record.take(4)
+    length_size = (record.u8() & 0x03) + 1
+    units = []
+    for count in (record.u8() & 0x1F, None):
+        for _ in range(record.u8() if count is None else count):
+            units.append(record.take(record.u16()))
+    return b"".join(len(unit).to_bytes(length_size, "big") + unit for unit in units)
 
 
 def _to_movie(value: int, timescale: int) -> int:

@@ -32,9 +32,12 @@ from tests.packager.packager_testing import Source, encode_source
 
 av: Any = pytest.importorskip("av")
 
-AVCC = bytes.fromhex("0142c00dffe1000967 42c00d8c8d40a0fd 00 01000468ce3c80".replace(" ", ""))
+AVCC = bytes.fromhex("0142c00dffe10009" "6742c00d8c8d40a0fd" "010004" "68ce3c80")
 VIDEO = TrackInfo(0, "video", "h264", 90000, AVCC, "avc1.42c00d", 320, 240)
 SMALL = TrackInfo(0, "video", "h264", 90000, AVCC, "avc1.42c00d", 160, 120)
+IN_BAND = (b"\0\0\0\x09" + bytes.fromhex("6742c00d8c8d40a0fd")
+           + b"\0\0\0\x04" + bytes.fromhex("68ce3c80"))
+"""AVCC's SPS and PPS as 4-byte length-prefixed NAL units."""
 AUDIO = TrackInfo(1, "audio", "aac", 48000, bytes.fromhex("1188"), "mp4a.40.2",
                   sample_rate=48000, channels=1)
 
@@ -156,8 +159,12 @@ def test_tables_and_offsets_point_at_each_sample(large: bool) -> None:
     assert len(mp4) == plan.size
     assert [kind for kind, _ in boxes(mp4)] == [b"ftyp", b"moov", b"mdat"]
     for trak, samples in zip(traks(mp4), fed, strict=True):
+        video = samples is fed[0]
+        # The keyframes under the second sample entry carry its SPS and PPS in band.
+        stored = [IN_BAND + s.data if video and n >= 24 and s.keyframe else s.data
+                  for n, s in enumerate(samples)]
         sizes = struct.unpack_from(f">{len(samples)}I", table(trak, b"stsz"), 12)
-        assert list(sizes) == [len(s.data) for s in samples]
+        assert list(sizes) == [len(data) for data in stored]
         stco = table(trak, b"co64" if large else b"stco")
         count = struct.unpack_from(">I", stco, 4)[0]
         offsets = struct.unpack_from(f">{count}{'Q' if large else 'I'}", stco, 8)
@@ -165,14 +172,13 @@ def test_tables_and_offsets_point_at_each_sample(large: bool) -> None:
         entries = [struct.unpack_from(">III", stsc, 8 + 12 * i)
                    for i in range(struct.unpack_from(">I", stsc, 4)[0])]
         # Two samples descriptions for the video (two picture sizes), one for the audio.
-        video = samples is fed[0]
         assert entries == ([(1, 4, 1), (7, 4, 2)] if video else [(1, 4, 1)])
         n = 0
         for offset in offsets:
             at = offset
-            for sample in samples[n:n + 4]:
-                assert mp4[at:at + len(sample.data)] == sample.data
-                at += len(sample.data)
+            for data in stored[n:n + 4]:
+                assert mp4[at:at + len(data)] == data
+                at += len(data)
             n += 4
         assert n == len(samples)
         entries_count = struct.unpack_from(">I", table(trak, b"stsd"), 4)[0]

@@ -13,6 +13,7 @@ library would load it; ``written.publishes`` the frames fed, per publish, in ord
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 from collections.abc import Callable
@@ -121,14 +122,18 @@ def record_to_disk(root: Path, *, seconds: int = 3, ladder: bool = False,
     publishes = [encoded(width, height, seconds)]
     if resize is not None:
         publishes.append(encoded(resize[0], resize[1], seconds))
+    arrived = 0.0
     for n, source in enumerate(publishes):
         if n:
             pipeline.encoders.flush()
             pipeline.publisher_changed()
         pipeline.track_changed(source.video)
         pipeline.track_changed(source.audio)
+        # A publisher that comes back does so later: arrivals (the wall clock) go on.
+        offset = arrived + (1 / FPS if n else 0.0)
         for frame in source.frames:
-            pipeline.push(frame)
+            pipeline.push(dataclasses.replace(frame, arrival=frame.arrival + offset))
+            arrived = max(arrived, frame.arrival + offset)
     pipeline.end(flush=True)
     duration_ms = round(max((r.duration for r in writer.renditions.values()), default=0) * 1000)
     recording = Recording(recording_id, stream_id, kind,
