@@ -164,7 +164,7 @@ def test_tables_and_offsets_point_at_each_sample(large: bool) -> None:
         stored = [IN_BAND + s.data if video and n >= 24 and s.keyframe else s.data
                   for n, s in enumerate(samples)]
         sizes = struct.unpack_from(f">{len(samples)}I", table(trak, b"stsz"), 12)
-        assert list(sizes) == [len(data) for data in stored]
+        assert list(sizes) == [len(sample_bytes) for sample_bytes in stored]
         stco = table(trak, b"co64" if large else b"stco")
         count = struct.unpack_from(">I", stco, 4)[0]
         offsets = struct.unpack_from(f">{count}{'Q' if large else 'I'}", stco, 8)
@@ -176,9 +176,9 @@ def test_tables_and_offsets_point_at_each_sample(large: bool) -> None:
         n = 0
         for offset in offsets:
             at = offset
-            for data in stored[n:n + 4]:
-                assert mp4[at:at + len(data)] == data
-                at += len(data)
+            for sample_bytes in stored[n:n + 4]:
+                assert mp4[at:at + len(sample_bytes)] == sample_bytes
+                at += len(sample_bytes)
             n += 4
         assert n == len(samples)
         entries_count = struct.unpack_from(">I", table(trak, b"stsd"), 4)[0]
