@@ -10,7 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from mediad.api.context import API, charge_write, current_user, find_stream, may_manage
+from mediad.api.context import (
+    API,
+    charge_write,
+    current_user,
+    find_stream,
+    may_manage,
+    require_user,
+)
 from mediad.api.views import recording_view
 from mediad.http.jsonio import query_int, reply
 from mediad.recording.layout import RECORDING_ID
@@ -102,9 +109,7 @@ async def delete_recording(request: web.Request) -> web.Response:
     """204 once the recording is no longer listed and its files are gone from the disk
     (a recording in progress stops first)."""
     api = request.app[API]
-    user = await current_user(request)
-    if user is None:
-        raise web.HTTPUnauthorized(reason="sign in first", headers={"WWW-Authenticate": "Bearer"})
+    user = await require_user(request)
     recording, stream = await visible_recording(request, user)
     if not await may_delete(api.store, user, recording, stream):
         raise web.HTTPForbidden(
