@@ -36,7 +36,6 @@ from mediad.recording.library import RecordingLibrary
 from mediad.recording.model import Recording, RenditionRecord, SegmentEntry
 from mediad.recording.writer import DiskWriter, Job, WriteOwner
 from mediad.store import Store
-from mediad.store.streams import Stream
 from mediad.store.users import User
 from mediad.stream_events import PublisherAttached, StateChanged, StreamRemoved, Subscription
 from mediad.stream_pipelines import StreamPipelines
@@ -96,9 +95,6 @@ class Recorder:
 
     # -- broadcasts -------------------------------------------------------------------------
 
-    def records(self, stream: Stream) -> bool:
-        return stream.records(self.config.recording.enabled)
-
     async def _watch(self, events: Subscription) -> None:
         async for event in events:
             try:
@@ -118,7 +114,8 @@ class Recorder:
         if stream_id in self._active:
             return  # back from reconnecting, a takeover: the same broadcast goes on
         stream = await self.store.streams.get(stream_id)
-        if stream is None or not self.records(stream) or stream_id in self._active:
+        if (stream is None or not stream.records(self.config.recording.enabled)
+                or stream_id in self._active):
             return
         assert self.writer is not None
         recording_id = new_recording_id()
@@ -283,9 +280,7 @@ class Recorder:
 
         def keep_days(stream_id: str) -> int:
             stream = streams.get(stream_id)
-            if stream is None or stream.record_keep_days is None:
-                return default
-            return stream.record_keep_days
+            return default if stream is None else stream.keep_days(default)
 
         max_bytes = round(self.config.recording.max_gb * 1e9)
         chosen = self.library.expired(now_ms(), keep_days, max_bytes)
