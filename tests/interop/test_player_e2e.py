@@ -24,14 +24,18 @@ import pytest
 from mediad.testing import DaemonProcess
 from tests.interop.api_client_testing import call, sign_in
 from tests.interop.live_publisher_testing import publish
+from tests.interop.player_e2e_testing import (
+    PLAYER_WEB,
+    RESULTS,
+    as_text,
+    e2e_peers,
+    last_json_line,
+)
 from tests.interop.shaped_publisher_testing import LadderRung, Shape, daemon_config, publish_shape
 from tests.interop.shaped_publisher_testing import stop as stop_publishers
-from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 
-ROOT = Path(__file__).resolve().parents[2]
-PLAYER_WEB = ROOT / "player-web"
 SCRIPT = PLAYER_WEB / "e2e" / "watch-and-control.mjs"
 RECONNECT_SCRIPT = PLAYER_WEB / "e2e" / "reconnect.mjs"
 RENDITIONS_SCRIPT = PLAYER_WEB / "e2e" / "renditions.mjs"
@@ -39,43 +43,9 @@ REALTIME_SCRIPT = PLAYER_WEB / "e2e" / "realtime.mjs"
 REALTIME_SCREENSHOTS = ("realtime.png", "realtime-llhls.png", "realtime-again.png",
                         "realtime-fallback.png")
 RECONNECT_GRACE_SEC = 15
-RESULTS = ROOT / "test-results"
 WEBHOOK_SECRET = "e2e-webhook-secret"
 SCRIPT_TIMEOUT = 150.0
 SCREENSHOTS = ("watch-page.png", "control-room.png")
-
-
-def require_player_build() -> None:
-    """The app and its driver are built artifacts: missing ones are a setup error, not a skip."""
-    if not (PLAYER_WEB / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("player-web/node_modules/playwright-core is missing: "
-                    "run `cd player-web && npm ci`")
-    if not (ROOT / "mediad" / "static" / "index.html").is_file():
-        pytest.fail("mediad/static/index.html is missing: run `make player` "
-                    "(or `cd player-web && npm run build`)")
-
-
-def e2e_peers() -> tuple[str, str, str]:
-    """node, chromium and ffmpeg, with the app built."""
-    peers = require_tool("node"), require_tool("chromium"), require_tool("ffmpeg")
-    require_player_build()
-    return peers
-
-
-def as_text(output: str | bytes | None) -> str:
-    """What a timed-out run captured (typed loosely by subprocess)."""
-    return output.decode(errors="replace") if isinstance(output, bytes) else output or ""
-
-
-def last_json_line(out: str) -> dict[str, Any] | None:
-    for line in reversed(out.splitlines()):
-        if line.startswith("{"):
-            try:
-                report: dict[str, Any] = json.loads(line)
-            except ValueError:
-                continue
-            return report
-    return None
 
 
 def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
