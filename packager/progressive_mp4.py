@@ -12,8 +12,9 @@ in decode-time order across tracks (the chunks of one ``moof`` stay together, in
 order, so a rendition with audio muxed in copies as one range per fragment). Several init
 sections of one track (the picture size changed mid-recording) become several sample
 entries in ``stsd``, picked per chunk by ``stsc``'s sample_description_index: the MP4
-way to say it, which ffmpeg (and so Chromium's demuxer) follows; our H.264 sample entries
-carry their parameter sets in ``avcC`` only, so this is what keeps the new size decodable.
+way to say it, which ffmpeg follows. Chromium does not (it keeps the first entry's
+``avcC``), so the sync samples under a later H.264 entry also carry its SPS and PPS in
+band (header pieces of the plan between the ranges), which any H.264 decoder follows.
 
 Anything malformed raises ``Mp4Error``, and nothing else.
 """
@@ -24,6 +25,8 @@ import bisect
 import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+from packager.cmaf import box, full_box
 
 __all__ = [
     "Chunk",
@@ -438,17 +441,6 @@ def _length(piece: Piece) -> int:
     return len(piece) if isinstance(piece, bytes) else piece.length
 
 
-def _box(kind: bytes, *payload: bytes) -> bytes:
-    size = 8 + sum(map(len, payload))
-    if size > _U32_MAX:
-        raise Mp4Error(f"{kind!r} box of {size} bytes")
-    return b"".join((struct.pack(">I4s", size, kind), *payload))
-
-
-def _full_box(kind: bytes, version: int, flags: int, *payload: bytes) -> bytes:
-    return _box(kind, struct.pack(">I", version << 24 | flags), *payload)
-
-
 @dataclass(slots=True)
 class _Track:
     """One output track's sample tables, in its media timescale, decode time from 0."""
@@ -534,7 +526,7 @@ def progressive_mp4(tracks: Sequence[Sequence[Chunk]], *,
     payload = sum(_chunk_length(chunk, prefix) for _, chunk, prefix in order)
     mdat_head = (struct.pack(">I4sQ", 1, b"mdat", payload + 16) if payload + 8 > _U32_MAX
                  else struct.pack(">I4s", payload + 8, b"mdat"))
-    ftyp = _box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isom", b"iso2", b"mp41")
+    ftyp = box(b"ftyp", b"isom", struct.pack(">I", 0x200), b"isom", b"iso2", b"mp41")
     probe = _moov(built, start, {}, large_offsets or False)
     wide = large_offsets
     if wide is None:
@@ -646,9 +638,9 @@ def _moov(tracks: Sequence[_Track], start: float, offsets: dict[int, list[int]],
     duration = _movie_duration(tracks, start)
     v1 = duration > _U32_MAX
     times = struct.pack(">QQIQ" if v1 else ">IIII", 0, 0, MOVIE_TIMESCALE, duration)
-    mvhd = _full_box(b"mvhd", int(v1), 0, times, struct.pack(">IH10x", 0x00010000, 0x0100),
+    mvhd = full_box(b"mvhd", int(v1), 0, times, struct.pack(">IH10x", 0x00010000, 0x0100),
                      _MATRIX, struct.pack(">24xI", len(tracks) + 1))
-    return _box(b"moov", mvhd, *(_trak_box(t, start, offsets.get(t.track_id, []), wide)
+    return box(b"moov", mvhd, *(_trak_box(t, start, offsets.get(t.track_id, []), wide)
                                  for t in tracks))
 
 
@@ -663,7 +655,7 @@ def _trak_box(track: _Track, start: float, offsets: list[int], wide: bool) -> by
     tk_times = struct.pack(">QQI4xQ" if v1 else ">III4xI", 0, 0, track.track_id, total)
     width = max(t.track.width for t in track.chunks)
     height = max(t.track.height for t in track.chunks)
-    tkhd = _full_box(b"tkhd", int(v1), 0x000003, tk_times,
+    tkhd = full_box(b"tkhd", int(v1), 0x000003, tk_times,
                      struct.pack(">8xhhH2x", 0, 0, 0 if template.video else 0x0100),
                      _MATRIX, struct.pack(">II", width << 16, height << 16))
     edits = []
@@ -672,18 +664,18 @@ def _trak_box(track: _Track, start: float, offsets: list[int], wide: bool) -> by
     edits.append((presented, track.media_time))
     wide_edits = v1 or any(e[0] > _U32_MAX or e[1] > 0x7FFFFFFF for e in edits)
     entry = struct.Struct(">QqHH" if wide_edits else ">IiHH")
-    elst = _full_box(b"elst", int(wide_edits), 0, struct.pack(">I", len(edits)),
+    elst = full_box(b"elst", int(wide_edits), 0, struct.pack(">I", len(edits)),
                      *(entry.pack(d, t, 1, 0) for d, t in edits))
     md_times = struct.pack(">QQIQ" if v1 else ">IIII", 0, 0, timescale, media_duration)
-    mdhd = _full_box(b"mdhd", int(v1), 0, md_times, struct.pack(">HH", template.language, 0))
-    dinf = _box(b"dinf", _full_box(b"dref", 0, 0, struct.pack(">I", 1),
-                                   _full_box(b"url ", 0, 1)))
-    stbl = _box(b"stbl", _full_box(b"stsd", 0, 0, struct.pack(">I", len(track.entries)),
+    mdhd = full_box(b"mdhd", int(v1), 0, md_times, struct.pack(">HH", template.language, 0))
+    dinf = box(b"dinf", full_box(b"dref", 0, 0, struct.pack(">I", 1),
+                                   full_box(b"url ", 0, 1)))
+    stbl = box(b"stbl", full_box(b"stsd", 0, 0, struct.pack(">I", len(track.entries)),
                                    *track.entries),
                 *_sample_tables(track, offsets, wide))
-    minf = _box(b"minf", template.media_header, dinf, stbl)
-    return _box(b"trak", tkhd, _box(b"edts", elst),
-                _box(b"mdia", mdhd, template.hdlr, minf))
+    minf = box(b"minf", template.media_header, dinf, stbl)
+    return box(b"trak", tkhd, box(b"edts", elst),
+                box(b"mdia", mdhd, template.hdlr, minf))
 
 
 def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
@@ -700,33 +692,33 @@ def _runs(values: Sequence[int]) -> list[tuple[int, int]]:
 def _sample_tables(track: _Track, offsets: list[int], wide: bool) -> list[bytes]:
     count = len(track.sizes)
     stts_runs = _runs(track.durations)
-    tables = [_full_box(b"stts", 0, 0, struct.pack(">I", len(stts_runs)),
+    tables = [full_box(b"stts", 0, 0, struct.pack(">I", len(stts_runs)),
                         struct.pack(f">{2 * len(stts_runs)}I",
                                     *(v for run in stts_runs for v in run)))]
     if any(track.cts):
         ctts_runs = _runs(track.cts)
         signed = min(track.cts) < 0
-        tables.append(_full_box(b"ctts", int(signed), 0, struct.pack(">I", len(ctts_runs)),
+        tables.append(full_box(b"ctts", int(signed), 0, struct.pack(">I", len(ctts_runs)),
                                 struct.pack(">" + ("Ii" if signed else "II") * len(ctts_runs),
                                             *(v for run in ctts_runs for v in run))))
     if track.template.video and len(track.sync) < count:
-        tables.append(_full_box(b"stss", 0, 0, struct.pack(f">I{len(track.sync)}I",
+        tables.append(full_box(b"stss", 0, 0, struct.pack(f">I{len(track.sync)}I",
                                                            len(track.sync), *track.sync)))
     stsc: list[tuple[int, int, int]] = []
     for number, (samples, description) in enumerate(track.chunk_samples, 1):
         if not stsc or stsc[-1][1:] != (samples, description):
             stsc.append((number, samples, description))
-    tables.append(_full_box(b"stsc", 0, 0, struct.pack(">I", len(stsc)),
+    tables.append(full_box(b"stsc", 0, 0, struct.pack(">I", len(stsc)),
                             *(struct.pack(">III", *e) for e in stsc)))
     uniform = len(set(track.sizes)) == 1
-    tables.append(_full_box(b"stsz", 0, 0, struct.pack(">II", track.sizes[0] if uniform else 0,
+    tables.append(full_box(b"stsz", 0, 0, struct.pack(">II", track.sizes[0] if uniform else 0,
                                                        count),
                             b"" if uniform else struct.pack(f">{count}I", *track.sizes)))
     chunks = offsets or [0] * len(track.chunk_samples)
     if wide:
-        tables.append(_full_box(b"co64", 0, 0, struct.pack(f">I{len(chunks)}Q",
+        tables.append(full_box(b"co64", 0, 0, struct.pack(f">I{len(chunks)}Q",
                                                            len(chunks), *chunks)))
     else:
-        tables.append(_full_box(b"stco", 0, 0, struct.pack(f">I{len(chunks)}I",
+        tables.append(full_box(b"stco", 0, 0, struct.pack(f">I{len(chunks)}I",
                                                            len(chunks), *chunks)))
     return tables
