@@ -67,6 +67,10 @@ describe("reduce", () => {
     );
     expect(state).toMatchObject({ viewers: 14, streamState: "ended", dvrWindowSec: 600, ageRestricted: true, slowModeSec: 0 });
     expect(state.health?.bitrateKbps).toBe(2500);
+    expect(state.health?.recording).toBeNull();
+    const recording = { recordingId: "r1", state: "recording" as const, durationSec: 5, sizeBytes: 10, skippedSegments: 0, warning: null };
+    const recorded = reduce(state, { type: "health", at: "2026-01-01T00:00:05Z", bitrateKbps: 2500, fps: 30, dropRate: 0, viewers: 14, recording });
+    expect(recorded.health?.recording).toEqual(recording);
   });
 
   it("notices when you are timed out, banned or unbanned, and ignores others", () => {

@@ -2,7 +2,7 @@
 // the latest health and status. A plain store (subscribe/getState) over ChatTransport, so
 // React reads it with useSyncExternalStore and tests drive it with messages.
 import { ChatTransport, type TransportMode } from "./chatTransport";
-import type { Ack, ChatMessage, Command, EncoderAdviceItem, Hello, PublisherHealth, ServerMessage, Tip } from "./messages";
+import type { Ack, ChatMessage, Command, EncoderAdviceItem, Hello, PublisherHealth, RecordingHealth, ServerMessage, Tip } from "./messages";
 import type { StreamState } from "./types";
 
 export const MAX_MESSAGES = 200;
@@ -15,6 +15,8 @@ export interface Health {
   viewers: number;
   advice: EncoderAdviceItem[];
   publishers: PublisherHealth[];
+  /** The broadcast's recording; null (or absent) when it is not recorded. */
+  recording?: RecordingHealth | null;
 }
 
 export interface ChannelState {
@@ -84,8 +86,8 @@ export function reduce(state: ChannelState, message: ServerMessage): ChannelStat
     case "viewers":
       return { ...state, viewers: message.count };
     case "health": {
-      const { at, bitrateKbps, fps, dropRate, viewers, advice = [], publishers = [] } = message;
-      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, advice, publishers }, viewers };
+      const { at, bitrateKbps, fps, dropRate, viewers, advice = [], publishers = [], recording = null } = message;
+      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, advice, publishers, recording }, viewers };
     }
     case "stream.status":
       return { ...state, streamState: message.state };

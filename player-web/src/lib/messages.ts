@@ -156,6 +156,19 @@ export interface PublisherHealth {
   ready: boolean;
 }
 
+/** The recording of the broadcast, in its health message while it is recorded. */
+export interface RecordingHealth {
+  recordingId: string;
+  /** `stopped`: the disk failed (full, or an I/O error); the live stream goes on. */
+  state: "recording" | "stopped";
+  durationSec: number;
+  sizeBytes: number;
+  /** Segments the disk could not keep up with (left out of the recording). */
+  skippedSegments: number;
+  /** Why the recording fell behind or stopped; null while all is well. */
+  warning: string | null;
+}
+
 export interface HealthMessage extends Ephemeral {
   type: "health";
   bitrateKbps: number;
@@ -168,6 +181,8 @@ export interface HealthMessage extends Ephemeral {
   advice?: EncoderAdviceItem[];
   /** Absent from servers older than hot standby. */
   publishers?: PublisherHealth[];
+  /** While the broadcast is recorded; absent otherwise. */
+  recording?: RecordingHealth | null;
 }
 
 export interface ViewersMessage extends Ephemeral {

@@ -4,6 +4,7 @@ import { HealthPanel } from "../components/HealthPanel";
 import { LiveChat } from "../components/LiveChat";
 import { ModerationPanel } from "../components/ModerationPanel";
 import { PublishersPanel } from "../components/PublishersPanel";
+import { RecordingStatus } from "../components/RecordingStatus";
 import { SettingsPanel } from "../components/SettingsPanel";
 import { SignIn } from "../components/SignIn";
 import { StatusControl } from "../components/StatusControl";
@@ -93,6 +94,7 @@ function StreamRoom({ streamId }: { streamId: string }) {
       <div className="column">
         <StatusControl stream={stream} state={current} onChanged={detail.set} />
         <HealthPanel streamId={streamId} live={state?.health ?? null} />
+        <RecordingStatus recording={state?.health?.recording ?? null} />
         <EncoderAdvice advice={state?.health?.advice ?? []} />
         <PublishersPanel publishers={state?.health?.publishers ?? []} />
         <StreamKeyCard streamId={streamId} />
