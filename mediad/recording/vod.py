@@ -73,10 +73,15 @@ def _recording(request: web.Request) -> Recording:
     return recording
 
 
+async def _scope(request: web.Request, recording: Recording) -> str:
+    """Who may keep a copy: shared caches only for a stream whose replays are public."""
+    stream = await request.app[STORE].streams.get(recording.stream_id)
+    return "public" if stream is not None and stream.replays_public else "private"
+
+
 async def _cache(request: web.Request, recording: Recording, *, changes: bool) -> str:
     """``changes``: a playlist, which changes while the recording is recorded."""
-    stream = await request.app[STORE].streams.get(recording.stream_id)
-    scope = "public" if stream is not None and stream.replays_public else "private"
+    scope = await _scope(request, recording)
     if changes and not recording.complete:
         return f"{scope}, max-age={RECORDING_CACHE_SEC}"
     return f"{scope}, {LONG}"
@@ -165,4 +170,5 @@ async def poster(request: web.Request) -> web.StreamResponse:
 
 async def download(request: web.Request) -> web.StreamResponse:
     recording = _recording(request)
-    return await serve_download(request, recording)
+    return await serve_download(request, recording,
+                                cache_scope=await _scope(request, recording))

@@ -58,10 +58,17 @@ async def test_a_recording_in_progress_is_an_event_playlist(env: ApiEnv) -> None
 async def test_private_replays_are_not_kept_by_shared_caches(env: ApiEnv) -> None:
     recording = await keep(env, env.stream.id)
     await env.store.streams.update(env.stream.id, replays_public=False)
-    for path in ("index.m3u8", "source/index.m3u8", "source/seg1.m4s"):
+    for path in ("index.m3u8", "source/index.m3u8", "source/seg1.m4s", "download.mp4"):
         response = await env.client.get(f"/vod/{recording.id}/{path}")
         assert response.status == 200
         assert response.headers["Cache-Control"].startswith("private")
+
+
+async def test_a_public_download_may_be_cached_by_anyone(env: ApiEnv) -> None:
+    recording = await keep(env, env.stream.id)
+    response = await env.client.head(f"/vod/{recording.id}/download.mp4")
+    assert response.status == 200 and response.headers["Content-Type"] == "video/mp4"
+    assert response.headers["Cache-Control"].startswith("public")
 
 
 @pytest.mark.parametrize("path", [
