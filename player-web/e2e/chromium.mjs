@@ -17,3 +17,15 @@ export function launchChromium({ webrtc = false } = {}) {
       ...(webrtc ? WEBRTC_FLAGS : [])],
   });
 }
+
+/** A browser with one page of the desktop size the e2e scripts use, and the page's uncaught
+ * errors as they come (a script ends by requiring none). */
+export async function openPage({ webrtc = false, timeoutMs = 15_000 } = {}) {
+  const browser = await launchChromium({ webrtc });
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+  page.setDefaultTimeout(timeoutMs);
+  /** @type {string[]} */
+  const pageErrors = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  return { browser, page, pageErrors };
+}

@@ -14,7 +14,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { callerRequests, scriptOptions } from './caller.mjs';
-import { launchChromium } from './chromium.mjs';
+import { openPage } from './chromium.mjs';
 import { stepRecorder } from './steps.mjs';
 
 const { base, streamId, outDir } = scriptOptions('e2e/renditions.mjs');
@@ -23,12 +23,7 @@ const ask = callerRequests();
 const { steps, step, current } = stepRecorder();
 
 await mkdir(outDir, { recursive: true });
-const browser = await launchChromium();
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-page.setDefaultTimeout(15_000);
-/** @type {string[]} */
-const pageErrors = [];
-page.on('pageerror', (error) => pageErrors.push(error.message));
+const { browser, page, pageErrors } = await openPage();
 const player = page.locator('[data-testid=live-player]');
 const video = player.locator('video');
 const menu = player.getByRole('combobox', { name: 'Quality' });

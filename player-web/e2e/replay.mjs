@@ -13,19 +13,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { scriptOptions } from './caller.mjs';
-import { launchChromium } from './chromium.mjs';
+import { openPage } from './chromium.mjs';
 import { stepRecorder } from './steps.mjs';
 
 const { base, streamId, outDir } = scriptOptions('e2e/replay.mjs');
 const { steps, step, current } = stepRecorder();
 
 await mkdir(outDir, { recursive: true });
-const browser = await launchChromium();
-const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-page.setDefaultTimeout(15_000);
-/** @type {string[]} */
-const pageErrors = [];
-page.on('pageerror', (error) => pageErrors.push(error.message));
+const { browser, page, pageErrors } = await openPage();
 const player = page.locator('[data-testid=replay-player]');
 const video = player.locator('video');
 const bar = player.getByRole('slider', { name: 'Position in the recording' });

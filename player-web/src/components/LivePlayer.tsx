@@ -8,6 +8,7 @@ import { usePlayback } from "../lib/playback/usePlayback";
 import { usePlayerMetrics } from "../lib/playback/usePlayerMetrics";
 import type { StreamState } from "../lib/types";
 import { EngineBadge, LatencyReadout, PlaybackModeSwitch } from "./PlaybackModeSwitch";
+import { PlayerError } from "./PlayerError";
 import { QualityMenu } from "./QualityMenu";
 
 export interface LivePlayerProps {
@@ -124,14 +125,7 @@ export function LivePlayer({
           {status === "ended" && <div className="player-overlay">The stream has ended.</div>}
         </>
       )}
-      {status === "error" && !reconnecting && (
-        <div className="player-overlay" role="alert">
-          <p>{playback.error}</p>
-          <button type="button" onClick={playback.retry}>
-            Retry
-          </button>
-        </div>
-      )}
+      {status === "error" && !reconnecting && <PlayerError message={playback.error} onRetry={playback.retry} />}
       {playback.fallback && (
         <p className="player-notice" role="status" data-testid="playback-fallback">
           {playback.fallback}

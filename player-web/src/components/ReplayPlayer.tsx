@@ -3,6 +3,7 @@ import { formatClock } from "../lib/format";
 import { useMediaClock } from "../lib/playback/useMediaClock";
 import { useMutedAutoplay } from "../lib/playback/useMutedAutoplay";
 import { usePlayback } from "../lib/playback/usePlayback";
+import { PlayerError } from "./PlayerError";
 import { QualityMenu } from "./QualityMenu";
 
 export interface ReplayPlayerProps {
@@ -35,14 +36,7 @@ export function ReplayPlayer({ src, posterUrl, durationSec = 0, growing = false 
     >
       <video ref={video} playsInline aria-label="replay video" poster={posterUrl || undefined} onClick={clock.togglePaused} />
       {status === "loading" && <div className="player-overlay">Loading…</div>}
-      {status === "error" && (
-        <div className="player-overlay" role="alert">
-          <p>{playback.error}</p>
-          <button type="button" onClick={playback.retry}>
-            Retry
-          </button>
-        </div>
-      )}
+      {status === "error" && <PlayerError message={playback.error} onRetry={playback.retry} />}
       <div className="controls">
         <button type="button" onClick={clock.togglePaused}>
           {clock.paused || clock.ended ? "Play" : "Pause"}
