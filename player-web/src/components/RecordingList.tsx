@@ -7,7 +7,7 @@ import { AppLink } from "./AppLink";
 import { Picture } from "./Picture";
 
 /** What a recording's state means to the person looking at it (nothing when complete). */
-function stateNote(recording: Recording): string | null {
+export function stateNote(recording: Recording): string | null {
   if (recording.state === "recording") return "Recording now";
   if (recording.state === "stopped") return "Stopped early: the disk failed";
   if (recording.interrupted) return "Interrupted: ends at the last complete segment";

@@ -58,6 +58,15 @@ describe("ReplayPage", () => {
     expect(screen.getByText("Recording")).toBeInTheDocument();
   });
 
+  it("says when a recording was cut short", async () => {
+    fakeFetch({
+      "GET /api/recordings/r1": () => ({ body: recording({ interrupted: true }) }),
+      "GET /api/streams/s1": () => ({ body: streamDetail() }),
+    });
+    render(<ReplayPage recordingId="r1" />);
+    expect(await screen.findByText("Interrupted: ends at the last complete segment")).toBeInTheDocument();
+  });
+
   it("says when the replay does not exist or is private, and retries other failures", async () => {
     let answer = { status: 404, body: { error: "no such recording" } };
     fakeFetch({ "GET /api/recordings/r9": () => answer, "GET /api/streams/s1": () => ({ body: streamDetail() }) });

@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { AgeRequirementCard } from "../components/AgeRequirementCard";
 import { AppLink } from "../components/AppLink";
 import { ErrorBoundary } from "../components/ErrorBoundary";
+import { stateNote } from "../components/RecordingList";
 import { ReplayPlayer } from "../components/ReplayPlayer";
 import { api, ApiError, errorMessage } from "../lib/api";
 import { hasAgeConsent } from "../lib/ageGate";
@@ -88,6 +89,7 @@ export function ReplayPage({ recordingId }: { recordingId: string }) {
             <time dateTime={recording.startedAt}>{formatStart(recording.startedAt)}</time> · {formatClock(recording.durationSec)}
             {recording.createdBy && <> · clipped by {recording.createdBy}</>}
           </p>
+          {recording.state !== "recording" && stateNote(recording) && <p className="recording-state">{stateNote(recording)}</p>}
           <p>
             <a className="download" href={mediaUrl(recording.downloadUrl)} download>
               Download MP4
