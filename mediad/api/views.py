@@ -106,7 +106,8 @@ def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Conf
     detail = {**stream_card(stream, owner, viewers), **public_settings(stream),
               "createdAt": iso_utc(stream.created_at), "updatedAt": iso_utc(stream.updated_at),
               "hlsUrl": hls_url(config, ports, stream.id),
-              "playerUrl": player_url(config, ports, stream.id)}
+              "playerUrl": player_url(config, ports, stream.id),
+              "clipMaxSec": config.clips.max_sec}
     if config.webrtc.enabled:
         detail["whepUrl"] = whep_url(config, ports, stream.id)
     return detail

@@ -19,6 +19,7 @@ async def test_a_creator_creates_a_stream_with_keys(env: ApiEnv) -> None:
     assert body["creator"]["handle"] == "carla"
     assert body["hlsUrl"].endswith(f"/hls/{body['id']}/index.m3u8")
     assert body["whepUrl"] == f"http://localhost:8080/whep/{body['id']}"
+    assert body["clipMaxSec"] == 60
     keys = await env.store.keys.for_stream(body["id"])
     assert set(keys) == {"primary", "backup"}
 
