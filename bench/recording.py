@@ -141,9 +141,9 @@ def start_viewers(side: Side, clients: int, seconds: float, work: Path) -> None:
         "--seconds", str(seconds), "--out", str(side.report)])
 
 
-def finish_viewers(side: Side) -> list[Receipt]:
+def finish_viewers(side: Side, within: float) -> list[Receipt]:
     assert side.viewers is not None and side.report is not None
-    if side.viewers.wait(120) != 0:
+    if side.viewers.wait(within) != 0:
         sys.exit(f"{side.name}: the viewer process failed with {side.viewers.returncode}")
     report = json.loads(side.report.read_text())
     side.errors = int(report["errors"])
@@ -252,10 +252,16 @@ def measure(on: Side, off: Side, args: argparse.Namespace, source: Path, work: P
         cpu_on = CpuMeter(on.daemon.proc.pid).start()
         cpu_off = CpuMeter(off.daemon.proc.pid).start()
         started = time.monotonic()
-        for side in (on, off):
-            start_viewers(side, args.viewers, args.seconds, work)
-        for side in (on, off):
-            side.receipts = finish_viewers(side)
+        try:
+            for side in (on, off):
+                start_viewers(side, args.viewers, args.seconds, work)
+            for side in (on, off):
+                side.receipts = finish_viewers(side, args.seconds + 60)
+        finally:
+            for side in (on, off):
+                if side.viewers is not None and side.viewers.poll() is None:
+                    side.viewers.kill()
+                    side.viewers.wait()
         figures.window_s = time.monotonic() - started
         figures.cpu_on, figures.cpu_off = cpu_on.stop(), cpu_off.stop()
         figures.recorder_cpu_s = recorder.stop()
