@@ -23,6 +23,7 @@ from mediad.recording.layout import JOURNAL
 from mediad.recording.model import SegmentEntry
 from mediad.testing import DaemonProcess
 from tests.interop.api_client_testing import call
+from tests.interop.live_publisher_testing import publish
 
 PASSTHROUGH = "[transcode]\nenabled = false\n[webrtc]\nenabled = false\n"
 """The source only (its audio muxed in), no WebRTC: the quickest daemon that records."""
@@ -67,6 +68,31 @@ class Fetched:
     status: int
     headers: dict[str, str]
     body: bytes
+
+
+def record_broadcast(daemon: DaemonProcess, ffmpeg: str, token: str, seconds: float,
+                     while_live: Callable[[], object] = lambda: None
+                     ) -> tuple[dict[str, Any], object]:
+    """A real ffmpeg publish of about ``seconds`` to the daemon's stream, ended through the
+    API: the stream's one recording once it is complete, and what ``while_live`` returned
+    (called once the publisher is attached)."""
+    stream = daemon.banner.stream_id
+    publisher = publish(ffmpeg, daemon.rtmp_url(), 60)
+    try:
+        daemon.wait_for_log("publisher attached", timeout=20)
+        attached = time.monotonic()
+        seen = while_live()
+        time.sleep(max(0.0, seconds - (time.monotonic() - attached)))
+        status, body = call(daemon, "PUT", f"/api/streams/{stream}/state", token,
+                            {"state": "ended"})
+        assert status == 200, body
+    finally:
+        publisher.kill()
+        publisher.wait()
+    (recording,) = wait_listed(
+        daemon, f"/api/streams/{stream}/recordings", "recordings", token,
+        lambda found: len(found) == 1 and found[0]["state"] == "complete")
+    return recording, seen
 
 
 def fetch(url: str) -> Fetched:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.interop.api_client_testing import call, sign_in
-from tests.interop.live_publisher_testing import publish
+from tests.interop.api_client_testing import sign_in
 from tests.interop.player_e2e_testing import (
     PLAYER_WEB,
     RESULTS,
@@ -22,7 +20,7 @@ from tests.interop.player_e2e_testing import (
     e2e_peers,
     last_json_line,
 )
-from tests.interop.recording_testing import PASSTHROUGH, wait_listed
+from tests.interop.recording_testing import PASSTHROUGH, record_broadcast
 
 pytestmark = pytest.mark.interop
 
@@ -38,20 +36,7 @@ def test_a_recorded_broadcast_is_listed_and_plays_on_the_replay_page() -> None:
         (RESULTS / stale).unlink(missing_ok=True)
     with DaemonProcess(extra_config=PASSTHROUGH) as daemon:
         stream = daemon.banner.stream_id
-        token = sign_in(daemon)
-        publisher = publish(ffmpeg, daemon.rtmp_url(), 60)
-        try:
-            daemon.wait_for_log("publisher attached", timeout=20)
-            time.sleep(PUBLISH_SECONDS)
-            status, body = call(daemon, "PUT", f"/api/streams/{stream}/state", token,
-                                {"state": "ended"})
-            assert status == 200, body
-        finally:
-            publisher.kill()
-            publisher.wait()
-        (recording,) = wait_listed(
-            daemon, f"/api/streams/{stream}/recordings", "recordings", None,
-            lambda found: len(found) == 1 and found[0]["state"] == "complete")
+        recording, _ = record_broadcast(daemon, ffmpeg, sign_in(daemon), PUBLISH_SECONDS)
         assert recording["durationSec"] > PUBLISH_SECONDS / 2, recording
         command = [node, str(SCRIPT), "--base", daemon.base_url, "--stream", stream,
                    "--out", str(RESULTS)]

@@ -19,15 +19,14 @@ import m3u8
 import pytest
 
 from mediad.testing import DaemonProcess
-from tests.interop.api_client_testing import call, sign_in
+from tests.interop.api_client_testing import sign_in
 from tests.interop.hlsjs_watch_testing import Watch
-from tests.interop.live_publisher_testing import publish
 from tests.interop.recording_testing import (
     fetch,
     media_playlist_urls,
     playlist,
+    record_broadcast,
     recordings_root,
-    wait_listed,
 )
 from tests.peers_testing import require_tool
 
@@ -72,22 +71,9 @@ def replay(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replay]:
     data = tmp_path_factory.mktemp("vod") / "data"
     with DaemonProcess(extra_config=CONFIG, data_dir=data) as daemon:
         stream = daemon.banner.stream_id
-        token = sign_in(daemon)
-        publisher = publish(ffmpeg, daemon.rtmp_url(), 60)
-        try:
-            daemon.wait_for_log("publisher attached", timeout=20)
-            attached = time.monotonic()
-            live = live_multivariant(daemon)
-            time.sleep(max(0.0, PUBLISH_SECONDS - (time.monotonic() - attached)))
-            status, body = call(daemon, "PUT", f"/api/streams/{stream}/state", token,
-                                {"state": "ended"})
-            assert status == 200, body
-        finally:
-            publisher.kill()
-            publisher.wait()
-        (recording,) = wait_listed(
-            daemon, f"/api/streams/{stream}/recordings", "recordings", token,
-            lambda found: len(found) == 1 and found[0]["state"] == "complete")
+        recording, live = record_broadcast(daemon, ffmpeg, sign_in(daemon), PUBLISH_SECONDS,
+                                           lambda: live_multivariant(daemon))
+        assert isinstance(live, m3u8.M3U8)
         yield Replay(daemon, recording, recordings_root(daemon) / stream / recording["id"],
                      live)
 
