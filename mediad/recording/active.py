@@ -52,12 +52,10 @@ class _RenditionIntake:
 
 class ActiveRecording:
     def __init__(self, recording: Recording, writer: DiskWriter,
-                 renditions: Callable[[str], bool],
-                 on_stopped: Callable[[ActiveRecording], None]) -> None:
+                 renditions: Callable[[str], bool]) -> None:
         self.recording = recording
         self.writer = writer
         self.wanted = renditions
-        self.on_stopped = on_stopped
         self.owner = WriteOwner(f"recording {recording.id}", on_failure=self._failed)
         self._intakes: dict[str, _RenditionIntake] = {}
         self.closed = False
@@ -129,7 +127,8 @@ class ActiveRecording:
             self._write_manifest()
 
     def abandon(self) -> None:
-        """Deleted while recording: nothing queued for it is written any more."""
+        """Deleted while recording: nothing queued for it is written any more (skipped
+        quietly: only a job that fails tells the owner)."""
         self.closed = True
         if self.owner.failed is None:
             self.owner.failed = OSError("the recording was deleted")
@@ -143,8 +142,6 @@ class ActiveRecording:
     def _failed(self, exc: OSError) -> None:
         """On the loop: the disk refused a write. The recording ends here with what it has;
         the live stream goes on."""
-        if self.closed and self.owner.failed is not None and "deleted" in str(exc):
-            return
         recording = self.recording
         recording.state = "stopped"
         recording.stop_reason = failure_reason(exc)
@@ -159,4 +156,3 @@ class ActiveRecording:
         manifest = recording.manifest()
         self.writer.submit(Job(WriteOwner(f"manifest {recording.id}"),
                                lambda disk: disk.replace(path, manifest), must=True))
-        self.on_stopped(self)

@@ -98,7 +98,11 @@ class RecordingLibrary:
             return None
         if (match := SEGMENT_FILE.fullmatch(name)) is not None:
             number = int(match[1])
-            if not any(entry.number == number for entry in record.segments):
+            segments = record.segments
+            # Numbers run from 1 without gaps (a skipped segment takes none): no scan.
+            listed = ((0 < number <= len(segments) and segments[number - 1].number == number)
+                      or any(entry.number == number for entry in segments))
+            if not listed:
                 return None
         elif (match := INIT_FILE.fullmatch(name)) is not None:
             if int(match[1]) not in record.inits:

@@ -121,8 +121,7 @@ class Recorder:
         recording_id = new_recording_id()
         recording = Recording(recording_id, stream_id, "broadcast", stream.title, now_ms(),
                               recording_dir(self.root, stream_id, recording_id))
-        active = ActiveRecording(recording, self.writer, self._wanted.__contains__,
-                                 self._stopped)
+        active = ActiveRecording(recording, self.writer, self._wanted.__contains__)
         self._active[stream_id] = active
         self.library.add(recording)
         active.begin()
@@ -146,10 +145,6 @@ class Recorder:
         log.info("recording ended", extra={"fields": {
             "stream": stream_id, "recording": recording.id, "state": recording.state,
             "skipped_segments": recording.skipped_segments}})
-
-    def _stopped(self, active: ActiveRecording) -> None:
-        """The disk failed: the recording is over; the health channel says why until the
-        broadcast ends."""
 
     async def _stream_removed(self, stream_id: str) -> None:
         active = self._active.pop(stream_id, None)
