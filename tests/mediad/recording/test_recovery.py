@@ -30,7 +30,8 @@ async def crashed_recording(store: Store, tmp_path: Path, source: Source) -> Rec
         stream_id, key, _ = await make_stream(rig.store)
         await publish(rig.registry, key, source)
         recording = rig.recorder.library.for_stream(stream_id)[0]
-        await until(lambda: len(recording.renditions["source"].segments) >= 3)
+        await until(lambda: "source" in recording.renditions
+                    and len(recording.renditions["source"].segments) >= 3)
         await rig.idle()
         manifest = recording.manifest()  # as written while recording
     (recording.directory / MANIFEST).write_bytes(manifest)
