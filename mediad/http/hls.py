@@ -69,6 +69,12 @@ def _playlist_response(request: web.Request, rendered: Rendered, cache: str) -> 
 
 
 def _observe(request: web.Request) -> None:
+    """A viewer's playlist request counts them; one that came through a cache or a CDN
+    (it says so in ``Via``: mediad's edge config sets it) stands for every viewer of that
+    edge, or for none once cached, so it counts nobody: viewers behind an edge are counted
+    by their players' WebSocket presence."""
+    if "Via" in request.headers:
+        return
     stream_id = request.match_info["stream"]
     for observer in request.app[PLAYBACK_OBSERVERS]:
         observer(stream_id, request)

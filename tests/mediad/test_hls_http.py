@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ingest.media import Frame
 from mediad.config import Config
-from mediad.http.app import create_app
+from mediad.http.app import PLAYBACK_OBSERVERS, create_app
 from mediad.http.hls import setup_hls
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
@@ -75,6 +75,17 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     async with env.client:
         yield env
     await store.close()
+
+
+async def test_a_request_through_an_edge_counts_no_viewer(env: Env) -> None:
+    seen: list[str] = []
+    env.client.app[PLAYBACK_OBSERVERS].append(lambda stream, request: seen.append(stream))
+    for path in (f"/hls/{STREAM}/index.m3u8", env.base + "index.m3u8"):
+        assert (await env.client.get(path, headers={"Via": "1.1 mediad-edge"})).status == 200
+    assert seen == []
+    for path in (f"/hls/{STREAM}/index.m3u8", env.base + "index.m3u8"):
+        assert (await env.client.get(path)).status == 200
+    assert seen == [STREAM, STREAM]
 
 
 def setup_app(config: Config, store: Store, registry: StreamRegistry,
