@@ -1,4 +1,4 @@
-"""``mediad`` command line: serve, check-config, streams, user."""
+"""``mediad`` command line: serve, check-config, streams, user, edge-config."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from mediad.cli_edge import add_edge_command, run_edge_command
 from mediad.cli_users import add_user_commands, run_user_command
 from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
 from mediad.logs import setup_logging
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     streams = sub.add_parser("streams", help="list streams with their ingest and player URLs")
     streams.add_argument("--reveal", action="store_true", help="show the keys unmasked")
     add_user_commands(sub)
+    add_edge_command(sub)
     return parser
 
 
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check-config":
         print("configuration OK")
         return 0
+    if args.command == "edge-config":
+        return run_edge_command(config, args)
     try:
         if args.command == "serve":
             return _run(_serve(config))
