@@ -9,10 +9,10 @@ CONFIG ?= conf/mediad.toml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-# Real peers the interop suites drive: command -> Debian package.
+# Real peers the interop suites drive: command -> Debian package (nginx: the caching edge).
 TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
 	gst-launch-1.0:gstreamer1.0-tools chromium:chromium node:nodejs npm:npm \
-	redis-server:redis-server
+	redis-server:redis-server nginx:nginx
 GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 BENCH_PACKAGES := nginx libnginx-mod-rtmp
@@ -55,7 +55,8 @@ $(HLSJS)/node_modules/.installed: $(HLSJS)/package.json $(HLSJS)/package-lock.js
 test-deps:
 	@missing=""; \
 	for pair in $(TEST_TOOLS); do \
-		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+		command -v "$${pair%%:*}" >/dev/null || [ -x "/usr/sbin/$${pair%%:*}" ] || \
+			missing="$$missing $${pair#*:}"; \
 	done; \
 	for pkg in $(GST_PACKAGES); do \
 		dpkg -s "$$pkg" >/dev/null 2>&1 || missing="$$missing $$pkg"; \
