@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ __all__ = [
     "NginxRtmp",
     "ffmpeg_publish",
     "free_port",
+    "media_playlist_url",
     "parse_args",
     "print_comparison",
     "print_result",
@@ -112,6 +115,22 @@ def encode_test_file(path: Path, seconds: float, *, width: int, height: int, fps
         str(path),
     ], check=True)
     return path
+
+
+def media_playlist_url(daemon: DaemonProcess, within: float = 30.0) -> str | None:
+    """The first media playlist of the daemon's stream once its multivariant playlist lists
+    one (the source rendition), or None after ``within`` seconds."""
+    url = f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                text = str(response.read().decode())
+            uri = next(line for line in text.splitlines() if line and not line.startswith("#"))
+            return urllib.parse.urljoin(url, uri)
+        except (OSError, StopIteration):
+            time.sleep(0.2)
+    return None
 
 
 @dataclass

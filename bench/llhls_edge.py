@@ -52,6 +52,7 @@ from bench.harness import (
     DaemonProcess,
     encode_test_file,
     ffmpeg_publish,
+    media_playlist_url,
     parse_args,
     print_comparison,
     print_result,
@@ -120,21 +121,6 @@ class Phase:
 
     def p(self, q: float) -> float:
         return percentile(self.delays, q)
-
-
-def media_url(daemon: DaemonProcess, within: float = 30.0) -> str:
-    """The source rendition's media playlist, once the multivariant playlist lists it."""
-    url = f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = str(response.read().decode())
-            uri = next(line for line in text.splitlines() if line and not line.startswith("#"))
-            return urllib.parse.urljoin(url, uri)
-        except (OSError, StopIteration):
-            time.sleep(0.2)
-    sys.exit("the stream never listed a media playlist")
 
 
 def part_seconds(url: str) -> float:
@@ -264,7 +250,9 @@ def run(args: argparse.Namespace, source: Path, work: Path, cache_root: Path
         publisher = ffmpeg_publish(daemon.rtmp_url(), publish_s, source=source)
         try:
             daemon.wait_for_log("publisher attached", timeout=30)
-            direct = media_url(daemon)
+            direct = media_playlist_url(daemon)
+            if direct is None:
+                sys.exit("the stream never listed a media playlist")
             part_s = part_seconds(direct)
             time.sleep(3.0)  # a few segments listed, as for a show under way
             origin = f"127.0.0.1:{daemon.http_port}"

@@ -44,6 +44,7 @@ from bench.harness import (
     DaemonProcess,
     encode_test_file,
     ffmpeg_publish,
+    media_playlist_url,
     parse_args,
     print_comparison,
     print_result,
@@ -120,18 +121,10 @@ def daemon_env(viewers: int, publications: Path) -> dict[str, str]:
 
 
 def wait_media_url(side: Side, within: float = 30.0) -> str:
-    """The source rendition's media playlist, once the stream's multivariant lists it."""
-    url = f"{side.daemon.base_url}/hls/{side.stream}/index.m3u8"
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = str(response.read().decode())
-            uri = next(line for line in text.splitlines() if line and not line.startswith("#"))
-            return urllib.parse.urljoin(url, uri)
-        except (OSError, StopIteration):
-            time.sleep(0.2)
-    sys.exit(f"{side.name}: the stream never listed a media playlist")
+    url = media_playlist_url(side.daemon, within)
+    if url is None:
+        sys.exit(f"{side.name}: the stream never listed a media playlist")
+    return url
 
 
 def start_viewers(side: Side, clients: int, seconds: float, work: Path) -> None:
