@@ -59,6 +59,7 @@ from bench.harness import (
     raise_open_files_limit,
 )
 from bench.llhls_edge_measures import (
+    LOAD_LIMIT_RATE_SHARE,
     OriginCounts,
     Receipt,
     count_origin_requests,
@@ -217,6 +218,10 @@ def describe(phase: Phase, part_s: float) -> None:
               f"({o.playlist_requests_per_part:.2f}/part), {o.other_requests} other")
     if phase.limits:
         print(f"  {'':<14} the load generator is the limit here: {'; '.join(phase.limits)}")
+    elif phase.request_rate < LOAD_LIMIT_RATE_SHARE * expected_request_rate(phase.viewers,
+                                                                             part_s):
+        print(f"  {'':<14} fewer requests than expected with CPU to spare: late answers "
+              "made the viewers skip parts")
 
 
 def parse() -> argparse.Namespace:
