@@ -254,7 +254,7 @@ http {
         listen @LISTEN@ reuseport backlog=4096;
         server_name @SERVER_NAME@;
 
-        # Hit, MISS, EXPIRED, STALE, UPDATING... on every response, errors included.
+        # HIT, MISS, EXPIRED, STALE, UPDATING... on every cached path's responses, errors too.
         add_header X-Cache-Status $upstream_cache_status always;
 
         # LL-HLS: playlists, parts, segments, init sections.
@@ -308,7 +308,8 @@ http {
             # response (stock nginx has no variable for an entry's age), so players see none.
         }
 
-        # Replays: immutable media and their playlists, cached by the origin's headers.
+        # Replays: immutable media and their playlists, cached by the origin's headers; a
+        # private replay's responses say "private" and nginx stores none of them.
         location /vod/ {
             proxy_pass http://mediad_origins;
             proxy_cache mediad_edge;
@@ -320,12 +321,11 @@ http {
             proxy_cache_use_stale updating error timeout;
         }
 
-        # Stream thumbnails: cached briefly, whatever the origin says.
+        # Stream thumbnails: cached as long as the origin says (its thumbnail interval).
         location /thumbs/ {
             proxy_pass http://mediad_origins;
             proxy_cache mediad_edge;
             proxy_cache_key $scheme$proxy_host$request_uri;
-            proxy_ignore_headers Cache-Control Expires;
             proxy_cache_valid 200 5s;
             proxy_cache_valid any 1s;
             proxy_cache_lock on;
@@ -341,7 +341,7 @@ http {
         }
 
         # The API, WHIP ingest and WHEP playback: proxied, never cached, bodies streamed
-        # to the origin as they come (SDP offers are small; the API bounds its bodies).
+        # to the origin as they come, at most the origin's own limit (1 MiB).
         location /api/ {
             proxy_pass http://mediad_origins;
             proxy_request_buffering off;
@@ -352,13 +352,13 @@ http {
             proxy_pass http://mediad_origins;
             proxy_request_buffering off;
             proxy_buffering off;
-            client_max_body_size 64k;
+            client_max_body_size 1m;
         }
         location /whep/ {
             proxy_pass http://mediad_origins;
             proxy_request_buffering off;
             proxy_buffering off;
-            client_max_body_size 64k;
+            client_max_body_size 1m;
         }
 
         # The web app and everything else (/healthz, /assets/): proxied; the origin's
