@@ -15,8 +15,10 @@ order; the last one ends the stream).
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import statistics
+import subprocess
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -32,11 +34,13 @@ from tests.interop.hls_viewer_testing import get
 from tests.interop.hlsjs_watch_testing import Watch
 from tests.interop.live_publisher_testing import publish
 from tests.interop.nginx_edge_testing import CountingRelay, NginxEdge
+from tests.interop.player_e2e_testing import PLAYER_WEB, RESULTS, e2e_peers, last_json_line
 from tests.peers_testing import require_tool
 
 pytestmark = pytest.mark.interop
 
 VIEWERS = 200
+EDGE_SCRIPT = PLAYER_WEB / "e2e" / "edge.mjs"
 _HINT = re.compile(r'#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg(\d+)\.(\d+)\.m4s"')
 _PART = re.compile(r'#EXT-X-PART:.*URI="seg(\d+)\.(\d+)\.m4s"')
 _TARGET = re.compile(r"#EXT-X-TARGETDURATION:(\d+)")
@@ -183,6 +187,33 @@ def test_hlsjs_plays_through_the_edge_at_low_latency(rig: Rig) -> None:
     assert latency is not None and latency < 1.5, samples
 
 
+def test_the_web_app_plays_through_the_edge(rig: Rig) -> None:
+    """One edge host serves the whole app: the page, the API, the WebSocket and the media
+    (the build's MEDIA_ORIGIN is the page's origin: the edge). The chat counts the viewer by
+    the WebSocket's presence. (Before the viewer-count test: that one leaves 20 viewers
+    counted for a while.)"""
+    node, chromium, _ = e2e_peers()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "failure-edge.png").unlink(missing_ok=True)
+    already = len(rig.relay.requests())
+    command = [node, str(EDGE_SCRIPT), "--base", rig.edge.base_url, "--stream", rig.stream,
+               "--out", str(RESULTS)]
+    run = subprocess.run(command, cwd=PLAYER_WEB, env={"CHROMIUM": chromium, **os.environ},
+                         capture_output=True, text=True, timeout=90, check=False)
+    report = last_json_line(run.stdout)
+    assert run.returncode == 0 and report is not None and report["ok"], (
+        f"stdout:\n{run.stdout[-3000:]}\nstderr:\n{run.stderr[-3000:]}\n"
+        f"edge:\n{rig.edge.logs[-2000:]}")
+    print(f"\nthe web app through the edge: first frame after {report['ttffMs']} ms, "
+          f"requests {report['requests']}, steps {report['steps']}")
+    assert report["elsewhere"] == []
+    assert report["requests"]["hls"] > 0 and report["requests"]["ws"] >= 1
+    reached = rig.relay.requests()[already:]
+    assert any(r.path_qs.startswith(f"/ws/streams/{rig.stream}") for r in reached)
+    assert any(r.path_qs.startswith(rig.media_path) for r in reached)
+    assert all(r.headers.get("Via") == "1.1 mediad-edge" for r in reached)
+
+
 def test_hls_viewers_behind_the_edge_are_not_counted_by_their_requests(rig: Rig) -> None:
     """20 players behind the edge (each its own user agent: 20 viewers to the origin's
     address-and-agent key) count nobody at the origin: their requests come through as the
@@ -212,7 +243,12 @@ def test_hls_viewers_behind_the_edge_are_not_counted_by_their_requests(rig: Rig)
             return seen
         return asyncio.run(run())
 
-    # Viewer reports are announced every second: 2.5 s is two rounds of them.
+    # The web app's viewer (the previous test) is gone once its socket's close is
+    # announced; viewer reports are announced every second: 2.5 s is two rounds of them.
+    deadline = time.monotonic() + 20
+    while (left := rig.viewers()) != 0:
+        assert time.monotonic() < deadline, f"{left} viewers still counted"
+        time.sleep(0.2)
     behind_edge = poll(rig.edge.base_url, 2.5)
     assert behind_edge and max(behind_edge) == 0, behind_edge
     origin_hits = [r for r in rig.relay.requests() if r.path_qs.startswith(rig.media_path)]
