@@ -2,11 +2,12 @@
 ``mediad edge-config`` writes, in front of a real mediad with a real ffmpeg publisher; a
 counting relay between the two counts what reaches the origin.
 
-hls.js in Chromium plays through the edge at low latency; 200 viewers blocking on the same
-future part (or playlist) cost the origin one request, and get the origin's bytes; a delta
-update through the edge merges into the origin's full playlist; viewers behind the edge
-are not counted by their HLS requests (their WebSocket presence counts them); an ended
-stream's EXT-X-ENDLIST reaches blocked viewers within a target duration.
+hls.js in Chromium plays through the edge at low latency; the web app, served whole by the
+edge, plays; viewers behind the edge are not counted by their HLS requests (their
+WebSocket presence counts them); 200 viewers blocking on the same future part (or
+playlist) cost the origin one request and get the origin's bytes; a delta update through
+the edge merges into the origin's full playlist; an ended stream's EXT-X-ENDLIST reaches
+blocked viewers within a target duration.
 
 One daemon, one edge and one publisher serve the whole module (the tests run in file
 order; the last one ends the stream).
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -302,8 +304,10 @@ def test_viewers_blocking_on_a_future_part_cost_the_origin_one_request(rig: Rig)
 
     part_requests = rig.relay.requests(part_path)
     reload_requests = rig.relay.requests(reload_path)
-    assert len(part_requests) == 1, [r.sent_at for r in part_requests]
-    assert len(reload_requests) == 1, [r.sent_at for r in reload_requests]
+    statuses = {path: Counter(line.rsplit(" ", 1)[-1] for line in rig.edge.access_log()
+                              if f" {path} " in line) for path in (part_path, reload_path)}
+    assert len(part_requests) == 1, statuses
+    assert len(reload_requests) == 1, statuses
     status, direct_part = get(origin + part_path)
     assert status == 200
     assert all(a.body == direct_part for a in part_answers)
@@ -324,11 +328,13 @@ def test_viewers_blocking_on_a_future_part_cost_the_origin_one_request(rig: Rig)
     assert {a.status for a in direct} == {200}
     first = min(a.done_at for a in direct)
     print(f"\n{VIEWERS} viewers through the edge, one future part: "
-          f"{len(part_requests)} origin request, {waited} sent before it was published; "
+          f"{len(part_requests)} origin request, {waited} sent before it was published, "
+          f"at the edge {dict(statuses[part_path])}; "
           f"wake-up (published at the origin → answer) "
           f"{summary([a.done_at - published for a in part_answers])}"
           f"\n{VIEWERS} viewers through the edge, one blocking reload: "
-          f"{len(reload_requests)} origin request; wake-up "
+          f"{len(reload_requests)} origin request, at the edge {dict(statuses[reload_path])}; "
+          f"wake-up "
           f"{summary([a.done_at - reloaded for a in reload_answers])}"
           f"\n{VIEWERS} viewers at the origin directly, one future part: wake-up after the "
           f"first answer {summary([a.done_at - first for a in direct])}")
