@@ -16,8 +16,11 @@ and through the edge), over the same steady window:
   part the origin published in the window (1.0 is perfect collapsing);
 - CPU (scheduler counters) of mediad, of nginx (master + workers), of each viewer process;
   nginx's CPU per request it answered, and the viewers one edge core serves at that cost;
-- whether the load generator is the limit: a viewer process near a whole core, the
-  viewers' request rate under 90 % of N x 2 / part, or the machine's cores all busy.
+- the share of parts each viewer was answered for (a viewer answered late skips to the
+  newest part, so a p99 over the answers alone flatters a saturated server);
+- whether the load generator is the limit: a viewer process near a whole core or the
+  machine's cores all busy (``/proc/stat``: ours and other processes', both printed),
+  with the viewers' request rate against N x 2 / part.
 
 nginx's ``proxy_cache_lock`` waiters are not woken when the first request's answer is
 cached: they poll every 500 ms (``ngx_http_file_cache_lock``). A blocking request arrives
@@ -62,7 +65,9 @@ from bench.llhls_edge_measures import (
     LOAD_LIMIT_RATE_SHARE,
     OriginCounts,
     Receipt,
+    busy_ticks,
     count_origin_requests,
+    delivered_share,
     expected_request_rate,
     load_generator_limits,
     parts_in,
@@ -82,6 +87,8 @@ MAX_VIEWER_PROCESSES = 4
 EDGE_P99_LIMIT_MS = 150.0
 FLUSH_S = 1.5
 """The origin log is flushed every second."""
+STAT = Path("/proc/stat")
+TICKS = os.sysconf("SC_CLK_TCK")
 _PART_TARGET = re.compile(r"#EXT-X-PART-INF:PART-TARGET=([\d.]+)")
 
 
@@ -102,6 +109,9 @@ class Phase:
     mediad_cores: float = 0.0
     nginx_cores: float = 0.0
     viewer_cores: list[float] = field(default_factory=list)
+    machine_cores: float = 0.0
+    """Every process's CPU over the window (``/proc/stat``), ours and others'."""
+    delivered: float = float("nan")
     delays: list[float] = field(default_factory=list)
     origin: OriginCounts | None = None
     limits: list[str] = field(default_factory=list)
@@ -162,9 +172,12 @@ def run_phase(phase: Phase, daemon: DaemonProcess, ramp: float, window: float,
         mediad = CpuMeter(daemon.proc.pid).start()
         viewers = [CpuMeter(proc.pid).start() for proc in procs]
         nginx0 = tree_cpu_seconds(nginx_pids)
+        busy0, _ = busy_ticks(STAT.read_text())
         phase.start = time.monotonic()
         time.sleep(window)
         phase.end = time.monotonic()
+        busy1, _ = busy_ticks(STAT.read_text())
+        phase.machine_cores = (busy1 - busy0) / TICKS / phase.window
         phase.nginx_cores = (tree_cpu_seconds(nginx_pids) - nginx0) / phase.window
         phase.mediad_cores = mediad.stop() / phase.window
         phase.viewer_cores = [meter.stop() / phase.window for meter in viewers]
@@ -189,14 +202,16 @@ def settle(phase: Phase, listed: dict[tuple[int, int], float], part_s: float,
            wall_offset: float) -> None:
     phase.delays = wake_delays_ms(listed, phase.receipts)
     parts = parts_in(listed, phase.start, phase.end)
+    answered = sum(1 for msn, index, _ in phase.receipts  # for parts of the window only
+                   if phase.start <= listed.get((msn, index), -1.0) < phase.end)
+    phase.delivered = delivered_share(answered, phase.viewers, parts)
     if phase.edge is not None:
         phase.origin = count_origin_requests(
             phase.edge.origin_requests(), phase.start + wall_offset, phase.end + wall_offset,
             parts)
-    busy = phase.mediad_cores + phase.nginx_cores + sum(phase.viewer_cores)
     phase.limits = load_generator_limits(
         phase.viewer_cores, phase.request_rate, expected_request_rate(phase.viewers, part_s),
-        float(os.cpu_count() or 1), busy)
+        float(os.cpu_count() or 1), phase.machine_cores)
 
 
 def describe(phase: Phase, part_s: float) -> None:
@@ -208,8 +223,13 @@ def describe(phase: Phase, part_s: float) -> None:
         line += (f", nginx {phase.nginx_cores:.2f} cores "
                  f"({phase.nginx_us_per_request:.1f} us/request)")
     line += (f"; viewers {viewers} cores, {phase.request_rate:.0f} requests/s of "
-             f"{expected_request_rate(phase.viewers, part_s):.0f}; errors {phase.errors}")
+             f"{expected_request_rate(phase.viewers, part_s):.0f}, answered for "
+             f"{phase.delivered:.0%} of the parts; errors {phase.errors}")
     print(line + (f" {phase.first_errors[:2]}" if phase.errors else ""))
+    ours = phase.mediad_cores + phase.nginx_cores + sum(phase.viewer_cores)
+    print(f"  {'':<14} machine {phase.machine_cores:.2f} cores busy, "
+          f"{max(0.0, phase.machine_cores - ours):.2f} of them other processes "
+          "(the publisher included)")
     if phase.origin is not None:
         o = phase.origin
         print(f"  {'':<14} origin requests over {o.parts} parts: {o.part_requests} part "
@@ -220,8 +240,8 @@ def describe(phase: Phase, part_s: float) -> None:
         print(f"  {'':<14} the load generator is the limit here: {'; '.join(phase.limits)}")
     elif phase.request_rate < LOAD_LIMIT_RATE_SHARE * expected_request_rate(phase.viewers,
                                                                              part_s):
-        print(f"  {'':<14} fewer requests than expected with CPU to spare: late answers "
-              "made the viewers skip parts")
+        print(f"  {'':<14} fewer requests than expected with CPU to spare: the server's "
+              "late answers made the viewers skip parts")
 
 
 def parse() -> argparse.Namespace:

@@ -96,6 +96,21 @@ def count_origin_requests(requests: Iterable[OriginRequest], start: float, end: 
                         max(per_part.values(), default=0))
 
 
+def busy_ticks(stat: str) -> tuple[int, int]:
+    """(busy, total) clock ticks of all CPUs from ``/proc/stat``'s first line: everything
+    but idle and iowait is busy (steal included: a core the guest did not get)."""
+    fields = [int(v) for v in stat.split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    total = sum(fields[:8])  # guest time is already counted in user and nice
+    return total - idle, total
+
+
+def delivered_share(receipts: int, viewers: int, parts: int) -> float:
+    """Blocking answers received per viewer per part published: 1.0 when every viewer was
+    answered for every part; a viewer answered late skips to the newest part."""
+    return receipts / (viewers * parts) if viewers and parts else float("nan")
+
+
 def expected_request_rate(viewers: int, part_seconds: float) -> float:
     """Requests a second that viewers each doing a blocking reload and a part fetch per
     part make."""

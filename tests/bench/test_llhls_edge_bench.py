@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from bench.llhls_edge_measures import (
+    busy_ticks,
     count_origin_requests,
+    delivered_share,
     expected_request_rate,
     load_generator_limits,
     parts_in,
@@ -75,6 +77,13 @@ def test_the_viewers_are_blamed_only_when_out_of_cpu() -> None:
     saturated = load_generator_limits([0.6, 0.6], 9500, expected, 2, 1.9)
     assert saturated == ["the machine was saturated (1.90 of 2 cores busy, 1.20 of them "
                          "the viewers')"]
+
+
+def test_machine_load_and_delivered_share() -> None:
+    stat = "cpu  100 5 50 800 20 3 2 10 7 0\ncpu0 1 2 3 4 5 6 7 8 9 0\n"
+    assert busy_ticks(stat) == (170, 990)  # idle 800 + iowait 20 of the first eight
+    assert delivered_share(900, 10, 100) == 0.9
+    assert delivered_share(0, 0, 100) != delivered_share(0, 0, 100)  # nan: nothing asked
 
 
 def test_config_edits_keep_a_lock_timeout_and_add_the_log() -> None:
