@@ -9,6 +9,7 @@ not silently fall back to a default without the operator hearing about it).
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -54,12 +55,25 @@ class ServerConfig:
     max_connections_per_address: int = field(default=256, metadata=_range(0, 1_000_000))
     """Open HTTP connections from one address; more are closed at once. 0: no cap (behind a
     reverse proxy every viewer comes from its address)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or CIDR networks of the caching edges and reverse proxies in front of
+    mediad: a request from one speaks for the client its ``X-Forwarded-For`` names (per-
+    address limits and sign-in throttling apply to that client), and its own connections
+    are exempt from ``max_connections_per_address``."""
     descriptor_reserve: int = field(default=256, metadata=_range(16, 1_000_000))
     """File descriptors kept for ingest, the store and ``/healthz``: once fewer than this are
     left under ``RLIMIT_NOFILE``, a new HTTP connection is served ``/healthz`` only."""
     cap_log_interval_sec: float = field(default=10.0, metadata=_range(0.1, 3600))
     """A connection cap (HTTP or RTMP) that is hit is logged at once, then once this
     interval per cap with the count."""
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"server.trusted_proxies: {entry!r} is not an address or"
+                                  " a network (CIDR)") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from mediad.descriptors import raise_descriptor_limit
 from mediad.failover import Failover
 from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
 from mediad.http.app import add_service, create_app
+from mediad.http.forwarded import TrustedProxies
 from mediad.http.hls import setup_hls
 from mediad.http.limits import (
     GuardedSite,
@@ -197,7 +198,8 @@ def _limit_settings(config: Config, descriptor_limit: int) -> HttpLimitSettings:
     server = config.server
     return HttpLimitSettings(
         header_timeout=server.header_timeout_sec, idle_timeout=server.idle_timeout_sec,
-        per_address=server.max_connections_per_address, descriptor_limit=descriptor_limit,
+        per_address=server.max_connections_per_address,
+        uncapped=TrustedProxies(server.trusted_proxies).trusts, descriptor_limit=descriptor_limit,
         reserve=server.descriptor_reserve, log_interval=server.cap_log_interval_sec)
 
 

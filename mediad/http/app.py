@@ -12,6 +12,7 @@ from aiohttp import WSCloseCode, web
 
 from mediad import __version__
 from mediad.config import Config
+from mediad.http.forwarded import TrustedProxies, forwarded_middleware
 from mediad.store import Store
 from mediad.streams import StreamRegistry
 
@@ -100,7 +101,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 def create_app(config: Config, store: Store, registry: StreamRegistry | None = None
                ) -> web.Application:
-    app = web.Application(middlewares=[json_errors], client_max_size=1 << 20)
+    proxies = TrustedProxies(config.server.trusted_proxies)
+    middlewares = [forwarded_middleware(proxies)] if proxies else []
+    app = web.Application(middlewares=[*middlewares, json_errors], client_max_size=1 << 20)
     app[CONFIG] = config
     app[STORE] = store
     app[REGISTRY] = registry if registry is not None else StreamRegistry(store)

@@ -62,6 +62,9 @@ class HttpLimitSettings:
     """Seconds without a request (before the first one, between keep-alive ones)."""
     per_address: int = 256
     """Open connections from one host; 0: no cap."""
+    uncapped: Callable[[str], bool] = lambda host: False
+    """Hosts the per-address cap does not apply to (trusted edges: every viewer behind
+    one comes from its address)."""
     descriptor_limit: int = 1024
     """The soft ``RLIMIT_NOFILE`` in force."""
     reserve: int = 256
@@ -202,7 +205,8 @@ class HttpConnectionLimits:
 
     def admit(self, conn: GuardedConnection) -> bool:
         settings = self.settings
-        if settings.per_address and self._by_host[conn.host] >= settings.per_address:
+        if (settings.per_address and self._by_host[conn.host] >= settings.per_address
+                and not settings.uncapped(conn.host)):
             return self._refuse(conn, PER_ADDRESS, f"limit {settings.per_address}")
         if self._in_reserve(conn):
             if self._probation >= settings.probation_slots:

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from mediad.descriptors import open_descriptors
+from mediad.http.forwarded import TrustedProxies
 from mediad.http.limits import (
     PER_ADDRESS,
     RESERVE,
@@ -149,6 +150,20 @@ async def test_connections_per_address_are_capped(caplog: pytest.LogCaptureFixtu
     assert re.fullmatch(r"http per address cap hit 279 more times in the last \d+ s from 1 "
                         r"address \(most from 127\.0\.0\.1: 279\)", lines[1])
     assert len(lines) == 2
+
+
+async def test_a_trusted_edge_is_not_capped_per_address() -> None:
+    trusted = TrustedProxies(["127.0.0.0/31"]).trusts
+    async with guarded(replace(FAST, per_address=5, idle_timeout=30, uncapped=trusted)) as env:
+        edge = [await env.open() for _ in range(30)]  # 127.0.0.1: an edge's many viewers
+        other = [await env.open("127.0.0.2") for _ in range(8)]
+        async with asyncio.timeout(5):
+            while env.limits.refused[PER_ADDRESS] < 3:  # noqa: ASYNC110 -- refusals happen on accept
+                await asyncio.sleep(0.02)
+        assert env.limits.refused[PER_ADDRESS] == 3  # only the untrusted address is capped
+        assert (await get(edge[-1], "/healthz"))[0] == 200
+        for _, writer in [*edge, *other]:
+            writer.close()
 
 
 async def _eof(reader: asyncio.StreamReader) -> None:
