@@ -28,7 +28,8 @@ function routes(detail = streamDetail(), clips = [clip()]) {
 async function watching(you: Parameters<typeof viewerHello>[0], state: "live" | "ended" = "live") {
   render(<WatchPage streamId="s1" />);
   await screen.findByTestId("live-player");
-  const socket = FakeWebSocket.last();
+  // The channel opens its socket in an effect of its own, maybe after the player shows.
+  const socket = await vi.waitFor(() => FakeWebSocket.last());
   act(() => socket.open());
   act(() => socket.receive({ ...viewerHello(you), stream: { state, title: "Jam nights" } }));
 }
