@@ -324,9 +324,14 @@ def test_viewers_blocking_on_a_future_part_cost_the_origin_one_request(rig: Rig)
         hint = next_hint_just_opened(rig)
         return [origin + rig.sibling(f"seg{hint[0]}.{hint[1]}.m4s")] * VIEWERS
 
-    direct = burst(the_next_part_directly, warm_up=origin + warm_up, connections=VIEWERS)
-    assert {a.status for a in direct} == {200}
-    first = min(a.done_at for a in direct)
+    # Only a comparison, printed: a hinted part the segmenter abandons (a keyframe closed its
+    # segment first) is a 404 by the spec, so a burst that hit one is tried again.
+    for _ in range(3):
+        direct = burst(the_next_part_directly, warm_up=origin + warm_up, connections=VIEWERS)
+        if {a.status for a in direct} == {200}:
+            break
+    ok = [a for a in direct if a.status == 200] or direct
+    first = min(a.done_at for a in ok)
     print(f"\n{VIEWERS} viewers through the edge, one future part: "
           f"{len(part_requests)} origin request, {waited} sent before it was published, "
           f"at the edge {dict(statuses[part_path])}; "
@@ -337,7 +342,7 @@ def test_viewers_blocking_on_a_future_part_cost_the_origin_one_request(rig: Rig)
           f"wake-up "
           f"{summary([a.done_at - reloaded for a in reload_answers])}"
           f"\n{VIEWERS} viewers at the origin directly, one future part: wake-up after the "
-          f"first answer {summary([a.done_at - first for a in direct])}")
+          f"first answer {summary([a.done_at - first for a in ok])}")
 
 
 def _segments(playlist: m3u8.M3U8) -> list[tuple[int, str, float]]:
