@@ -14,6 +14,7 @@ import math
 from aiohttp import web
 
 from mediad.http.app import CONFIG, STORE, json_error
+from mediad.http.hls import PLAYLIST_TYPE, preflight
 from mediad.recording.download import serve_download
 from mediad.recording.layout import RECORDING_ID, RENDITION_NAME, init_name
 from mediad.recording.model import Recording, RenditionRecord
@@ -26,7 +27,6 @@ from packager.vod_playlist import VodSegment, render_vod_playlist
 
 RECORDINGS = web.AppKey("recordings", Recorder)
 
-PLAYLIST_TYPE = "application/vnd.apple.mpegurl"
 LONG = "max-age=31536000, immutable"
 RECORDING_CACHE_SEC = 1
 """Playlists of a recording still being recorded change with every segment."""
@@ -49,13 +49,6 @@ async def _cors(request: web.Request, response: web.StreamResponse) -> None:
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Expose-Headers"] = (
             "Age, Content-Length, Content-Range, Accept-Ranges")
-
-
-async def preflight(request: web.Request) -> web.Response:
-    return web.Response(status=204, headers={
-        "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-        "Access-Control-Allow-Headers": "Range",
-        "Access-Control-Max-Age": "86400"})
 
 
 def _missing(message: str) -> web.Response:
