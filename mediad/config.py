@@ -66,8 +66,19 @@ class ServerConfig:
     cap_log_interval_sec: float = field(default=10.0, metadata=_range(0.1, 3600))
     """A connection cap (HTTP or RTMP) that is hit is logged at once, then once this
     interval per cap with the count."""
+    tls_cert: str = ""
+    """PEM certificate chain: with ``tls_key``, the HTTP port speaks HTTPS (and WSS) only,
+    and RTMPS listens on ``rtmp.tls_port``. Both files are read again on SIGHUP."""
+    tls_key: str = ""
+    """PEM private key of ``tls_cert``."""
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert)
 
     def __post_init__(self) -> None:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ConfigError("server.tls_cert and server.tls_key: give both or neither")
         for entry in self.trusted_proxies:
             try:
                 ipaddress.ip_network(entry.strip(), strict=False)
@@ -104,6 +115,9 @@ class RtmpConfig(RtmpServerConfig):
     """The RTMP listener's own settings (``ingest/rtmp/config.py``), and whether it runs."""
 
     enabled: bool = True
+    tls_port: int = field(default=1936, metadata=_range(0, 65535))
+    """RTMPS (``rtmps://HOST:PORT/APP``) listens here when ``server.tls_cert`` is set, beside
+    plain RTMP on ``port``. 0 picks a free port."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +329,31 @@ class ThumbnailsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    enabled: bool = True
+    """``GET /metrics`` in the Prometheus text format."""
+    token: str = ""
+    """A scraper sending ``Authorization: Bearer TOKEN`` may read the metrics from any
+    address; empty: only the addresses of ``allow`` may."""
+    allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    """Addresses or CIDR networks that may read the metrics without the token (the
+    connection's own address: ``X-Forwarded-For`` is never believed here)."""
+    port: int = field(default=0, metadata=_range(0, 65535))
+    """Serve the metrics on this port of ``host`` only, not on the HTTP port; 0: on the HTTP
+    port."""
+    host: str = "127.0.0.1"
+    """Bind address of the ``port`` listener."""
+
+    def __post_init__(self) -> None:
+        for entry in self.allow:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"metrics.allow: {entry!r} is not an address or a network"
+                                  " (CIDR)") from None
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     streams: StreamsConfig = field(default_factory=StreamsConfig)
@@ -332,6 +371,7 @@ class Config:
     recording: RecordingConfig = field(default_factory=RecordingConfig)
     clips: ClipsConfig = field(default_factory=ClipsConfig)
     thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     @property
     def srt_app(self) -> str:

@@ -28,6 +28,7 @@ from mediad.http.limits import (
     limits_middleware,
 )
 from mediad.http.web import setup_web
+from mediad.metrics.setup import setup_metrics
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
 from mediad.realtime.stream_health import WebRtcLookup
@@ -90,6 +91,7 @@ class Daemon:
             preview_grace_sec=config.streams.reconnect_grace_sec)
         await self.pipelines.start()
         app = create_app(config, self.store, self.registry)
+        setup_metrics(app, config.metrics)
         setup_hls(app, self.pipelines)
         setup_thumbnails(app, Thumbnails(self.pipelines, config.thumbnails))
         recorder = setup_recording(app, config, self.store, self.registry, self.pipelines)

@@ -13,6 +13,7 @@ from aiohttp import WSCloseCode, web
 from mediad import __version__
 from mediad.config import Config
 from mediad.http.forwarded import TrustedProxies, forwarded_middleware
+from mediad.metrics.registry import DaemonMetrics
 from mediad.store import Store
 from mediad.streams import StreamRegistry
 
@@ -23,6 +24,8 @@ STORE = web.AppKey("store", Store)
 REGISTRY = web.AppKey("registry", StreamRegistry)
 STARTED_AT = web.AppKey("started_at", float)
 WEBSOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("websockets")
+METRICS = web.AppKey("metrics", DaemonMetrics)
+"""The daemon's Prometheus registry: a component adds its state collector here."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PlaybackObserver = Callable[[str, web.Request], None]
@@ -110,6 +113,7 @@ def create_app(config: Config, store: Store, registry: StreamRegistry | None = N
     app[STARTED_AT] = time.monotonic()
     app[WEBSOCKETS] = weakref.WeakSet()
     app[PLAYBACK_OBSERVERS] = []
+    app[METRICS] = DaemonMetrics()
     app.on_shutdown.append(_close_websockets)
     app.router.add_get("/healthz", healthz)
     return app

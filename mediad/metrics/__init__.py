@@ -1,0 +1,1 @@
+"""Prometheus metrics: the instruments, the per-daemon registry and the ``/metrics`` route."""
