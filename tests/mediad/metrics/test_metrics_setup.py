@@ -16,8 +16,8 @@ from mediad.store import Store
 from mediad.testing import free_port
 
 
-def _config(**metrics: object) -> Config:
-    return dataclasses.replace(Config(), metrics=MetricsConfig(**metrics))  # type: ignore[arg-type]
+def _config(metrics: MetricsConfig) -> Config:
+    return dataclasses.replace(Config(), metrics=metrics)
 
 
 async def test_the_http_port_serves_process_build_and_loop_metrics(store: Store) -> None:
@@ -38,7 +38,7 @@ async def test_the_http_port_serves_process_build_and_loop_metrics(store: Store)
 
 async def test_metrics_port_moves_them_off_the_public_port(store: Store) -> None:
     port = free_port()
-    config = _config(port=port)
+    config = _config(MetricsConfig(port=port))
     app = create_app(config, store)
     setup_metrics(app, config.metrics)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
@@ -57,7 +57,7 @@ async def test_metrics_port_moves_them_off_the_public_port(store: Store) -> None
 
 
 async def test_disabled_metrics_are_not_served(store: Store) -> None:
-    config = _config(enabled=False)
+    config = _config(MetricsConfig(enabled=False))
     app = create_app(config, store)
     setup_metrics(app, config.metrics)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
