@@ -29,7 +29,7 @@ HLSJS := tests/interop/hlsjs
 
 test: $(VENV)/.installed-test test-deps $(HLSJS)/node_modules/.installed player
 	cd player-web && npx vitest run
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --durations=40
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check mediad ingest packager bench tests
