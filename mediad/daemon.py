@@ -34,6 +34,7 @@ from mediad.realtime.setup import setup_realtime
 from mediad.realtime.stream_health import WebRtcLookup
 from mediad.reconnect_grace import ReconnectGrace
 from mediad.recording.setup import setup_recording
+from mediad.sd_notify import notify
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
@@ -163,6 +164,14 @@ class Daemon:
         stream = await self.store.streams.get(found.stream_id)
         return None if stream is None else stream.srt_passphrase
 
+    def status_line(self) -> str:
+        """What ``systemctl status`` shows while serving."""
+        ports = self.ports
+        listening = [f"http {ports.http}"] + [
+            f"{name} {port}" for name, port in (("rtmp", ports.rtmp), ("srt", ports.srt))
+            if any(service.name == name for service in self.services)]
+        return "serving: " + ", ".join(listening)
+
     def request_stop(self) -> None:
         self._stopping.set()
 
@@ -220,6 +229,8 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, daemon.request_stop)
     try:
         await daemon.start()
+        notify("READY=1", f"STATUS={daemon.status_line()}")  # every listener is up
         await daemon.wait_stopped()
     finally:
+        notify("STOPPING=1", "STATUS=shutting down")
         await daemon.stop()
