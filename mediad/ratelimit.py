@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mediad.metrics.realtime import RATELIMIT_REFUSALS
+
 
 @dataclass(slots=True)
 class _Bucket:
@@ -15,7 +17,11 @@ class _Bucket:
 class RateLimiter:
     """``rate`` actions per ``per`` seconds, with bursts of up to ``rate``."""
 
-    def __init__(self, rate: int, per: float, max_keys: int = 100_000) -> None:
+    def __init__(self, rate: int, per: float, max_keys: int = 100_000, *,
+                 limit: str | None = None) -> None:
+        """``limit``: the name its refusals are counted under
+        (``mediad_ratelimit_refusals_total{limit}``); None: not counted."""
+        self._refusals = None if limit is None else RATELIMIT_REFUSALS.labels(limit)
         self.capacity = float(rate)
         self.refill = rate / per
         self.max_keys = max_keys
@@ -34,6 +40,8 @@ class RateLimiter:
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
             return 0.0
+        if self._refusals is not None:
+            self._refusals.inc()
         return (1.0 - bucket.tokens) / self.refill
 
     def _forget_full(self, now: float) -> None:

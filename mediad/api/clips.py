@@ -23,7 +23,8 @@ CLIP_LIMITER = web.AppKey("clip_limiter", RateLimiter)
 
 def setup_clips(app: web.Application) -> None:
     """After ``app[API]`` is set: the per-account limit comes from its config."""
-    app[CLIP_LIMITER] = RateLimiter(app[API].config.clips.per_user_per_hour, HOUR_SEC)
+    app[CLIP_LIMITER] = RateLimiter(app[API].config.clips.per_user_per_hour, HOUR_SEC,
+                                       limit="clips")
     add = app.router.add_route
     add("GET", "/api/streams/{stream}/clips", list_clips)
     add("POST", "/api/streams/{stream}/clips", create_clip)

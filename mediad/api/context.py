@@ -43,8 +43,9 @@ class ApiContext:
         api, auth = self.config.api, self.config.auth
         self.login = LoginThrottle(auth.login_attempts_per_minute_per_ip,
                                    auth.login_attempts_per_hour_per_account)
-        self.writes = RateLimiter(api.writes_per_minute_per_user, 60.0)
-        self.metrics = RateLimiter(api.metrics_per_minute_per_ip, 60.0)
+        self.writes = RateLimiter(api.writes_per_minute_per_user, 60.0, limit="api_write")
+        self.metrics = RateLimiter(api.metrics_per_minute_per_ip, 60.0,
+                                   limit="player_reports")
 
 
 API = web.AppKey("api", ApiContext)

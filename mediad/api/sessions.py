@@ -18,6 +18,7 @@ from mediad.api.views import user_view
 from mediad.auth import ACCESS_COOKIE, REFRESH_COOKIE, REFRESH_COOKIE_PATH, SESSION_HINT_COOKIE
 from mediad.clock import now_ms
 from mediad.http.jsonio import read_object, reply
+from mediad.metrics.realtime import RATELIMIT_REFUSALS
 from mediad.passwords import hash_password, verify_password
 from mediad.store.users import User
 
@@ -70,6 +71,7 @@ async def login(request: web.Request) -> web.Response:
     address, account = request.remote or "unknown", handle.casefold()
     wait = api.login.wait(address, account, api.clock())
     if wait:
+        RATELIMIT_REFUSALS.labels("login").inc()
         raise too_many(wait, "failed sign-in attempts")
     user = await api.store.users.get_by_handle(handle)
     # scrypt takes ~50 ms of CPU: off the event loop, so sign-ins never stall the streams.

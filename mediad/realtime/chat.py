@@ -16,6 +16,7 @@ from typing import Any
 
 from mediad.clock import iso_utc, now_ms
 from mediad.config import ChatConfig
+from mediad.metrics.realtime import CHAT_MESSAGES, MODERATION_ACTIONS, RATELIMIT_REFUSALS
 from mediad.ratelimit import RateLimiter
 from mediad.realtime import messages as m
 from mediad.realtime.identity import STAFF, ChatRole, Identity, chat_role, guest_handle
@@ -68,8 +69,9 @@ class ChatCommands:
         self.recorder = recorder
         self.clock = clock
         self.wall_ms = wall_ms
-        self.per_chatter = RateLimiter(config.messages_per_minute, 60.0)
-        self.per_ip = RateLimiter(config.messages_per_minute_per_ip, 60.0)
+        self.per_chatter = RateLimiter(config.messages_per_minute, 60.0, limit="chat")
+        self.per_ip = RateLimiter(config.messages_per_minute_per_ip, 60.0,
+                                  limit="chat_address")
         self._global_words = BlockedWords(config.blocked_words)
         self._stream_words: dict[str, tuple[tuple[str, ...], BlockedWords]] = {}
         self._handlers: dict[str, Callable[[Identity, Stream, ChatRole, m.Message],
@@ -146,6 +148,7 @@ class ChatCommands:
                 last = await self.store.chat.last_sent_at(stream.id, identity.subject)
                 if last is not None and now - last < stream.slow_mode_sec * 1000:
                     wait = stream.slow_mode_sec * 1000 - (now - last)
+                    RATELIMIT_REFUSALS.labels("slow_mode").inc()
                     raise CommandRefused(429, "slow_mode",
                                          f"slow mode: one message every {stream.slow_mode_sec} s",
                                          retryAfterMs=wait)
@@ -160,6 +163,7 @@ class ChatCommands:
         published = await self.recorder.record(stream.id, m.chat_message(message),
                                                lambda: self.store.chat.add(message))
         assert published is not None
+        CHAT_MESSAGES.inc()
         return {"id": message.id, "seq": published["seq"], "at": iso_utc(now)}
 
     def _is_new(self, identity: Identity, now: int) -> bool:
@@ -185,6 +189,7 @@ class ChatCommands:
         published = await self.recorder.record(stream.id, {**message, "by": by,
                                                            "at": iso_utc(at)}, write)
         assert published is not None
+        MODERATION_ACTIONS.labels(action).inc()
         return {"seq": published["seq"]}
 
     async def _message(self, stream: Stream, command: m.Message) -> ChatMessage:

@@ -309,6 +309,11 @@ class Hub:
     def subscriber_count(self) -> int:
         return sum(c.subscriber_count for c in self._channels.values())
 
+    def stream_subscribers(self, stream_id: str) -> int:
+        """Sockets joined to the stream's channel on this process."""
+        channel = self._channels.get(stream_id)
+        return 0 if channel is None else channel.subscriber_count
+
     def close(self) -> None:
         for channel in list(self._channels.values()):
             channel.close()

@@ -18,6 +18,7 @@ from aiohttp import WSMsgType, web
 
 from mediad import bounded_json
 from mediad.http.app import CONFIG, STORE, track_websocket
+from mediad.metrics.realtime import WEBSOCKET_CONNECTIONS
 from mediad.ratelimit import RateLimiter
 from mediad.realtime import messages as m
 from mediad.realtime.chat import CommandRefused
@@ -63,7 +64,8 @@ class SocketSession:
         self.outbox = Outbox(transport, max_frames=config.outbound_queue_frames,
                              max_buffer=config.outbound_buffer_bytes, on_close=self._cut_off)
         self.subscriber = Subscriber(self.outbox, self.binary)
-        self.commands = RateLimiter(100, 2.0)  # a flood guard; chat has its own limits
+        # A flood guard; chat has its own limits.
+        self.commands = RateLimiter(100, 2.0, limit="websocket_commands")
         self.bad_commands = 0
         self.viewer_key = viewer_key(identity.browser, request.remote, "")
 
@@ -76,6 +78,7 @@ class SocketSession:
         track_websocket(self.request.app, self.ws)
         writer = asyncio.get_running_loop().create_task(self.outbox.run())
         self._viewers.socket_opened(self.stream.id, self.viewer_key)
+        WEBSOCKET_CONNECTIONS.inc()
         try:
             await self._join(cursor)
             async for message in self.ws:
@@ -86,6 +89,7 @@ class SocketSession:
         finally:
             self._hub.leave(self.stream.id, self.subscriber)
             self._viewers.socket_closed(self.stream.id, self.viewer_key)
+            WEBSOCKET_CONNECTIONS.dec()
             self.outbox.stop()
             writer.cancel()
 

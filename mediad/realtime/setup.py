@@ -10,7 +10,8 @@ from aiohttp import web
 
 from mediad.auth import Tokens
 from mediad.encoder_advice import AdviceSettings
-from mediad.http.app import CONFIG, PLAYBACK_OBSERVERS, REGISTRY, STORE, add_service
+from mediad.http.app import CONFIG, METRICS, PLAYBACK_OBSERVERS, REGISTRY, STORE, add_service
+from mediad.metrics.viewers import ViewerCollector
 from mediad.realtime import messages as m
 from mediad.realtime.bus import Bus, make_bus
 from mediad.realtime.chat import ChatCommands
@@ -86,7 +87,9 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
 
     def playback(stream_id: str, request: web.Request) -> None:
         viewers.seen(stream_id, viewer_key(identities.browser(request), request.remote,
-                                           request.headers.get("User-Agent", "")))
+                                           request.headers.get("User-Agent", "")),
+                     player=True)
 
     app[PLAYBACK_OBSERVERS].append(playback)
+    app[METRICS].add_collector(ViewerCollector(registry, viewers, hub, webrtc))
     add_routes(app)

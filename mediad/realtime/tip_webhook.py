@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mediad.config import TipsConfig
+from mediad.metrics.realtime import tip_received
 from mediad.realtime import messages as m
+from mediad.realtime.currencies import major_amount
 from mediad.realtime.recorder import Recorder
 from mediad.realtime.text import BlockedWords
 from mediad.realtime.tips import WebhookRefused, parse, verify
@@ -55,4 +57,6 @@ class TipWebhook:
             return m.tip_message(found) if new else False
 
         published = await self._recorder.record(tip.stream_id, {}, write)
+        if published is not None:
+            tip_received(tip.currency, major_amount(tip.amount_minor, tip.currency))
         return TipReceived(added[0].id, None if published is None else published["seq"])

@@ -45,15 +45,20 @@ class ViewerCounts:
     def socket_closed(self, stream_id: str, key: str) -> None:
         self._tracker.socket_closed(stream_id, key)
 
-    def seen(self, stream_id: str, key: str) -> None:
-        """A poll or a playlist request from the viewer ``key``."""
-        self._tracker.seen(stream_id, key, self._clock())
+    def seen(self, stream_id: str, key: str, *, player: bool = False) -> None:
+        """A poll or (``player``) a playlist request from the viewer ``key``."""
+        self._tracker.seen(stream_id, key, self._clock(), player=player)
 
     # -- the counts --------------------------------------------------------------------
 
     def local_count(self, stream_id: str) -> int:
         """The stream's viewers on this process."""
         return self._tracker.local_count(stream_id, self._clock())
+
+    def players(self, stream_id: str) -> int:
+        """The stream's LL-HLS players on this process (within a second: expired ones
+        are dropped as the counts are announced)."""
+        return self._tracker.player_count(stream_id)
 
     def total(self, stream_id: str) -> int:
         """The stream's viewers on every process, as last reported."""

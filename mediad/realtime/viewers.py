@@ -21,6 +21,8 @@ REPORT = "viewers.report"
 class _StreamViewers:
     sockets: Counter[str] = field(default_factory=Counter)
     seen: dict[str, float] = field(default_factory=dict)
+    players: dict[str, float] = field(default_factory=dict)
+    """The keys of ``seen`` that came from LL-HLS playback (not from polling)."""
     reported: int = -1
     reported_at: float = 0.0
 
@@ -52,9 +54,18 @@ class ViewerTracker:
         if viewers.sockets[key] <= 0:
             del viewers.sockets[key]
 
-    def seen(self, stream_id: str, key: str, now: float) -> None:
-        """A poll or a playlist request from this viewer."""
-        self._stream(stream_id).seen[key] = now
+    def seen(self, stream_id: str, key: str, now: float, *, player: bool = False) -> None:
+        """A poll or (``player``) a playlist request from this viewer."""
+        viewers = self._stream(stream_id)
+        viewers.seen[key] = now
+        if player:
+            viewers.players[key] = now
+
+    def player_count(self, stream_id: str) -> int:
+        """LL-HLS players seen within ``ttl`` as of the last ``local_count`` (which
+        ``reports_due`` runs for every stream each announcement)."""
+        viewers = self._local.get(stream_id)
+        return 0 if viewers is None else len(viewers.players)
 
     def local_count(self, stream_id: str, now: float) -> int:
         viewers = self._local.get(stream_id)
@@ -63,6 +74,7 @@ class ViewerTracker:
         expired = [k for k, at in viewers.seen.items() if now - at > self.ttl]
         for key in expired:
             del viewers.seen[key]
+            viewers.players.pop(key, None)
         return len(viewers.sockets.keys() | viewers.seen.keys())
 
     def reports_due(self, now: float) -> list[tuple[str, int]]:

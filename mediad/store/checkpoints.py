@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from pathlib import Path
 
 import aiosqlite
+
+from mediad.metrics.store import STORE_CHECKPOINT_SECONDS
 
 log = logging.getLogger("mediad.store")
 
@@ -36,7 +39,9 @@ class Checkpointer:
 
     async def checkpoint(self, mode: str = "PASSIVE") -> None:
         if self._db is not None:
+            started = time.perf_counter()
             await self._db.execute(f"PRAGMA wal_checkpoint({mode})")
+            STORE_CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
 
     async def _run(self) -> None:
         while True:

@@ -11,6 +11,8 @@ from typing import Any
 
 import aiosqlite
 
+from mediad.store.timed_connection import connect
+
 log = logging.getLogger("mediad.store")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -53,7 +55,7 @@ async def open_database(path: str | Path, migrations: list[Migration] | None = N
     """Open (creating if needed) and migrate the database at ``path``."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    db = await aiosqlite.connect(str(path), isolation_level=None)
+    db = await connect(path)
     try:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA journal_mode = WAL")

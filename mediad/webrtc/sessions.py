@@ -16,6 +16,7 @@ from aiortc import RTCPeerConnection
 
 from mediad.config import WebRtcConfig
 from mediad.descriptors import open_descriptors
+from mediad.metrics.realtime import RATELIMIT_REFUSALS
 from mediad.webrtc.sdp_http import sdp_error
 
 log = logging.getLogger("mediad.webrtc")
@@ -72,6 +73,7 @@ class WebRtcSessions:
         if len(self._sessions) + self._admitted >= self.settings.max_sessions:
             sdp_error(503, "too many WebRTC sessions on this server: try again later")
         if self._per_address[address] >= self.settings.max_sessions_per_address:
+            RATELIMIT_REFUSALS.labels("webrtc_address").inc()
             sdp_error(429, "too many WebRTC sessions from this address")
         if self.descriptor_ceiling and (self._count_descriptors() + DESCRIPTORS_PER_SESSION
                                         > self.descriptor_ceiling):
