@@ -8,7 +8,15 @@ from mediad.config import Config
 from mediad.passwords import generate_password, hash_password
 from mediad.store import Store
 from mediad.store.keys import KEY_KINDS
-from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url, whip_url
+from mediad.urls import (
+    Ports,
+    hls_url,
+    player_url,
+    rtmp_server_url,
+    rtmps_server_url,
+    srt_url,
+    whip_url,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +44,16 @@ async def bootstrap_if_empty(store: Store, config: Config) -> BootstrapResult | 
 
 
 def banner(result: BootstrapResult, config: Config, ports: Ports) -> str:
-    """What a streamer needs to go live, printed once on first start."""
+    """What a streamer needs to go live, printed once on first start (with TLS, the
+    RTMPS server too: OBS takes either, and the HTTP URLs are HTTPS)."""
+    rtmps = rtmps_server_url(config, ports)
     lines = [
         "",
         "mediad is set up. Shown once: keep these somewhere safe.",
         "",
         "  OBS (Settings > Stream > Service: Custom)",
         f"    Server:        {rtmp_server_url(config, ports)}",
+        *([f"    Server (TLS):  {rtmps}"] if rtmps else []),
         f"    Stream key:    {result.primary_key}",
         f"    Backup key:    {result.backup_key}",
         "",

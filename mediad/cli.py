@@ -14,7 +14,8 @@ from mediad.cli_users import add_user_commands, run_user_command
 from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
 from mediad.logs import setup_logging
 from mediad.store import Store, StoreError
-from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, srt_url
+from mediad.tls import TlsError, check_tls_files
+from mediad.urls import Ports, hls_url, player_url, rtmp_server_url, rtmps_server_url, srt_url
 
 log = logging.getLogger("mediad")
 
@@ -57,6 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         except EncoderUnavailable as exc:
             print(f"mediad: bad configuration: transcode.encoder: {exc}", file=sys.stderr)
             return EXIT_CONFIG
+    if args.command in ("serve", "check-config"):
+        try:
+            check_tls_files(config.server)  # a missing or mismatched file, named, before start
+        except TlsError as exc:
+            print(f"mediad: bad configuration: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     if args.command == "serve":
         setup_logging(args.log_format or config.server.log_format,
                       args.log_level or config.server.log_level)
@@ -75,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "user":
             return _run(run_user_command(config, args))
         return _run(_list_streams(config, reveal=args.reveal))
+    except ConfigError as exc:  # the TLS files changed between the check and the start
+        log.error("bad configuration: %s", exc)
+        return EXIT_CONFIG
     except StoreError as exc:
         log.error("store: %s", exc)
         return 1
@@ -102,12 +112,16 @@ async def _serve(config: Config) -> int:
 
 async def _list_streams(config: Config, *, reveal: bool) -> int:
     store = await Store.open(config.storage.database_path)
-    ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
+    ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port,
+                  config.rtmp.tls_port)
+    rtmps = rtmps_server_url(config, ports)
     try:
         for stream in await store.streams.list():
             keys = await store.keys.for_stream(stream.id)
             print(f"{stream.id}  {stream.title!r}  state={stream.state}")
             print(f"  server:  {rtmp_server_url(config, ports)}")
+            if rtmps:
+                print(f"  rtmps:   {rtmps}")
             for kind, key in keys.items():
                 print(f"  {kind + ':':<8} {key.secret if reveal else key.masked}")
             if reveal and "primary" in keys:

@@ -18,7 +18,7 @@ from mediad.config import Config
 from mediad.descriptors import raise_descriptor_limit
 from mediad.failover import Failover
 from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
-from mediad.http.app import add_service, create_app
+from mediad.http.app import METRICS, add_service, create_app
 from mediad.http.forwarded import TrustedProxies
 from mediad.http.hls import setup_hls
 from mediad.http.limits import (
@@ -28,6 +28,8 @@ from mediad.http.limits import (
     limits_middleware,
 )
 from mediad.http.web import setup_web
+from mediad.metrics.ingest import add_ingest_collectors
+from mediad.metrics.quality_setup import live_in, quality_message, setup_quality
 from mediad.metrics.setup import setup_metrics
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
@@ -39,9 +41,11 @@ from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
 from mediad.thumbnails import Thumbnails, setup_thumbnails
+from mediad.tls import ServerTls
 from mediad.urls import Ports
 
 if TYPE_CHECKING:
+    from ingest.rtmp.server import RtmpServer
     from mediad.webrtc.context import WebRtcContext
 
 log = logging.getLogger("mediad")
@@ -69,11 +73,15 @@ class Daemon:
         self.webrtc: WebRtcContext | None = None
         self.runner: web.AppRunner | None = None
         self.services: list[Service] = []
+        self.tls: ServerTls | None = None
+        """HTTPS/WSS and RTMPS contexts; ``reload`` (SIGHUP) reads the files again."""
+        self._rtmp: RtmpServer | None = None
         self.ports = Ports(config.server.http_port, config.rtmp.port, config.srt.port)
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         config = self.config
+        self.tls = ServerTls.from_config(config.server)
         descriptors = raise_descriptor_limit()
         log.info("descriptor limit", extra={"fields": {
             "soft": descriptors.soft, "hard": descriptors.hard, "was": descriptors.was,
@@ -94,6 +102,8 @@ class Daemon:
         app = create_app(config, self.store, self.registry)
         setup_metrics(app, config.metrics)
         setup_hls(app, self.pipelines)
+        quality = setup_quality(app, live_in(self.pipelines))
+        add_ingest_collectors(app[METRICS], self.registry, self.services)
         setup_thumbnails(app, Thumbnails(self.pipelines, config.thumbnails))
         recorder = setup_recording(app, config, self.store, self.registry, self.pipelines)
         webrtc_health: WebRtcLookup = _no_webrtc
@@ -107,7 +117,8 @@ class Daemon:
         setup_web(app)
         tokens = Tokens.from_config(config)
         setup_realtime(app, tokens, pipelines=self.pipelines.get, webrtc=webrtc_health,
-                       recording=recorder.health)
+                       recording=recorder.health,
+                       quality=lambda stream_id: quality_message(quality, stream_id))
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
                                   app[RECORDER], ports=lambda: self.ports))
@@ -120,15 +131,18 @@ class Daemon:
         await self.runner.setup()
         # A deep accept queue: thousands of viewers reconnect at once after a network blip.
         site = GuardedSite(self.runner, config.server.host, config.server.http_port, limits,
-                           backlog=4096)
+                           backlog=4096, tls=self.tls.http if self.tls else None,
+                           handshake_timeout=config.server.header_timeout_sec)
         await site.start()
         http_port = _bound_port(self.runner) or config.server.http_port
         bound = {service.name: await service.start() for service in self.services}
+        rtmps = self._rtmp.tls_port if self._rtmp and self._rtmp.tls else 0
         self.ports = Ports(http_port, bound.get("rtmp", config.rtmp.port),
-                           bound.get("srt", config.srt.port))
+                           bound.get("srt", config.srt.port), rtmps)
         log.info("listening", extra={"fields": {
             "host": config.server.host, "http_port": self.ports.http,
             **{f"{name}_port": port for name, port in bound.items()},
+            **({"rtmps_port": rtmps} if rtmps else {}), "tls": self.tls is not None,
         }})
         if first_start is not None:
             sys.stdout.write(banner(first_start, config, self.ports))
@@ -145,9 +159,11 @@ class Daemon:
         if config.rtmp.enabled:
             from ingest.rtmp.server import RtmpServer
 
-            services.append(RtmpServer(dataclasses.replace(config.rtmp, host=config.server.host),
-                                       registry,
-                                       refusal_interval=config.server.cap_log_interval_sec))
+            self._rtmp = RtmpServer(dataclasses.replace(config.rtmp, host=config.server.host),
+                                    registry, refusal_interval=config.server.cap_log_interval_sec,
+                                    tls=self.tls.rtmp if self.tls else None,
+                                    tls_port=config.rtmp.tls_port)
+            services.append(self._rtmp)
         if config.srt.enabled:
             from ingest.srt.server import SrtServer
 
@@ -171,6 +187,14 @@ class Daemon:
             f"{name} {port}" for name, port in (("rtmp", ports.rtmp), ("srt", ports.srt))
             if any(service.name == name for service in self.services)]
         return "serving: " + ", ".join(listening)
+
+    def reload(self) -> None:
+        """SIGHUP: read the TLS certificate and key again; new handshakes get them, open
+        connections keep theirs, and a bad file keeps the one in use (logged)."""
+        if self.tls is None:
+            log.info("reload (SIGHUP): nothing to reload (no server.tls_cert)")
+            return
+        self.tls.reload()
 
     def request_stop(self) -> None:
         self._stopping.set()
@@ -227,6 +251,7 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, daemon.request_stop)
+    loop.add_signal_handler(signal.SIGHUP, daemon.reload)
     try:
         await daemon.start()
         notify("READY=1", f"STATUS={daemon.status_line()}")  # every listener is up

@@ -1,4 +1,6 @@
-"""The addresses a streamer and a viewer are given, built from the configuration."""
+"""The addresses a streamer and a viewer are given, built from the configuration. With TLS
+(``server.tls_cert``) the HTTP port speaks HTTPS only, so every HTTP URL is ``https://``, and
+RTMPS listens beside plain RTMP (an encoder chooses)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ class Ports:
     http: int
     rtmp: int
     srt: int
+    rtmps: int = 0
+    """The RTMPS port (``rtmp.tls_port`` or the one chosen for 0); 0: no RTMPS."""
 
 
 def _host(config: Config) -> str:
@@ -22,8 +26,20 @@ def _host(config: Config) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
+def _http(config: Config, ports: Ports) -> str:
+    scheme = "https" if config.server.tls else "http"
+    return f"{scheme}://{_host(config)}:{ports.http}"
+
+
 def rtmp_server_url(config: Config, ports: Ports) -> str:
     return f"rtmp://{_host(config)}:{ports.rtmp}/{config.rtmp.app}"
+
+
+def rtmps_server_url(config: Config, ports: Ports) -> str | None:
+    """RTMP over TLS (OBS: Server ``rtmps://HOST:PORT/APP``); None where it does not listen."""
+    if not (config.server.tls and config.rtmp.enabled):
+        return None
+    return f"rtmps://{_host(config)}:{ports.rtmps or config.rtmp.tls_port}/{config.rtmp.app}"
 
 
 def srt_server_url(config: Config, ports: Ports) -> str:
@@ -49,19 +65,19 @@ def srt_url(config: Config, ports: Ports, key: str, passphrase: str) -> str:
 
 
 def player_url(config: Config, ports: Ports, stream_id: str) -> str:
-    return f"http://{_host(config)}:{ports.http}/watch/{stream_id}"
+    return f"{_http(config, ports)}/watch/{stream_id}"
 
 
 def hls_url(config: Config, ports: Ports, stream_id: str) -> str:
     """The LL-HLS multivariant playlist, for any HLS player (Safari, VLC, ffplay, hls.js)."""
-    return f"http://{_host(config)}:{ports.http}/hls/{stream_id}/index.m3u8"
+    return f"{_http(config, ports)}/hls/{stream_id}/index.m3u8"
 
 
 def whip_url(config: Config, ports: Ports, stream_id: str) -> str:
     """WHIP ingest (OBS 30+: Service "WHIP", Server = this URL, Bearer Token = the key)."""
-    return f"http://{_host(config)}:{ports.http}/whip/{stream_id}"
+    return f"{_http(config, ports)}/whip/{stream_id}"
 
 
 def whep_url(config: Config, ports: Ports, stream_id: str) -> str:
     """WHEP playback: a browser POSTs its SDP offer here (the watch page's Real-time mode)."""
-    return f"http://{_host(config)}:{ports.http}/whep/{stream_id}"
+    return f"{_http(config, ports)}/whep/{stream_id}"

@@ -15,12 +15,18 @@ are capped per address (more are refused) and overall (a new one closes the olde
 flood of idle connections renewed every few seconds cannot lock a real encoder out: it
 needs milliseconds to publish). Publishing connections only count against
 ``max_connections``. Each cap hit goes through a ``CapLog``: one line per cap an interval.
+
+RTMPS (``rtmps://``, what OBS sends to services over TLS) is a second listener on
+``tls_port`` with the context the daemon gives (the daemon reloads its certificate); its
+connections are the same ``RtmpProtocol`` under the same caps, admitted once the TLS
+handshake is done, which must finish within ``handshake_timeout_sec``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -72,11 +78,17 @@ class RtmpServer:
 
     def __init__(self, config: RtmpServerConfig, sink: PublishSink,
                  clock: Callable[[], float] = time.monotonic, *,
-                 refusal_interval: float = 10.0) -> None:
+                 refusal_interval: float = 10.0, tls: ssl.SSLContext | None = None,
+                 tls_port: int = 1936) -> None:
         self.config = config
         self.sink = sink
         self.clock = clock
+        self.tls = tls
+        """RTMPS on ``tls_port`` (0: a free port) beside plain RTMP; None: plain only."""
+        self.tls_port = tls_port
+        """After ``start``, the RTMPS port bound."""
         self._server: asyncio.Server | None = None
+        self._tls_server: asyncio.Server | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._connections: set[RtmpProtocol] = set()
         self._closed: asyncio.Event = asyncio.Event()
@@ -100,12 +112,23 @@ class RtmpServer:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: RtmpProtocol(self), self.config.host, self.config.port, reuse_address=True)
+        if self.tls is not None:
+            try:
+                self._tls_server = await loop.create_server(
+                    lambda: RtmpProtocol(self, tls=True), self.config.host, self.tls_port,
+                    reuse_address=True, ssl=self.tls,
+                    ssl_handshake_timeout=self.config.handshake_timeout_sec)
+            except OSError:
+                self._server.close()
+                raise
+            self.tls_port = int(self._tls_server.sockets[0].getsockname()[1])
         self._watchdog = loop.create_task(self._watch())
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        listeners = [s for s in (self._server, self._tls_server) if s is not None]
+        for listener in listeners:
+            listener.close()
         if self._watchdog is not None:
             self._watchdog.cancel()
         self._log_repeated(self.refusals.flush(self.clock()))
@@ -120,8 +143,8 @@ class RtmpServer:
             except TimeoutError:
                 for conn in list(self._connections):
                     conn.abort()
-        if self._server is not None:
-            await self._server.wait_closed()
+        for listener in listeners:
+            await listener.wait_closed()
 
     def _added(self, conn: RtmpProtocol) -> bool:
         """Admit a new (unauthenticated) connection, or say no (logged by cap)."""
@@ -204,8 +227,10 @@ class RtmpServer:
 
 
 class RtmpProtocol(asyncio.Protocol):
-    def __init__(self, server: RtmpServer) -> None:
+    def __init__(self, server: RtmpServer, *, tls: bool = False) -> None:
         self.server = server
+        self.tls = tls
+        """Came over RTMPS (the close line says so)."""
         self.config = server.config
         self.clock = server.clock
         self.core = RtmpConnection(max_message_size=self.config.max_message_bytes,
@@ -273,7 +298,7 @@ class RtmpProtocol(asyncio.Protocol):
         level = logging.WARNING if self.reason.startswith(WARNINGS) else logging.INFO
         log.log(level, "rtmp connection closed", extra={"fields": {
             "peer": self.peer, "stream": self.stream, "reason": self.reason,
-            "bytes": self.core.bytes_received,
+            "tls": self.tls, "bytes": self.core.bytes_received,
             "seconds": round(self.clock() - self.opened, 3)}})
 
     # -- driving the core -----------------------------------------------------------------

@@ -17,6 +17,7 @@ from mediad.urls import (
     hls_url,
     player_url,
     rtmp_server_url,
+    rtmps_server_url,
     srt_server_url,
     srt_stream_id,
     srt_url,
@@ -120,7 +121,7 @@ def masked_passphrase(passphrase: str) -> str:
 def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
               ports: Ports) -> dict[str, Any]:
     """Masked: what the control room shows until the creator asks to reveal one. The WHIP
-    URL is there only where the daemon serves WHIP."""
+    URL is there only where the daemon serves WHIP, the RTMPS server only with TLS."""
     view: dict[str, Any] = {
         "keys": [{"kind": key.kind, "masked": key.masked, "createdAt": iso_utc(key.created_at),
                   "srtStreamId": srt_stream_id(config, key.masked)}
@@ -130,6 +131,9 @@ def keys_view(stream: Stream, keys: Mapping[KeyKind, StreamKey], config: Config,
         "srtPassphrase": masked_passphrase(stream.srt_passphrase),
         "srtEncrypted": bool(stream.srt_passphrase),
     }
+    rtmps = rtmps_server_url(config, ports)
+    if rtmps is not None:
+        view["rtmpsServer"] = rtmps
     if config.webrtc.enabled:
         view["whipUrl"] = whip_url(config, ports, stream.id)
     return view
@@ -149,6 +153,10 @@ def revealed_key(stream: Stream, key: StreamKey, config: Config, ports: Ports
         "srtStreamId": srt_stream_id(config, key.secret),
         "srtPassphrase": stream.srt_passphrase,
     }
+    rtmps = rtmps_server_url(config, ports)
+    if rtmps is not None:
+        revealed["rtmpsServer"] = rtmps
+        revealed["rtmpsUrl"] = f"{rtmps}/{key.secret}"
     if config.webrtc.enabled:
         revealed["whipUrl"] = whip_url(config, ports, stream.id)
         revealed["whipToken"] = key.secret

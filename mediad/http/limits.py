@@ -22,6 +22,10 @@ of a second HTTP parser:
   store keep the rest.
 
 Each cap hit goes through one ``CapLog``: a line at the first hit, then one an interval.
+
+With TLS (``GuardedSite(tls=...)``) the connection reaches ``GuardedConnection`` once its
+handshake is done, and all of the above applies to it then; the handshake itself must finish
+within ``handshake_timeout`` (a client that never completes one is closed by asyncio).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -319,25 +324,30 @@ def limits_middleware(limits: HttpConnectionLimits) -> Middleware:
 
 
 class GuardedSite(web.BaseSite):
-    """A TCP listener like ``web.TCPSite`` whose connections go through ``limits``."""
+    """A TCP listener like ``web.TCPSite`` whose connections go through ``limits``; with
+    ``tls``, HTTPS (and WSS), each handshake bounded by ``handshake_timeout``."""
 
     def __init__(self, runner: web.BaseRunner, host: str, port: int,
-                 limits: HttpConnectionLimits, *, backlog: int = 128) -> None:
-        super().__init__(runner, backlog=backlog)
+                 limits: HttpConnectionLimits, *, backlog: int = 128,
+                 tls: ssl.SSLContext | None = None, handshake_timeout: float = 10.0) -> None:
+        super().__init__(runner, backlog=backlog, ssl_context=tls)
         self._host = host
         self._port = port
         self.limits = limits
+        self.handshake_timeout = handshake_timeout
 
     @property
     def name(self) -> str:
-        return f"http://{self._host}:{self._port}"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{self._host}:{self._port}"
 
     async def start(self) -> None:
         await super().start()
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             self.limits.protocol_factory, self._host, self._port, backlog=self._backlog,
-            reuse_address=True)
+            reuse_address=True, ssl=self._ssl_context,
+            ssl_handshake_timeout=self.handshake_timeout if self._ssl_context else None)
         await self.limits.start()
 
     async def stop(self) -> None:
