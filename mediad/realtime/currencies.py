@@ -44,7 +44,7 @@ ISO_4217_CURRENCIES: tuple[str, ...] = (
 
 _KNOWN = frozenset(ISO_4217_CURRENCIES)
 
-_MINOR_DIGITS: dict[str, int] = {
+MINOR_DIGITS: dict[str, int] = {
     **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF",
                      "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
@@ -60,5 +60,5 @@ def is_currency(code: str) -> bool:
 def major_amount(amount_minor: int, code: str) -> float:
     """An amount in the currency's minor unit, in its major one: 500 USD cents is 5.0,
     500 JPY is 500.0, 500 BHD fils is 0.5."""
-    scale: int = 10 ** _MINOR_DIGITS.get(code, 2)
+    scale: int = 10 ** MINOR_DIGITS.get(code, 2)
     return amount_minor / scale
