@@ -51,6 +51,11 @@ class IngestStats:
     video_frames: int = 0
     bytes: int = 0
     publishers: int = 0
+    reconnects: int = 0
+    """Publishers that attached after the broadcast lost its previous one."""
+    takeovers: int = 0
+    """Publishers that replaced the active one without a loss (a standby promoted, a
+    stalled connection replaced)."""
     started_at: float = 0.0
 
 
@@ -73,6 +78,8 @@ class LiveStream:
     ended_by_creator: bool = False
     """Ended on purpose: viewers get the end now, not after a reconnect grace period."""
     _gone_readers_dropped: int = 0
+    _broadcast_fed: bool = False
+    """A publisher fed this broadcast already (one attaching now is a reconnect)."""
 
     @property
     def publishing(self) -> bool:
@@ -103,6 +110,8 @@ class LiveStream:
         if self.publisher is not None:
             raise RuntimeError("the stream has an active publisher: take_over or add_standby")
         self.stats.started_at = self.clock()
+        if self.state == "reconnecting" or (self.state != "ended" and self._broadcast_fed):
+            self.stats.reconnects += 1  # reconnecting: also a restart under a live stream
         self._activate(publisher)
         self.emit(PublisherAttached(self.stream_id, publisher.info))
         self._transition("publisher_attached")
@@ -138,6 +147,7 @@ class LiveStream:
             "stream": self.stream_id, "from": old.peer, "from_key": old.kind,
             "to": new.peer, "to_key": new.kind, "why": departure.description,
             "warm_frames": len(warm)}})
+        self.stats.takeovers += 1
         self._activate(new)
         self._offer(Discontinuity(f"the {new.kind} key took over ({departure.description})"))
         for track in new.tracks.values():
@@ -177,6 +187,7 @@ class LiveStream:
         self.publisher = publisher
         self.metadata = publisher.metadata
         self.ended_by_creator = False
+        self._broadcast_fed = True
         self.stats.publishers += 1
 
     def _let_go(self, publisher: Publisher, departure: Departure) -> None:
@@ -259,6 +270,7 @@ class LiveStream:
 
     def _end(self, reason: str) -> None:
         self.ended_by_creator = True
+        self._broadcast_fed = False
         self._transition("end")
         self.emit(BroadcastEnded(self.stream_id, reason))
 

@@ -22,6 +22,10 @@ class AudioThread(ABC):
     def start(self) -> None:
         self._thread.start()
 
+    def waiting(self) -> int:
+        """Frames queued before the encoder now."""
+        return self._queue.qsize()
+
     def push(self, frame: Frame) -> None:
         try:
             self._queue.put(frame, block=self.lossless)

@@ -23,6 +23,7 @@ class PipelineHealth:
     dropped_pictures: dict[str, int] = field(default_factory=dict)
     encoded: dict[str, int] = field(default_factory=dict)
     drop_rate: dict[str, float] = field(default_factory=dict)
+    encode_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def summed_health(stats: Iterable[LadderStats]) -> PipelineHealth:
@@ -30,11 +31,14 @@ def summed_health(stats: Iterable[LadderStats]) -> PipelineHealth:
     stats = list(stats)
     dropped: dict[str, int] = {}
     encoded: dict[str, int] = {}
+    seconds: dict[str, float] = {}
     for one in stats:
         for name, count in one.dropped_pictures.items():
             dropped[name] = dropped.get(name, 0) + count
         for name, count in one.encoded.items():
             encoded[name] = encoded.get(name, 0) + count
+        for name, spent in one.encode_seconds.items():
+            seconds[name] = seconds.get(name, 0.0) + spent
     return PipelineHealth(
         decoded=sum(s.decoded for s in stats),
         corrupt_packets=sum(s.corrupt_packets for s in stats),
@@ -42,4 +46,5 @@ def summed_health(stats: Iterable[LadderStats]) -> PipelineHealth:
         dropped_pictures=dropped,
         encoded=encoded,
         drop_rate={name: dropped[name] / max(1, dropped[name] + encoded.get(name, 0))
-                   for name in dropped})
+                   for name in dropped},
+        encode_seconds=seconds)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 __all__ = [
     "Decision",
+    "Hold",
     "MediaPlaylist",
     "Part",
     "PlaylistSettings",
@@ -121,6 +122,18 @@ class Rendered:
 
 
 @dataclass(frozen=True, slots=True)
+class Hold:
+    """How a held request's wait ended, on the event loop's clock (``loop.time()``)."""
+
+    satisfied: bool
+    """False: it timed out."""
+    started: float
+    woken_at: float | None
+    """When the change that satisfied it happened (a part published, a segment closed);
+    None when it timed out or held already."""
+
+
+@dataclass(frozen=True, slots=True)
 class RenditionReport:
     uri: str
     last_msn: int
@@ -152,7 +165,8 @@ class MediaPlaylist:
         self._pending_discontinuity = False
         self._bytes = 0
         self._rendered: dict[tuple[object, ...], Rendered] = {}
-        self._changed: asyncio.Future[None] | None = None
+        self._changed: asyncio.Future[float] | None = None
+        """Resolved with the loop's time at the next change: held requests wake on it."""
         self.on_segment: Callable[[Segment], None] | None = None
         """Told of each segment as it completes (the recorder keeps them)."""
 
@@ -291,7 +305,7 @@ class MediaPlaylist:
         self._rendered.clear()
         changed, self._changed = self._changed, None
         if changed is not None and not changed.done():
-            changed.set_result(None)
+            changed.set_result(changed.get_loop().time())
 
     # -- what requests ask --------------------------------------------------------------
 
@@ -360,17 +374,27 @@ class MediaPlaylist:
     async def wait_until(self, predicate: Callable[[], bool], within: float) -> bool:
         """True once ``predicate()`` holds after some change, False after ``within`` seconds.
         Waiters share one future per change: a publication wakes them all at once."""
+        return (await self.hold(predicate, within)).satisfied
+
+    async def hold(self, predicate: Callable[[], bool], within: float) -> Hold:
+        """``wait_until``, saying when the wait began and when the change that ended it
+        happened (a request's wake-up delay is from then to its answer)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
+        started = loop.time()
+        deadline = started + within
+        woken_at: float | None = None
         while not predicate():
             remaining = deadline - loop.time()
             if remaining <= 0:
-                return False
+                return Hold(False, started, None)
             if self._changed is None:
                 self._changed = loop.create_future()
+            changed = self._changed
             # asyncio.wait never cancels the shared future when this waiter gives up.
-            await asyncio.wait((self._changed,), timeout=remaining)
-        return True
+            await asyncio.wait((changed,), timeout=remaining)
+            if changed.done():
+                woken_at = changed.result()
+        return Hold(True, started, woken_at)
 
     # -- rendering ----------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """What one rendition has produced, for the multivariant playlist: peak and average bit
-rate over complete segments (BANDWIDTH, AVERAGE-BANDWIDTH) and the frame rate."""
+rate over complete segments (BANDWIDTH, AVERAGE-BANDWIDTH) and the frame rate; and the
+parts and segments published, for the daemon's metrics."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ _COMMON_RATES = (10.0, 12.0, 12.5, 15.0, 20.0, 23.976, 24.0, 25.0, 29.97, 30.0, 
 @dataclass
 class RenditionStats:
     segments: int = 0
+    parts: int = 0
     peak_bps: float = 0.0
     average_bps: float = 0.0
     frame_rate: float = 0.0

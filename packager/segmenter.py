@@ -236,6 +236,7 @@ class Segmenter:
             program_date_time=self._placement.program_date_time(
                 self._segment_start / driver.cmaf.timescale),
             first_arrival=min(arrivals), last_arrival=max(arrivals))
+        self.stats.parts += 1
         self._part_start = -1
 
     def _samples(self, state: _TrackState, until: int | None = None) -> list[Sample]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -83,7 +84,12 @@ class LadderStats:
     """Source packets dropped before the decoder (to the next keyframe)."""
     dropped_pictures: dict[str, int] = field(default_factory=dict)
     encoded: dict[str, int] = field(default_factory=dict)
+    encode_seconds: dict[str, float] = field(default_factory=dict)
+    """Per rendition, the time its thread spent on pictures (scale, overlay, encode)."""
 
+
+Timer = Callable[[], float]
+"""Seconds on any origin (``time.perf_counter``), for the encode time alone."""
 
 Deliver = Callable[[str, Frame], None]
 """Called from a rung's thread with each encoded frame (the pipeline hops to its loop)."""
@@ -92,8 +98,9 @@ Deliver = Callable[[str, Frame], None]
 class _Rung:
     def __init__(self, spec: RungSpec, source: TrackInfo, encoder: str, deliver: Deliver,
                  stats: LadderStats, slow_down: Callable[[], None] | None,
-                 watermark: str | None) -> None:
+                 watermark: str | None, timer: Timer) -> None:
         self.spec = spec
+        self.timer = timer
         self.watermark = watermark
         self.source = source
         self.encoder_name = encoder
@@ -107,6 +114,7 @@ class _Rung:
         self.thread = threading.Thread(target=self._run, name=f"rung-{spec.name}", daemon=True)
         stats.dropped_pictures[spec.name] = 0
         stats.encoded[spec.name] = 0
+        stats.encode_seconds[spec.name] = 0.0
 
     def offer(self, picture: Any, key: bool, arrival: float, *, lossless: bool = False
               ) -> None:
@@ -159,6 +167,7 @@ class _Rung:
             picture, key, arrival = item
             if self.slow_down is not None:
                 self.slow_down()
+            started = self.timer()
             # A scaler per rung: a picture's own (cached) scaler is not safe to share
             # between threads, and every rung reads the same decoded picture.
             scaled = reformatter.reformat(picture, self.spec.width, self.spec.height,
@@ -168,7 +177,9 @@ class _Rung:
             if marker is not None:
                 scaled = marker.apply(scaled)
             scaled.pict_type = av.video.frame.PictureType.I if key else 0
-            self._emit(encoder, encoder.encode(scaled), arrival)
+            packets = encoder.encode(scaled)
+            self.stats.encode_seconds[self.spec.name] += self.timer() - started
+            self._emit(encoder, packets, arrival)
         self._emit(encoder, encoder.encode(None), 0.0)
 
     def _emit(self, encoder: Any, packets: list[Any], arrival: float) -> None:
@@ -191,14 +202,16 @@ class VideoLadder:
     def __init__(self, source: TrackInfo, rungs: Sequence[RungSpec], deliver: Deliver, *,
                  encoder: str = "libx264", lossless: bool = False,
                  watermark: str | None = None,
-                 slow_down: Callable[[], None] | None = None) -> None:
+                 slow_down: Callable[[], None] | None = None,
+                 timer: Timer = time.perf_counter) -> None:
         """``lossless``: every queue waits instead of dropping (throughput measurements and
         deterministic tests; a live stream must never wait on its encoders)."""
         if source.codec not in DECODERS:
             raise ValueError(f"no decoder for {source.codec}")
         self.source = source
         self.stats = LadderStats()
-        self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down, watermark)
+        self.rungs = [_Rung(spec, source, encoder, deliver, self.stats, slow_down, watermark,
+                            timer)
                       for spec in rungs]
         self._packets: queue.Queue[Frame | None] = queue.Queue(QUEUE_PACKETS)
         self._skipping = False
@@ -210,6 +223,10 @@ class VideoLadder:
         for rung in self.rungs:
             rung.thread.start()
         self._decoder.start()
+
+    def waiting(self) -> dict[str, int]:
+        """Per rung, the pictures queued before its encoder now."""
+        return {rung.spec.name: rung.queue.qsize() for rung in self.rungs}
 
     def push(self, frame: Frame) -> None:
         """From the event loop: never blocks. A full decoder queue drops up to the next
@@ -271,13 +288,15 @@ class AudioToAac(AudioThread):
     every HLS player decodes, in its own thread. An AAC source is copied, never this."""
 
     def __init__(self, source: TrackInfo, bitrate_kbps: int, deliver: Deliver, *,
-                 lossless: bool = False) -> None:
+                 lossless: bool = False, timer: Timer = time.perf_counter) -> None:
         if source.codec not in AUDIO_DECODERS:
             raise ValueError(f"no decoder for {source.codec}")
         self.source = source
+        self.timer = timer
         self.bitrate_kbps = bitrate_kbps
         self.deliver = deliver
-        self.stats = LadderStats(dropped_pictures={"audio": 0}, encoded={"audio": 0})
+        self.stats = LadderStats(dropped_pictures={"audio": 0}, encoded={"audio": 0},
+                                 encode_seconds={"audio": 0.0})
         super().__init__("audio-aac", QUEUE_PICTURES * 4, lossless=lossless)
 
     def _dropped(self) -> None:
@@ -302,6 +321,7 @@ class AudioToAac(AudioThread):
         arrival = 0.0
         while True:
             frame = self._next()
+            started = self.timer()
             if frame is not None:
                 arrival = frame.arrival
                 if origin is None:
@@ -331,5 +351,6 @@ class AudioToAac(AudioThread):
                     pts = (origin or 0) + round(int(packet.pts) * timescale / rate)
                     self.stats.encoded["audio"] += 1
                     self.deliver("audio", Frame(track, pts, pts, True, bytes(packet), arrival))
+            self.stats.encode_seconds["audio"] += self.timer() - started
             if frame is None:
                 return

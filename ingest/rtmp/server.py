@@ -92,7 +92,12 @@ class RtmpServer:
         self._watchdog: asyncio.Task[None] | None = None
         self._connections: set[RtmpProtocol] = set()
         self._closed: asyncio.Event = asyncio.Event()
+        self.accepted_connections = 0
+        """Connections admitted under the caps (their publish may still be refused)."""
         self.refused_connections = 0
+        """Connections refused at once: over a cap."""
+        self.refused_publishes = 0
+        """Admitted connections closed because their application or key was refused."""
         self.evicted_connections = 0
         self.refusals = RefusalLog(refusal_interval)
         self.caps = CapLog(refusal_interval)
@@ -107,6 +112,11 @@ class RtmpServer:
     @property
     def unauthenticated(self) -> int:
         return len(self._unauthenticated)
+
+    @property
+    def publishing(self) -> int:
+        """Connections whose publish was accepted and goes on."""
+        return sum(1 for conn in self._connections if conn.session is not None)
 
     async def start(self) -> int:
         loop = asyncio.get_running_loop()
@@ -164,6 +174,7 @@ class RtmpServer:
             oldest.close("evicted: too many unauthenticated connections")
             self._removed(oldest)  # its slot is free now, not when the close completes
         self._connections.add(conn)
+        self.accepted_connections += 1
         self._unauthenticated_again(conn)
         return True
 
@@ -327,6 +338,7 @@ class RtmpProtocol(asyncio.Protocol):
                 app = event.app.split("?", 1)[0].strip("/")
                 if app != self.config.app:
                     core.reject_connect(f"unknown application {app!r}")
+                    self.server.refused_publishes += 1
                     self.close(f"refused: unknown application {app!r}")
                     return
                 core.accept_connect()
@@ -357,6 +369,7 @@ class RtmpProtocol(asyncio.Protocol):
                 protocol="rtmp", key=event.stream_name, peer=self.peer, disconnect=self.kick)
         except PublishRefused as refused:
             self.core.reject_publish(REFUSAL_CODES[refused.reason], refused.description)
+            self.server.refused_publishes += 1
             self.close(f"publish refused: {refused.description}")
             return
         finally:

@@ -396,6 +396,9 @@ class SrtConnection:
         self.packets = 0
         self.bytes = 0
         self.retransmitted = 0
+        self.lost = 0
+        """Sequence numbers found missing (a gap when a later packet came): the caller's
+        retransmission recovers them (``recovered``) or they are ``dropped``."""
         self.recovered = 0
         self.dropped = 0
         self.duplicates = 0
@@ -448,6 +451,7 @@ class SrtConnection:
         if gap > 1:
             first = seq_add(self._max_seen, 1)
             last = seq_add(seq, -1)
+            self.lost += gap - 1
             for i in range(gap - 1):
                 self._losses[seq_add(first, i)] = now
             self._send_nak([(first, last)], now)

@@ -116,6 +116,10 @@ class SrtServer(asyncio.DatagramProtocol):
         if self.transport is not None:
             self.transport.close()
 
+    def publishing(self) -> list[tuple[PublishSession, SrtConnection]]:
+        """Every accepted publish and its connection (whose counters the daemon reads)."""
+        return [(publish.session, publish.connection) for publish in self.publishes.values()]
+
     # -- datagrams ---------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

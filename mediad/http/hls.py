@@ -10,12 +10,16 @@ be served from elsewhere) and exposes ``Age`` for hls.js's CDN tune-in.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import re
 
 from aiohttp import web
 
 from mediad.config import HlsConfig
-from mediad.http.app import CONFIG, PLAYBACK_OBSERVERS, json_error
+from mediad.http.app import CONFIG, METRICS, PLAYBACK_OBSERVERS, json_error
+from mediad.metrics.hls import count_answer, held
+from mediad.metrics.streams import StreamCollector
 from mediad.stream_pipelines import StreamPipelines
 from packager.llhls import Decision, MediaPlaylist, Rendered, decide, parse_directives
 from packager.pipeline import StreamPipeline
@@ -38,11 +42,32 @@ def setup_hls(app: web.Application, pipelines: StreamPipelines) -> None:
     app.router.add_get("/hls/{stream}/{session}/{rendition}/{name}", media)
     app.router.add_route("OPTIONS", "/hls/{tail:.*}", preflight)
     app.on_response_prepare.append(_cors)
+    app[METRICS].add_collector(StreamCollector(pipelines))
 
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith("/hls/"):
         response.headers.update(CORS)
+        count_answer(request_kind(request), response.status)
+
+
+def request_kind(request: web.Request) -> str:
+    """What an ``/hls/`` request asks for, by its URL: the metrics' ``kind``."""
+    if request.method != "GET" and request.method != "HEAD":
+        return "other"
+    parts = request.path.split("/")  # "", "hls", stream, [session, rendition,] name
+    name = parts[-1]
+    if len(parts) == 4:
+        return "multivariant" if name == "index.m3u8" else "other"
+    if len(parts) != 6:
+        return "other"
+    if name == "index.m3u8":
+        return "playlist"
+    if _PART.fullmatch(name):
+        return "part"
+    if _SEGMENT.fullmatch(name):
+        return "segment"
+    return "init" if _INIT.fullmatch(name) else "other"
 
 
 async def preflight(request: web.Request) -> web.Response:
@@ -111,20 +136,36 @@ async def media_playlist(request: web.Request) -> web.Response:
         msn, part, skip = parse_directives(list(request.query.items()))
     except ValueError as exc:
         return _error(400, str(exc), 2)
-    if not playlist.ready and not await playlist.wait_until(
-            lambda: playlist.ready, config.block_timeout_sec):
-        return _error(503, "the stream is starting", 1)
+    hold = None
+    if not playlist.ready:
+        hold = await playlist.hold(lambda: playlist.ready, config.block_timeout_sec)
+        if not hold.satisfied:
+            held(hold, _now(), answered=False)
+            return _error(503, "the stream is starting", 1)
     td = playlist.target_duration
     decision = decide(playlist, msn, part)
     if decision is Decision.BAD:
         return _error(400, "_HLS_msn/_HLS_part out of range", 4 * td)
     if decision is Decision.WAIT:
         wanted = msn or 0  # WAIT implies a requested MSN
-        if not await playlist.wait_until(lambda: playlist.has(wanted, part),
-                                         config.block_timeout_sec):
+        starting = hold
+        hold = await playlist.hold(lambda: playlist.has(wanted, part),
+                                   config.block_timeout_sec)
+        if starting is not None:  # held since the playlist was not ready
+            hold = dataclasses.replace(hold, started=starting.started)
+        if not hold.satisfied:
+            held(hold, _now(), answered=False)
             return _error(503, "the requested part did not appear in time", td)
     cache = f"public, max-age={6 * td}" if msn is not None else f"max-age={max(1, td // 2)}"
-    return _playlist_response(request, playlist.render(skip=skip), cache)
+    response = _playlist_response(request, playlist.render(skip=skip), cache)
+    if hold is not None:
+        held(hold, _now(), answered=True)
+    return response
+
+
+def _now() -> float:
+    """The clock held requests are timed on (``MediaPlaylist.hold``)."""
+    return asyncio.get_running_loop().time()
 
 
 async def media(request: web.Request) -> web.Response:
@@ -140,10 +181,11 @@ async def media(request: web.Request) -> web.Response:
         found_part = playlist.part(msn, index)
         if found_part is None and playlist.hint() == (msn, index):
             # The preload hint: answered the moment the part is complete.
-            await playlist.wait_until(lambda: playlist.part(msn, index) is not None
-                                      or playlist.hint() != (msn, index),
-                                      config.block_timeout_sec)
+            hold = await playlist.hold(lambda: playlist.part(msn, index) is not None
+                                       or playlist.hint() != (msn, index),
+                                       config.block_timeout_sec)
             found_part = playlist.part(msn, index)
+            held(hold, _now(), answered=found_part is not None)
         if found_part is None:
             return _error(404, "no such part", td)
         return _media_response(found_part.data)
