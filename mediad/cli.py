@@ -1,4 +1,4 @@
-"""``mediad`` command line: serve, check-config, streams, user, edge-config."""
+"""``mediad`` command line: serve, check-config, doctor, streams, user, edge-config."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from mediad import __version__
+from mediad.cli_doctor import add_doctor_command, run_doctor_command
 from mediad.cli_edge import add_edge_command, run_edge_command
 from mediad.cli_users import add_user_commands, run_user_command
 from mediad.config import ENV_PREFIX, Config, ConfigError, load_config
@@ -28,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         "-c", "--config", default=os.environ.get(ENV_PREFIX + "CONFIG"),
         help="TOML config file (default: $MEDIAD_CONFIG, else the embedded defaults)",
     )
+    parser.add_argument("--version", action="version", version=f"mediad {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the daemon")
     serve.add_argument("--log-format", choices=["human", "json"], help="override server.log_format")
@@ -39,11 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     streams.add_argument("--reveal", action="store_true", help="show the keys unmasked")
     add_user_commands(sub)
     add_edge_command(sub)
+    add_doctor_command(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # a config that does not load is one of its findings
+        setup_logging("human", "error")
+        return run_doctor_command(args.config, args)
     warnings: list[str] = []
     try:
         config = load_config(args.config, warnings=warnings)
