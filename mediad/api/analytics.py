@@ -1,5 +1,7 @@
 """Analytics of a stream: the viewer series, chat and tips, and what players report of
-their join time (time to first frame) and their distance to the live edge."""
+their join time (time to first frame), their distance to the live edge and their playback
+quality (buffer, throughput, rendition, stalls: the live aggregate of ``PLAYER_QUALITY``,
+which the metrics and the control room's health panel show)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,18 @@ from mediad.api.context import API, find_stream, managed_stream, too_many
 from mediad.api.validation import ABSENT, Fields
 from mediad.clock import iso_utc, now_ms
 from mediad.http.jsonio import query_int, read_object, reply
+from mediad.metrics.quality import QualityReport
+from mediad.metrics.quality_setup import PLAYER_QUALITY, session_key
 
 MAX_TTFF_MS = 120_000
 MAX_LATENCY_MS = 3_600_000
+MAX_BUFFER_MS = 600_000
+MAX_THROUGHPUT_KBPS = 100_000_000
+MAX_STALLS = 10_000
+MAX_WATCHED_MS = 3_600_000
+REPORT_FIELDS = {"ttffMs", "latencyMs", "rendition", "sessionId", "bufferMs",
+                 "throughputKbps", "stalls", "watchedMs"}
+FIGURES = REPORT_FIELDS - {"rendition", "sessionId"}
 
 
 def setup_analytics(app: web.Application) -> None:
@@ -20,23 +31,42 @@ def setup_analytics(app: web.Application) -> None:
 
 
 async def report_metrics(request: web.Request) -> web.Response:
-    """Players post ``{"ttffMs", "latencyMs", "rendition"}``, anonymously (so per address
-    rate-limited): a join reports its time to first frame, a session its latency."""
+    """Players post, anonymously (so per address rate-limited), any of: ``ttffMs`` (a join's
+    time to first frame), ``latencyMs`` (a session's distance to the live edge) and, now and
+    then, ``bufferMs``, ``throughputKbps``, ``stalls`` and ``watchedMs`` (stalls and time
+    playing since the session's previous report), with ``rendition`` and the ``sessionId``
+    its CMCD carries. Join time and latency are stored; everything goes to the live
+    aggregate."""
     api = request.app[API]
     stream = await find_stream(request)
     wait = api.metrics.acquire(request.remote or "unknown", api.clock())
     if wait:
         raise too_many(wait, "reports")
-    fields = Fields(await read_object(request, 2048), {"ttffMs", "latencyMs", "rendition"})
+    body = await read_object(request, 2048)
+    fields = Fields(body, REPORT_FIELDS)
     ttff = fields.integer("ttffMs", 0, MAX_TTFF_MS)
     latency = fields.integer("latencyMs", 0, MAX_LATENCY_MS)
     rendition = fields.text("rendition", max_length=32, default="")
-    if ttff is ABSENT and latency is ABSENT and not fields.errors:
-        fields.errors["ttffMs"] = "a report needs ttffMs or latencyMs"
+    session_id = fields.text("sessionId", min_length=1, max_length=64, default=None)
+    buffer = fields.integer("bufferMs", 0, MAX_BUFFER_MS, default=None)
+    throughput = fields.integer("throughputKbps", 0, MAX_THROUGHPUT_KBPS, default=None)
+    stalls = fields.integer("stalls", 0, MAX_STALLS, default=None)
+    watched = fields.integer("watchedMs", 0, MAX_WATCHED_MS, default=None)
+    if not FIGURES & body.keys() and not fields.errors:
+        fields.errors["ttffMs"] = "a report needs ttffMs, latencyMs or a quality figure"
     fields.done()
-    async with api.store.transaction():
-        await api.store.player_metrics.add(stream.id, now_ms(), None if ttff is ABSENT else ttff,
-                                           None if latency is ABSENT else latency, rendition)
+    ttff_ms = None if ttff is ABSENT else ttff
+    latency_ms = None if latency is ABSENT else latency
+    if ttff_ms is not None or latency_ms is not None:
+        async with api.store.transaction():
+            await api.store.player_metrics.add(stream.id, now_ms(), ttff_ms, latency_ms,
+                                               rendition)
+    quality = request.app.get(PLAYER_QUALITY)
+    if quality is not None:
+        quality.observe_report(stream.id, session_key(request), QualityReport(
+            session_id=session_id, ttff_ms=ttff_ms, latency_ms=latency_ms,
+            rendition=rendition, buffer_ms=buffer, throughput_kbps=throughput,
+            stalls=stalls, watched_ms=watched))
     return web.Response(status=202)
 
 

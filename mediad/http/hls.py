@@ -73,7 +73,9 @@ def request_kind(request: web.Request) -> str:
 async def preflight(request: web.Request) -> web.Response:
     return web.Response(status=204, headers={
         "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-        "Access-Control-Allow-Headers": "Range",
+        # CMCD in header mode (hls.js cmcd.useHeaders): four request headers.
+        "Access-Control-Allow-Headers": "Range, CMCD-Request, CMCD-Object, CMCD-Status, "
+                                        "CMCD-Session",
         "Access-Control-Max-Age": "86400"})
 
 

@@ -37,6 +37,7 @@ from mediad.realtime.routes import add_routes
 from mediad.realtime.snapshot import Snapshots
 from mediad.realtime.stream_health import (
     PipelineLookup,
+    QualityLookup,
     RecordingLookup,
     StreamHealth,
     WebRtcLookup,
@@ -52,6 +53,7 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
                    pipelines: PipelineLookup = lambda stream_id: None, bus: Bus | None = None,
                    webrtc: WebRtcLookup = lambda stream_id: None,
                    recording: RecordingLookup = lambda stream_id: None,
+                   quality: QualityLookup = lambda stream_id: None,
                    clock: Callable[[], float] = time.monotonic) -> None:
     config, store, registry = app[CONFIG], app[STORE], app[REGISTRY]
     bus = bus if bus is not None else make_bus(config.realtime)
@@ -65,7 +67,7 @@ def setup_realtime(app: web.Application, tokens: Tokens, *,
         webrtc_playback=config.webrtc.enabled and not config.transcode.enabled))
     health = StreamHealth(config.realtime.health_interval_sec, store, registry, recorder,
                           viewers, pipelines=pipelines, advice=encoders.advice, webrtc=webrtc,
-                          recording=recording, clock=clock)
+                          recording=recording, quality=quality, clock=clock)
     identities = Identities(tokens, store)
     relay.claim(REPORT, viewers.report_received)
     relay.watch(m.HEALTH, health.remember)

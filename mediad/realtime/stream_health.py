@@ -33,6 +33,9 @@ WebRtcLookup = Callable[[str], dict[str, int] | None]
 RecordingLookup = Callable[[str], dict[str, Any] | None]
 """What the recorder says of a stream's broadcast recording (its ``warning`` when the disk
 fell behind or failed), while it records."""
+QualityLookup = Callable[[str], dict[str, Any] | None]
+"""What the stream's players report of their playback (``PlayerQuality``: sessions,
+rendition mix, stalls per viewer-minute, median buffer), once any did."""
 
 
 class StreamHealth:
@@ -42,6 +45,7 @@ class StreamHealth:
                  advice: AdviceLookup = lambda stream_id: [],
                  webrtc: WebRtcLookup = lambda stream_id: None,
                  recording: RecordingLookup = lambda stream_id: None,
+                 quality: QualityLookup = lambda stream_id: None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.interval_sec = interval_sec
         self._store = store
@@ -52,6 +56,7 @@ class StreamHealth:
         self._advice = advice
         self._webrtc = webrtc
         self._recording = recording
+        self._quality = quality
         self._clock = clock
         self._counters: dict[str, Counters] = {}
         self._publishers = PublisherHealth()
@@ -102,6 +107,9 @@ class StreamHealth:
             recording = self._recording(stream_id)
             if recording is not None:
                 message["recording"] = recording
+            quality = self._quality(stream_id)
+            if quality is not None:
+                message["quality"] = quality
             await self._recorder.broadcast(stream_id, message)
 
     def _read_counters(self, live: LiveStream) -> Counters:
