@@ -26,6 +26,7 @@ from mediad.config import (
     RecordingConfig,
 )
 from mediad.http.app import create_app
+from mediad.metrics.quality_setup import live_in, setup_quality
 from mediad.passwords import hash_password
 from mediad.realtime.keys import RECORDER, VIEWERS
 from mediad.realtime.setup import setup_realtime
@@ -119,6 +120,7 @@ async def make_api_env(tmp_path: Path, *, auth: AuthConfig | None = None,
     await pipelines.start()
     app = create_app(config, store, registry)
     recorder = setup_recording(app, config, store, registry, pipelines)
+    setup_quality(app, live_in(pipelines))
     setup_realtime(app, tokens)
     setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
                               ports=lambda: PORTS))
