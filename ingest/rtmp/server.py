@@ -19,7 +19,8 @@ needs milliseconds to publish). Publishing connections only count against
 RTMPS (``rtmps://``, what OBS sends to services over TLS) is a second listener on
 ``tls_port`` with the context the daemon gives (the daemon reloads its certificate); its
 connections are the same ``RtmpProtocol`` under the same caps, admitted once the TLS
-handshake is done, which must finish within ``handshake_timeout_sec``.
+handshake is done, which must finish within ``handshake_timeout_sec``; a close waits at most
+``TLS_SHUTDOWN_SEC`` for the peer's close_notify.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ REFUSAL_CODES = {
     "busy": "NetStream.Publish.BadName",
     "unavailable": "NetStream.Publish.Failed",
 }
+TLS_SHUTDOWN_SEC = 5.0
+"""Past this, an RTMPS close stops waiting for the peer's close_notify (asyncio: 30 s)."""
 DROPPED_CODE = "NetStream.Publish.BadName"
 """A publish the daemon drops because it may not go on (taken over, its key rotated); one
 the daemon ends (creator, shutdown, no media) hears ``NetStream.Unpublish.Success``."""
@@ -127,7 +130,8 @@ class RtmpServer:
                 self._tls_server = await loop.create_server(
                     lambda: RtmpProtocol(self, tls=True), self.config.host, self.tls_port,
                     reuse_address=True, ssl=self.tls,
-                    ssl_handshake_timeout=self.config.handshake_timeout_sec)
+                    ssl_handshake_timeout=self.config.handshake_timeout_sec,
+                    ssl_shutdown_timeout=TLS_SHUTDOWN_SEC)
             except OSError:
                 self._server.close()
                 raise

@@ -25,7 +25,9 @@ Each cap hit goes through one ``CapLog``: a line at the first hit, then one an i
 
 With TLS (``GuardedSite(tls=...)``) the connection reaches ``GuardedConnection`` once its
 handshake is done, and all of the above applies to it then; the handshake itself must finish
-within ``handshake_timeout`` (a client that never completes one is closed by asyncio).
+within ``handshake_timeout`` (a client that never completes one is closed by asyncio), and a
+close waits at most ``TLS_SHUTDOWN_SEC`` for the client's close_notify (asyncio's 30 s would
+let a client that never answers hold the descriptor on after every timeout above).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ REQUEST_TIMEOUT = (b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
                    b"Content-Type: application/json\r\nContent-Length: 35\r\n\r\n"
                    b'{"error": "request header timeout"}')
 BUSY_RETRY_SEC = 5
+TLS_SHUTDOWN_SEC = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,7 +350,8 @@ class GuardedSite(web.BaseSite):
         self._server = await loop.create_server(
             self.limits.protocol_factory, self._host, self._port, backlog=self._backlog,
             reuse_address=True, ssl=self._ssl_context,
-            ssl_handshake_timeout=self.handshake_timeout if self._ssl_context else None)
+            ssl_handshake_timeout=self.handshake_timeout if self._ssl_context else None,
+            ssl_shutdown_timeout=TLS_SHUTDOWN_SEC if self._ssl_context else None)
         await self.limits.start()
 
     async def stop(self) -> None:

@@ -51,11 +51,12 @@ class ServerCertificate:
     """The chain: leaf, then the CA (what certbot's fullchain.pem holds)."""
     key: Path
     serial: int
+    leaf_der: bytes
+    """The leaf as issued, DER: what a client sees as ``getpeercert(binary_form=True)``
+    (the files may since hold a renewal)."""
 
     def der(self) -> bytes:
-        """The leaf as DER: what a client sees as ``getpeercert(binary_form=True)``."""
-        leaf = x509.load_pem_x509_certificates(self.cert.read_bytes())[0]
-        return leaf.public_bytes(serialization.Encoding.DER)
+        return self.leaf_der
 
 
 class TestCa:
@@ -113,4 +114,5 @@ class TestCa:
         cert.write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + self.pem)
         key_path.write_bytes(_key_pem(key))
         key_path.chmod(0o600)
-        return ServerCertificate(cert, key_path, serial)
+        return ServerCertificate(cert, key_path, serial,
+                                 leaf.public_bytes(serialization.Encoding.DER))
