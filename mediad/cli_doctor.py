@@ -25,7 +25,8 @@ def add_doctor_command(sub: Any) -> None:
 
 
 def run_doctor_command(config_path: str | None, args: argparse.Namespace,
-                       out: TextIO = sys.stdout) -> int:
+                       out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     settings = DoctorSettings()
     if args.min_free_gb is not None:
         warn_bytes = int(args.min_free_gb * 1e9)
