@@ -207,6 +207,17 @@ http {
         default $http_accept_encoding;
     }
 
+    # The cache key's URI: the request's, less a CMCD query argument (CTA-5004's query
+    # form, which players such as dash.js and Shaka use by default: per viewer and per
+    # request, it would make every URL unique and defeat caching and collapsing). The
+    # origin still receives it on a miss (proxy_pass sends the request's URI as is).
+    map $request_uri $mediad_cache_uri {
+        "~^(?<path>[^?]*)\?CMCD=[^&]*$" $path;
+        "~^(?<head>[^?]*\?)CMCD=[^&]*&(?<tail>.*)$" $head$tail;
+        "~^(?<head>[^?]*\?.*?)&CMCD=[^&]*(?<tail>.*)$" $head$tail;
+        default $request_uri;
+    }
+
     # WebSocket upgrades keep "Upgrade"; everything else reuses upstream connections.
     map $http_upgrade $mediad_connection {
         "" "";
@@ -264,8 +275,9 @@ http {
             proxy_cache mediad_edge;
             # The full URI, query string included: _HLS_msn, _HLS_part and _HLS_skip make
             # each blocking reload and delta update its own entry, and mediad puts nothing
-            # per viewer in a URL. $mediad_variant keeps gzip and identity playlists apart.
-            proxy_cache_key $scheme$proxy_host$request_uri$mediad_variant;
+            # per viewer in a URL; a player's CMCD argument is left out ($mediad_cache_uri).
+            # $mediad_variant keeps gzip and identity playlists apart.
+            proxy_cache_key $scheme$proxy_host$mediad_cache_uri$mediad_variant;
             proxy_ignore_headers Vary;
 
             # Collapsing: N viewers asking for the same part or blocking playlist before it
@@ -313,7 +325,7 @@ http {
         location /vod/ {
             proxy_pass http://mediad_origins;
             proxy_cache mediad_edge;
-            proxy_cache_key $scheme$proxy_host$request_uri$mediad_variant;
+            proxy_cache_key $scheme$proxy_host$mediad_cache_uri$mediad_variant;
             proxy_ignore_headers Vary;
             proxy_cache_lock on;
             proxy_cache_valid 200 10s;

@@ -138,6 +138,9 @@ def test_the_edge_serves_a_real_daemon(tmp_path: Path) -> None:
         status, headers, _ = get(edge + "/hls/no-such-stream/index.m3u8")
         assert (status, headers["X-Cache-Status"]) == (404, "HIT")
         assert headers["Access-Control-Expose-Headers"] == "Age"
+        # A player's CMCD query argument is no part of the key: the same entry.
+        status, headers, _ = get(edge + "/hls/no-such-stream/index.m3u8?CMCD=bl%3D2100%2Csu")
+        assert (status, headers["X-Cache-Status"]) == (404, "HIT")
 
         # The API is proxied, the cache not even consulted (no cache status); the web app too.
         status, headers, _ = get(edge + f"/api/streams/{daemon.banner.stream_id}")

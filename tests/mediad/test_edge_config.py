@@ -70,7 +70,8 @@ def test_every_placeholder_is_filled_and_the_braces_balance() -> None:
 
 def test_the_cache_key_is_the_full_uri_and_playlists_keep_gzip_apart() -> None:
     hls = block(render(), "location /hls/")
-    assert values(hls, "proxy_cache_key") == ["$scheme$proxy_host$request_uri$mediad_variant"]
+    assert values(hls, "proxy_cache_key") == [
+        "$scheme$proxy_host$mediad_cache_uri$mediad_variant"]
     assert values(hls, "proxy_ignore_headers") == ["Vary"]
     text = render()
     # The variant is the normalised Accept-Encoding for playlists only; it is also what
@@ -79,6 +80,37 @@ def test_the_cache_key_is_the_full_uri_and_playlists_keep_gzip_apart() -> None:
     assert "~\\.m3u8$ $mediad_gzip;" in block(text, "map $uri $mediad_accept_encoding")
     assert "Accept-Encoding $mediad_accept_encoding" in values(text, "proxy_set_header")
     assert values(text, "gzip") == ["off"] and values(text, "gunzip") == []
+
+
+def _cache_uri(text: str, request_uri: str) -> str:
+    """``map $request_uri $mediad_cache_uri`` as nginx evaluates it: the first regex that
+    matches, its value with the named captures filled in, else the default."""
+    for line in block(text, "map $request_uri $mediad_cache_uri").splitlines():
+        found = re.fullmatch(r'\s*"~(.*)" (\S+);', line)
+        if found is None:
+            continue
+        match = re.search(found[1].replace("(?<", "(?P<"), request_uri)
+        if match:
+            return re.sub(r"\$(\w+)", lambda name, m=match: m[name[1]], found[2])
+    return request_uri
+
+
+@pytest.mark.parametrize("request_uri, key", [
+    ("/hls/s/x/720p/seg3.2.m4s", "/hls/s/x/720p/seg3.2.m4s"),
+    ("/hls/s/x/720p/seg3.2.m4s?CMCD=bl%3D2100%2Csid%3D%22a%22", "/hls/s/x/720p/seg3.2.m4s"),
+    ("/hls/s/x/720p/index.m3u8?CMCD=bl%3D1&_HLS_msn=3&_HLS_part=1",
+     "/hls/s/x/720p/index.m3u8?_HLS_msn=3&_HLS_part=1"),
+    ("/hls/s/x/720p/index.m3u8?_HLS_msn=3&CMCD=sid%3D%22b%22&_HLS_part=1",
+     "/hls/s/x/720p/index.m3u8?_HLS_msn=3&_HLS_part=1"),
+    ("/hls/s/x/720p/index.m3u8?_HLS_msn=3&_HLS_part=1&CMCD=su",
+     "/hls/s/x/720p/index.m3u8?_HLS_msn=3&_HLS_part=1"),
+    ("/hls/s/x/720p/index.m3u8?_HLS_msn=3&XCMCD=1", "/hls/s/x/720p/index.m3u8?_HLS_msn=3&XCMCD=1"),
+    ("/vod/r/index.m3u8?CMCD=ot%3Dm", "/vod/r/index.m3u8"),
+])
+def test_the_cache_key_leaves_out_a_players_cmcd_argument(request_uri: str, key: str) -> None:
+    assert _cache_uri(render(), request_uri) == key
+    assert values(block(render(), "location /vod/"), "proxy_cache_key") == [
+        "$scheme$proxy_host$mediad_cache_uri$mediad_variant"]
 
 
 @pytest.mark.parametrize("block_timeout", [1.0, 2.5, 6.0, 30.0])
