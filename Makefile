@@ -9,10 +9,11 @@ CONFIG ?= conf/mediad.toml
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-# Real peers the interop suites drive: command -> Debian package (nginx: the caching edge).
+# Real peers the interop suites drive: command -> Debian package (nginx: the caching edge;
+# systemd-analyze: verifies conf/mediad.service).
 TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
 	gst-launch-1.0:gstreamer1.0-tools chromium:chromium node:nodejs npm:npm \
-	redis-server:redis-server nginx:nginx
+	redis-server:redis-server nginx:nginx systemd-analyze:systemd
 GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 BENCH_PACKAGES := nginx libnginx-mod-rtmp

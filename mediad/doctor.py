@@ -89,7 +89,7 @@ def check_encoder(config: Config) -> Finding:
         fix = "set transcode.encoder = \"libx264\" (software, always there)"
         if encoder in HARDWARE_ENCODERS:
             fix += (", or give the service the GPU: its driver installed, and in the unit "
-                    "SupplementaryGroups=render video (the unit keeps /dev visible)")
+                    "PrivateDevices=no and SupplementaryGroups=render video")
         return fail("encoder", str(exc), fix + ", or transcode.enabled = false")
     rungs = ", ".join(rung.name for rung in config.transcode.ladder) or "none"
     return ok("encoder", f"{encoder} opens (ladder: {rungs})")
