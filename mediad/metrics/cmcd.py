@@ -5,7 +5,8 @@ CMCD comes in four headers (``CMCD-Request``, ``CMCD-Object``, ``CMCD-Status``,
 (RFC 8941): ``bl=21300,br=3200,ot=v,sid="6e2f...",su``. This module is sans-IO: text in,
 ``Cmcd`` out, or ``CmcdError``. Unknown keys (other versions, custom ``x-`` keys) are
 skipped; a known key with a value of the wrong type is an error, as is anything that is not
-a dictionary. Parameters on members are allowed by the grammar and ignored here.
+a dictionary. Parameters on members are allowed by the grammar and ignored here; a number
+given as an inner list (CMCD v2, ``br=(3200 1500)``) counts as its first item.
 """
 
 from __future__ import annotations
@@ -247,8 +248,16 @@ def parse_dictionary(text: str) -> dict[str, Value]:
     return reader.dictionary()
 
 
-def _integer(members: Mapping[str, Value], key: str) -> int | None:
+def _scalar(members: Mapping[str, Value], key: str) -> Item | None:
+    """A member's value; of an inner list (CMCD v2: one value per object type), the first."""
     value = members.get(key)
+    if isinstance(value, tuple):
+        return value[0] if value else None
+    return value
+
+
+def _integer(members: Mapping[str, Value], key: str) -> int | None:
+    value = _scalar(members, key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -282,7 +291,7 @@ def _flag(members: Mapping[str, Value], key: str) -> bool:
 
 
 def _rate(members: Mapping[str, Value], key: str) -> float | None:
-    value = members.get(key)
+    value = _scalar(members, key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:

@@ -76,6 +76,13 @@ def test_structured_field_details() -> None:
         "br": (3200, 1500), "su": True, "bl": 2}
 
 
+def test_a_v2_inner_list_of_numbers_counts_as_its_first() -> None:
+    assert parse_cmcd(["br=(3200;ot=v 128;ot=a),mtp=(48000),bl=()"]) == Cmcd(
+        bitrate_kbps=3200, throughput_kbps=48000)
+    with pytest.raises(CmcdError):
+        parse_cmcd(['br=("fast")'])
+
+
 def test_unknown_and_custom_keys_are_skipped() -> None:
     assert parse_cmcd(['com.example-myid="x",nor="../seg2.m4s",sid="s"']) == Cmcd(session_id="s")
 
