@@ -26,6 +26,8 @@ class Watch:
 
     url: str
     seconds: float
+    extra: tuple[str, ...] = ()
+    """More of play.mjs's options (``--ignore-https-errors``)."""
     proc: subprocess.Popen[str] | None = None
     result: dict[str, Any] = field(default_factory=dict)
 
@@ -34,7 +36,8 @@ class Watch:
         require_tool("chromium")
         if not (PLAY.parent / "node_modules" / "hls.js").exists():
             pytest.fail("tests/interop/hlsjs/node_modules is missing: run `make test-deps`")
-        self.proc = subprocess.Popen([node, str(PLAY), self.url, "--seconds", str(self.seconds)],
+        self.proc = subprocess.Popen([node, str(PLAY), self.url, "--seconds", str(self.seconds),
+                                      *self.extra],
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return self
 

@@ -1,12 +1,16 @@
 """A throwaway certificate authority and the server certificates it signs (for 127.0.0.1,
-::1 and localhost), written as PEM files the way a self-hoster's Let's Encrypt files are."""
+::1 and localhost), written as PEM files the way a self-hoster's Let's Encrypt files are;
+and a real mediad serving them (``TlsDaemon``)."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
 import ssl
-from dataclasses import dataclass
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from mediad.testing import DaemonProcess, free_port
 
 KeyType = Literal["ec", "rsa"]
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -116,3 +122,62 @@ class TestCa:
         key_path.chmod(0o600)
         return ServerCertificate(cert, key_path, serial,
                                  leaf.public_bytes(serialization.Encoding.DER))
+
+
+@dataclass
+class TlsDaemon(DaemonProcess):
+    """A real mediad with ``server.tls_cert``/``tls_key`` set to ``certificate``: HTTPS on
+    the HTTP port, RTMPS on ``rtmps_port``, health checked through the test CA."""
+
+    ca: TestCa | None = None
+    certificate: ServerCertificate | None = None
+    rtmps_port: int = field(default_factory=free_port)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.http_port}"
+
+    @property
+    def client(self) -> ssl.SSLContext:
+        assert self.ca is not None
+        return self.ca.client_context()
+
+    def rtmps_url(self, key: str | None = None) -> str:
+        return f"rtmps://127.0.0.1:{self.rtmps_port}/live/{key or self.banner.primary_key}"
+
+    @property
+    def rtmps_server(self) -> str:
+        """The banner's ``Server (TLS):`` line."""
+        _ = self.banner
+        return next(line.split(":", 1)[1].strip() for line in self.stdout_lines
+                    if line.strip().startswith("Server (TLS):"))
+
+    def config_text(self) -> str:
+        assert self.certificate is not None
+        text = super().config_text()
+        text = text.replace("[server]\n", f'[server]\ntls_cert = "{self.certificate.cert}"\n'
+                                          f'tls_key = "{self.certificate.key}"\n', 1)
+        return text.replace("[rtmp]\n", f"[rtmp]\ntls_port = {self.rtmps_port}\n", 1)
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mediad exited with {self.proc.returncode}:\n{self.logs}")
+            try:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1,
+                                            context=self.client) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"mediad did not become healthy over HTTPS:\n{self.logs}")
+
+    def get(self, path: str, timeout: float = 15) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=timeout,
+                                        context=self.client) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()

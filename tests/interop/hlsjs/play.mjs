@@ -39,7 +39,8 @@ const browser = await chromium.launch({
     '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
 });
 try {
-  const page = await browser.newPage();
+  // --ignore-https-errors: a test's own certificate authority (tests/interop/test_tls.py).
+  const page = await browser.newPage({ ignoreHTTPSErrors: args.includes('--ignore-https-errors') });
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   await page.setContent('<video id="v" muted playsinline style="width:640px"></video>');
