@@ -133,7 +133,7 @@ async def test_a_woken_blocking_reload_records_its_hold_and_wake_up_delay(env: E
     status, waits, waited, wakeups, woke = await _held(
         env, env.base + f"index.m3u8?_HLS_msn={msn}&_HLS_part={index}")
     assert status == 200
-    assert waits == 1 and waited >= 0.3
+    assert waits == 1 and waited > 0.1  # held from its arrival, not the client's send
     assert wakeups == 1 and 0 <= woke < waited  # from the publication, not the request
 
 
@@ -141,7 +141,7 @@ async def test_a_woken_preload_hint_records_its_hold_and_wake_up_delay(env: Env)
     msn, index = env.next_part()
     status, waits, waited, wakeups, woke = await _held(env, env.base + f"seg{msn}.{index}.m4s")
     assert status == 200
-    assert waits == 1 and waited >= 0.3
+    assert waits == 1 and waited > 0.1  # held from its arrival, not the client's send
     assert wakeups == 1 and 0 <= woke < waited
 
 
