@@ -25,8 +25,9 @@ _PART = re.compile(rb'#EXT-X-PART:[^\n]*URI="seg(\d+)\.(\d+)\.m4s"')
 
 
 class Viewer:
-    def __init__(self, host: str, port: int, path: str) -> None:
+    def __init__(self, host: str, port: int, path: str, headers: str = "") -> None:
         self.host, self.port, self.path = host, port, path
+        self.headers = headers  # header lines, each ending CRLF, sent with every request
         self.base = path.rsplit("/", 1)[0] + "/"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
@@ -36,7 +37,8 @@ class Viewer:
 
     async def get(self, target: str) -> tuple[int, bytes]:
         assert self.reader is not None and self.writer is not None
-        self.writer.write(f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode())
+        self.writer.write(
+            f"GET {target} HTTP/1.1\r\nHost: {self.host}\r\n{self.headers}\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -48,9 +50,10 @@ class Viewer:
 
 
 async def run_viewer(url: str, until: float, fetch_parts: bool,
-                     received: list[tuple[int, int, float]], errors: list[str]) -> None:
+                     received: list[tuple[int, int, float]], errors: list[str],
+                     headers: str = "") -> None:
     parts = urlsplit(url)
-    viewer = Viewer(parts.hostname or "127.0.0.1", parts.port or 80, parts.path)
+    viewer = Viewer(parts.hostname or "127.0.0.1", parts.port or 80, parts.path, headers)
     try:
         await viewer.connect()
         status, body = await viewer.get(viewer.path)

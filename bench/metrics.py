@@ -80,6 +80,7 @@ from bench.metrics_measures import (
     per_scrape_pct,
     render_costs,
     sample_sum,
+    schedstat,
     series_by_family,
     series_count,
 )
@@ -174,19 +175,19 @@ class Scraper:
     def scrape(self) -> Scrape:
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        cpu = process_cpu_seconds(self.pid)
+        cpu, wait = schedstat(self.pid)
         at = time.monotonic()
         started = time.perf_counter()
         self.conn.request("GET", "/metrics", headers=PROMETHEUS_HEADERS)
         response = self.conn.getresponse()
         body = response.read()
         wall = time.perf_counter() - started
-        daemon_cpu = process_cpu_seconds(self.pid) - cpu
+        cpu_after, wait_after = schedstat(self.pid)
         if response.status != 200:
             sys.exit(f"/metrics answered {response.status}: {body[:200]!r}")
         self.last_body = body
-        return Scrape(at, wall * 1000, daemon_cpu * 1000, response.status, len(body),
-                      series_count(body))
+        return Scrape(at, wall * 1000, (cpu_after - cpu) * 1000, response.status, len(body),
+                      series_count(body), (wait_after - wait) * 1000)
 
     def close(self) -> None:
         if self.conn is not None:
@@ -256,6 +257,9 @@ def measure(args: argparse.Namespace, source: Path, work: Path) -> Run:
                            module="bench.metrics_daemon", env={
                                "MEDIAD_SERVER_MAX_CONNECTIONS_PER_ADDRESS":
                                    str(2 * args.viewers + 512),
+                               # Every publisher is 127.0.0.1 here, all connecting at once.
+                               "MEDIAD_RTMP_MAX_UNAUTHENTICATED_PER_ADDRESS":
+                                   str(args.streams + 8),
                                SCRAPES_ENV: str(probe_path)})
     with daemon:
         assert daemon.proc is not None
@@ -334,11 +338,12 @@ def describe_body(run: Run) -> None:
     body = run.body
     streams = label_values(body, "mediad_stream_info", "stream")
     hls_viewers = sample_sum(body, "mediad_viewers", protocol="hls")
+    sessions = sample_sum(body, "mediad_player_sessions")
     families = series_by_family(body)
     largest = ", ".join(f"{name} {count}" for name, count in families.most_common(6))
     print(f"body: {len(body) / 1024:.1f} KiB, {series_count(body)} series in "
-          f"{len(families)} families; streams listed {len(streams)}, HLS viewers counted "
-          f"{hls_viewers:.0f}")
+          f"{len(families)} families; streams listed {len(streams)}, LL-HLS viewers counted "
+          f"{hls_viewers:.0f}, CMCD player sessions {sessions:.0f}")
     print(f"  largest families: {largest}")
 
 
@@ -370,6 +375,12 @@ def report(run: Run, args: argparse.Namespace) -> None:
           f"scraping: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(walls):.1f} ms"
           + (" (a p99 of fewer than 51 is their maximum)" if len(scrapes) < 51 else "")
           + (f"; the first scrape, before the windows, {first.wall_ms:.1f} ms" if first else ""))
+    uncontended = [s.uncontended_ms for s in scrapes]
+    waits = [s.daemon_wait_ms for s in scrapes]
+    print(f"  less the daemon's waits for a core (other processes on the cores; waits p50 "
+          f"{percentile(waits, 50):.1f} ms, max {max(waits):.1f} ms): p50 "
+          f"{percentile(uncontended, 50):.1f} ms, p99 {percentile(uncontended, 99):.1f} ms; "
+          "scrape_ms is the wall time, waits included")
     describe_body(run)
     costs = describe_probe(run)
     difference: Difference = paired_difference(run.windows)

@@ -8,6 +8,7 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 SCRAPE_INTERVAL_S = 5.0
@@ -30,6 +31,14 @@ class Scrape:
     status: int
     body_bytes: int
     series: int
+    daemon_wait_ms: float = 0.0
+    """The daemon's threads' time ready to run but waiting for a core meanwhile (other
+    processes had the cores): part of ``wall_ms`` that is the machine's, not the scrape's."""
+
+    @property
+    def uncontended_ms(self) -> float:
+        """The wall time less the daemon's waits for a core (never below its CPU)."""
+        return max(self.daemon_cpu_ms, self.wall_ms - self.daemon_wait_ms)
 
 
 @dataclass
@@ -52,6 +61,19 @@ class Window:
     def daemon_pct(self) -> float:
         """The daemon's CPU in % of one core."""
         return 100.0 * self.daemon_cpu_s / self.wall if self.wall > 0 else float("nan")
+
+
+def schedstat(pid: int) -> tuple[float, float]:
+    """(CPU s, run-queue wait s) of every thread of a live process, from the scheduler's
+    nanosecond counters (``/proc/PID/task/TID/schedstat``: on CPU, waiting, timeslices)."""
+    run = wait = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+            run, wait = run + int(fields[0]), wait + int(fields[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended between listing and reading
+    return run / 1e9, wait / 1e9
 
 
 def alternating(count: int) -> list[bool]:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
 import textwrap
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from multidict import CIMultiDict
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from bench.metrics import Run, parse, report
@@ -30,10 +33,12 @@ from bench.metrics_measures import (
     per_scrape_pct,
     render_costs,
     sample_sum,
+    schedstat,
     series_by_family,
     series_count,
 )
-from bench.metrics_viewers import deal
+from bench.metrics_viewers import deal, player_headers
+from mediad.metrics.cmcd import request_cmcd
 from mediad.testing import DaemonProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +89,17 @@ def test_series_of_a_real_exposition() -> None:
     assert sample_sum(body, "mediad_missing") != sample_sum(body, "mediad_missing")  # nan
 
 
+def test_a_scrape_less_its_waits_for_a_core() -> None:
+    waited = Scrape(0.0, 50.0, 8.0, 200, 1, 1, daemon_wait_ms=38.0)
+    assert waited.uncontended_ms == 12.0
+    assert Scrape(0.0, 10.0, 8.0, 200, 1, 1, daemon_wait_ms=9.0).uncontended_ms == 8.0
+    spent, _ = schedstat(os.getpid())
+    until = time.thread_time() + 0.05
+    while time.thread_time() < until:
+        pass
+    assert schedstat(os.getpid())[0] - spent >= 0.05
+
+
 def windows(percents: list[float], seconds: float = 10.0) -> list[Window]:
     return [Window(i % 2 == 1, start=10.0 * i, end=10.0 * i + seconds,
                    daemon_cpu_s=pct / 100 * seconds) for i, pct in enumerate(percents)]
@@ -126,6 +142,18 @@ def test_render_costs_split_collectors_from_formatting() -> None:
 
 def test_viewers_are_dealt_over_the_streams() -> None:
     assert deal(["a", "b", "c"], 1000) == [334, 333, 333]
+
+
+def test_each_viewer_is_a_player_of_its_own() -> None:
+    players = []
+    for number in range(50):
+        lines = player_headers(number).split("\r\n")
+        assert lines[-1] == ""  # every line ends CRLF: the request's blank line follows
+        headers = dict(line.split(": ", 1) for line in lines[:-1])
+        cmcd = request_cmcd(CIMultiDict(headers), {})  # the daemon's own CMCD parser
+        assert cmcd is not None and cmcd.buffer_ms and cmcd.throughput_kbps
+        players.append((headers["User-Agent"], cmcd.session_id))
+    assert len({agent for agent, _ in players}) == len({sid for _, sid in players}) == 50
 
 
 def test_the_probe_times_each_collector_of_the_daemon_registry_alone() -> None:
