@@ -47,6 +47,22 @@ describe("StreamKeyCard", () => {
     expect(writeText).toHaveBeenCalledWith("http://host:8080/whip/s1");
   });
 
+  it("shows the RTMPS server beside RTMP where the server has TLS, and nothing of it without", async () => {
+    const writeText = vi.fn().mockResolvedValue(undefined);
+    Object.defineProperty(navigator, "clipboard", { value: { writeText }, configurable: true });
+    fakeFetch({ "GET /api/streams/s1/keys": () => ({ body: { ...masked, rtmpsServer: "rtmps://host:1936/live" } }) });
+    const { unmount } = render(<StreamKeyCard streamId="s1" />);
+    expect(await screen.findByTestId("rtmps-server")).toHaveTextContent("rtmps://host:1936/live");
+    expect(screen.getByText("rtmp://host:1935/live")).toBeInTheDocument();
+    await act(async () => fireEvent.click(screen.getByRole("button", { name: "Copy RTMPS server" })));
+    expect(writeText).toHaveBeenCalledWith("rtmps://host:1936/live");
+    unmount();
+    fakeFetch({ "GET /api/streams/s1/keys": () => ({ body: masked }) });
+    render(<StreamKeyCard streamId="s1" />);
+    expect(await screen.findByText("rtmp://host:1935/live")).toBeInTheDocument();
+    expect(screen.queryByText(/RTMPS/)).toBeNull();
+  });
+
   it("shows no WHIP where the server has WebRTC off", async () => {
     fakeFetch({
       "GET /api/streams/s1/keys": () => ({ body: masked }),

@@ -116,6 +116,16 @@ export function StreamKeyCard({ streamId }: { streamId: string }) {
         <dd>
           <code>{view.rtmpServer}</code> <Copy value={view.rtmpServer} label="RTMP server" />
         </dd>
+        {view.rtmpsServer && (
+          <>
+            <dt>RTMPS server</dt>
+            <dd>
+              <code data-testid="rtmps-server">{view.rtmpsServer}</code>{" "}
+              <Copy value={view.rtmpsServer} label="RTMPS server" />
+              <small>RTMP over TLS, with the same stream key: OBS takes either server.</small>
+            </dd>
+          </>
+        )}
         <dt>SRT server</dt>
         <dd>
           <code>{view.srtServer}</code> <Copy value={view.srtServer} label="SRT server" />

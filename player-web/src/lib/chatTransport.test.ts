@@ -46,6 +46,19 @@ describe("ChatTransport", () => {
     expect(modes).toEqual(["connecting", "socket"]);
   });
 
+  it("opens wss:// when the page came over https://", () => {
+    const transport = new ChatTransport({
+      streamId: "s 1",
+      baseUrl: "https://media.example:8443",
+      WebSocketImpl: asWebSocket,
+      onMessage: () => {},
+      onMode: () => {},
+    });
+    transport.start();
+    expect(FakeWebSocket.last().url).toBe("wss://media.example:8443/ws/streams/s%201");
+    transport.stop();
+  });
+
   it("falls back to polling from its cursor, misses nothing, and goes back to the socket", async () => {
     let polls = 0;
     const { transport, received, modes, network } = setup({

@@ -67,6 +67,8 @@ export interface KeysView {
   /** `srtStreamId`: the SRT stream id with the masked key. */
   keys: { kind: KeyKind; masked: string; createdAt: string; srtStreamId: string }[];
   rtmpServer: string;
+  /** RTMP over TLS (`rtmps://HOST:PORT/APP`); absent where the server has no TLS. */
+  rtmpsServer?: string;
   srtServer: string;
   srtPassphrase: string;
   srtEncrypted: boolean;
@@ -80,6 +82,9 @@ export interface RevealedKey {
   createdAt: string;
   rtmpServer: string;
   rtmpUrl: string;
+  /** RTMP over TLS, and its whole URL with the key; absent without TLS. */
+  rtmpsServer?: string;
+  rtmpsUrl?: string;
   /** The whole caller URL (stream id percent-encoded, passphrase and pbkeylen if any). */
   srtUrl: string;
   /** `#!::r=APP/KEY,m=publish`, for encoders with a Stream ID field of their own. */
