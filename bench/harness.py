@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +31,7 @@ __all__ = [
     "CpuMeter",
     "DaemonProcess",
     "NginxRtmp",
+    "api_request",
     "ffmpeg_publish",
     "free_port",
     "media_playlist_url",
@@ -35,6 +39,7 @@ __all__ = [
     "print_comparison",
     "print_result",
     "require",
+    "serve_writing_report",
 ]
 
 
@@ -117,10 +122,12 @@ def encode_test_file(path: Path, seconds: float, *, width: int, height: int, fps
     return path
 
 
-def media_playlist_url(daemon: DaemonProcess, within: float = 30.0) -> str | None:
-    """The first media playlist of the daemon's stream once its multivariant playlist lists
-    one (the source rendition), or None after ``within`` seconds."""
-    url = f"{daemon.base_url}/hls/{daemon.banner.stream_id}/index.m3u8"
+def media_playlist_url(daemon: DaemonProcess, within: float = 30.0,
+                       stream: str | None = None) -> str | None:
+    """The first media playlist of the daemon's stream (or of ``stream``) once its
+    multivariant playlist lists one (the source rendition), or None after ``within``
+    seconds."""
+    url = f"{daemon.base_url}/hls/{stream or daemon.banner.stream_id}/index.m3u8"
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:
@@ -131,6 +138,37 @@ def media_playlist_url(daemon: DaemonProcess, within: float = 30.0) -> str | Non
         except (OSError, StopIteration):
             time.sleep(0.2)
     return None
+
+
+def api_request(base_url: str, method: str, path: str, body: object = None,
+                token: str = "") -> tuple[int, Any]:
+    """(status, decoded JSON or None) of one call to the daemon's API, errors included."""
+    request = urllib.request.Request(
+        base_url + path, method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json",
+                 **({"Authorization": f"Bearer {token}"} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+def serve_writing_report(report_env: str, report: Callable[[], object]) -> int:
+    """mediad's command line (``sys.argv``), then ``report()`` as JSON to the file
+    ``$report_env`` names, once the daemon has stopped: for a benchmark's wrapped daemon."""
+    from mediad.cli import main as mediad_main
+
+    try:
+        return mediad_main(sys.argv[1:])
+    finally:
+        out = os.environ.get(report_env)
+        if out:
+            with open(out, "w") as file:
+                json.dump(report(), file)
 
 
 @dataclass

@@ -47,17 +47,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.harness import (
     DaemonProcess,
+    api_request,
     encode_test_file,
     ffmpeg_publish,
+    media_playlist_url,
     parse_args,
     print_comparison,
     print_result,
@@ -114,53 +113,32 @@ class Api:
 
     def __init__(self, daemon: DaemonProcess) -> None:
         self.base = daemon.base_url
-        status, body = self.call("POST", "/api/auth/login", {
-            "handle": "admin", "password": daemon.banner.admin_password}, token="")
+        status, body = api_request(self.base, "POST", "/api/auth/login", {
+            "handle": "admin", "password": daemon.banner.admin_password})
         if status != 200:
             sys.exit(f"sign-in answered {status}: {body}")
         self.token = str(body["accessToken"])
 
-    def call(self, method: str, path: str, body: object = None,
-             token: str | None = None) -> tuple[int, Any]:
-        bearer = self.token if token is None else token
-        request = urllib.request.Request(
-            self.base + path, method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {bearer}"} if bearer else {})})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            return exc.code, json.loads(raw) if raw else None
-
     def new_stream(self, title: str) -> tuple[str, str]:
         """(stream id, primary key) of a stream made for the benchmark."""
-        status, body = self.call("POST", "/api/streams", {"title": title})
+        status, body = api_request(self.base, "POST", "/api/streams", {"title": title},
+                                   self.token)
         if status not in (200, 201):
             sys.exit(f"POST /api/streams answered {status}: {body}")
         stream = str(body["id"])
-        status, body = self.call("POST", f"/api/streams/{stream}/keys/primary/reveal")
+        status, body = api_request(self.base, "POST",
+                                   f"/api/streams/{stream}/keys/primary/reveal",
+                                   token=self.token)
         if status != 200:
             sys.exit(f"revealing {stream}'s key answered {status}: {body}")
         return stream, str(body["key"])
 
 
-def stream_media_url(base_url: str, stream: str, within: float = 30.0) -> str:
-    """The stream's first media playlist once its multivariant playlist lists one."""
-    url = f"{base_url}/hls/{stream}/index.m3u8"
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                text = str(response.read().decode())
-            uri = next(line for line in text.splitlines() if line and not line.startswith("#"))
-            return urllib.parse.urljoin(url, uri)
-        except (OSError, StopIteration):
-            time.sleep(0.2)
-    sys.exit(f"stream {stream} never listed a media playlist")
+def stream_media_url(daemon: DaemonProcess, stream: str) -> str:
+    url = media_playlist_url(daemon, stream=stream)
+    if url is None:
+        sys.exit(f"stream {stream} never listed a media playlist")
+    return url
 
 
 @dataclass
@@ -268,7 +246,7 @@ def measure(args: argparse.Namespace, source: Path, work: Path) -> Run:
         viewers: subprocess.Popen[bytes] | None = None
         scraper = Scraper(daemon.http_port, pid)
         try:
-            urls = [stream_media_url(daemon.base_url, stream) for stream in streams]
+            urls = [stream_media_url(daemon, stream) for stream in streams]
             run.part_s = part_seconds(urls[0])
             print(f"{len(streams)} streams live, parts of {run.part_s:.3f} s; "
                   f"{args.viewers} viewers connecting", flush=True)

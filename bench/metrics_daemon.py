@@ -14,8 +14,6 @@ rest of a render is prometheus_client formatting the text.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +23,8 @@ from typing import Any
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
+
+from bench.harness import serve_writing_report
 
 SCRAPES_ENV = "MEDIAD_BENCH_SCRAPES"
 EVENTS_NAME = "EVENTS (event instruments)"
@@ -106,19 +106,12 @@ def time_renders(probe: ScrapeProbe) -> None:
 
 
 def main() -> int:
-    from mediad.cli import main as mediad_main
     from mediad.metrics.registry import EVENTS
 
     probe = ScrapeProbe()
     time_collectors(probe, EVENTS)
     time_renders(probe)
-    try:
-        return mediad_main(sys.argv[1:])
-    finally:
-        out = os.environ.get(SCRAPES_ENV)
-        if out:
-            with open(out, "w") as file:
-                json.dump(probe.to_json(), file)
+    return serve_writing_report(SCRAPES_ENV, probe.to_json)
 
 
 if __name__ == "__main__":

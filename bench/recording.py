@@ -32,9 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +39,7 @@ from typing import Any
 from bench.harness import (
     CpuMeter,
     DaemonProcess,
+    api_request,
     encode_test_file,
     ffmpeg_publish,
     media_playlist_url,
@@ -90,18 +88,7 @@ class Side:
         return self.daemon.banner.stream_id
 
     def api(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            self.daemon.base_url + path, method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json",
-                     **({"Authorization": f"Bearer {self.token}"} if self.token else {})})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            return exc.code, json.loads(raw) if raw else None
+        return api_request(self.daemon.base_url, method, path, body, self.token)
 
     def sign_in(self) -> None:
         status, body = self.api("POST", "/api/auth/login", {

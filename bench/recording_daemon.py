@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import ctypes
-import json
-import os
 import sys
 import threading
 import time
 from types import FrameType
 from typing import Any
+
+from bench.harness import serve_writing_report
 
 PUBLICATIONS_ENV = "MEDIAD_BENCH_PUBLICATIONS"
 PR_SET_NAME = 15
@@ -64,17 +64,10 @@ def record_publications() -> dict[int, list[Publication]]:
 
 
 def main() -> int:
-    from mediad.cli import main as mediad_main
-
     name_os_threads()
     published = record_publications()
-    try:
-        return mediad_main(sys.argv[1:])
-    finally:
-        out = os.environ.get(PUBLICATIONS_ENV)
-        if out:
-            with open(out, "w") as file:
-                json.dump({"playlists": list(published.values())}, file)
+    return serve_writing_report(PUBLICATIONS_ENV,
+                                lambda: {"playlists": list(published.values())})
 
 
 if __name__ == "__main__":
