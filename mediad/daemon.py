@@ -36,7 +36,7 @@ from mediad.realtime.setup import setup_realtime
 from mediad.realtime.stream_health import WebRtcLookup
 from mediad.reconnect_grace import ReconnectGrace
 from mediad.recording.setup import setup_recording
-from mediad.sd_notify import notify
+from mediad.sd_notify import notify, reloading
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
@@ -186,6 +186,8 @@ class Daemon:
         listening = [f"http {ports.http}"] + [
             f"{name} {port}" for name, port in (("rtmp", ports.rtmp), ("srt", ports.srt))
             if any(service.name == name for service in self.services)]
+        if ports.rtmps:
+            listening.append(f"rtmps {ports.rtmps}")
         return "serving: " + ", ".join(listening)
 
     def reload(self) -> None:
@@ -246,12 +248,19 @@ def _bound_port(runner: web.AppRunner) -> int | None:
     return None
 
 
+def _reload(daemon: Daemon) -> None:
+    """SIGHUP, told to systemd: RELOADING=1 while the files are read, READY=1 after."""
+    reloading("reloading the TLS certificate")
+    daemon.reload()
+    notify("READY=1", f"STATUS={daemon.status_line()}")
+
+
 async def serve(config: Config) -> None:
     daemon = Daemon(config)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, daemon.request_stop)
-    loop.add_signal_handler(signal.SIGHUP, daemon.reload)
+    loop.add_signal_handler(signal.SIGHUP, _reload, daemon)
     try:
         await daemon.start()
         notify("READY=1", f"STATUS={daemon.status_line()}")  # every listener is up

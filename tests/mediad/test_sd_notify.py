@@ -65,6 +65,7 @@ class Received:
     messages: list[str] = field(default_factory=list)
     serving_at_ready: list[bool] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
+    ready_again: threading.Event = field(default_factory=threading.Event)
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -78,7 +79,7 @@ def _receive(sock: socket.socket, daemon: DaemonProcess, into: Received) -> None
         into.messages.append(message)
         if "READY=1" in message.splitlines():
             into.serving_at_ready.append(_serving(daemon))
-            into.ready.set()
+            (into.ready_again if into.ready.is_set() else into.ready).set()
         if "STOPPING=1" in message.splitlines():
             into.stopping.set()
 
@@ -93,7 +94,8 @@ def _serving(daemon: DaemonProcess) -> bool:
     return healthy
 
 
-def test_daemon_is_ready_once_serving_and_says_when_it_stops(listener: socket.socket) -> None:
+def test_daemon_is_ready_once_serving_reloads_and_says_when_it_stops(
+        listener: socket.socket) -> None:
     received = Received()
     daemon = DaemonProcess(env={"NOTIFY_SOCKET": listener.getsockname()})
     thread = threading.Thread(target=_receive, args=(listener, daemon, received), daemon=True)
@@ -105,9 +107,15 @@ def test_daemon_is_ready_once_serving_and_says_when_it_stops(listener: socket.so
         ready = next(m for m in received.messages if "READY=1" in m)
         assert f"STATUS=serving: http {daemon.http_port}, rtmp {daemon.rtmp_port}, " \
                f"srt {daemon.srt_port}" in ready
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGHUP)  # systemctl reload (ExecReload)
+        assert received.ready_again.wait(15), received.messages
+        reload = received.messages[-2].splitlines()
+        assert reload[0] == "RELOADING=1" and reload[1].startswith("MONOTONIC_USEC=")
+        assert received.messages[-1].startswith("READY=1\n")
     finally:
         code = daemon.stop(signal.SIGTERM)
     assert code == 0, daemon.logs
     assert received.stopping.wait(5), received.messages
-    assert sum("READY=1" in m.splitlines() for m in received.messages) == 1
+    assert received.serving_at_ready == [True, True]
     thread.join(5)
