@@ -13,7 +13,7 @@ APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 # systemd-analyze: verifies conf/mediad.service).
 TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
 	gst-launch-1.0:gstreamer1.0-tools chromium:chromium node:nodejs npm:npm \
-	redis-server:redis-server nginx:nginx systemd-analyze:systemd
+	redis-server:redis-server nginx:nginx systemd-analyze:systemd prometheus:prometheus
 GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 BENCH_PACKAGES := nginx libnginx-mod-rtmp
