@@ -13,6 +13,7 @@ from mediad.edge_config import (
     DEFAULT_CACHE_DIR,
     DEFAULT_CACHE_SIZE,
     DEFAULT_LISTEN,
+    DEFAULT_ORIGIN_CA,
     DEFAULT_USER,
     EdgeConfigError,
     render_edge_config,
@@ -37,6 +38,15 @@ def add_edge_command(sub: Any) -> None:
                       help="nginx server_name: the edge's host names (default _: any)")
     edge.add_argument("--user", default=DEFAULT_USER,
                       help=f"the account nginx's workers run as (default {DEFAULT_USER})")
+    edge.add_argument("--origin-tls", action=argparse.BooleanOptionalAction, default=None,
+                      help="the origins speak HTTPS (default: as this config's "
+                           "server.tls_cert says)")
+    edge.add_argument("--origin-tls-name", metavar="NAME",
+                      help="the name the origins' certificates hold, checked and sent as SNI "
+                           "(default: the origins' host)")
+    edge.add_argument("--origin-ca", default=DEFAULT_ORIGIN_CA, metavar="FILE",
+                      help=f"the CAs the origins' certificates are checked against "
+                           f"(default {DEFAULT_ORIGIN_CA})")
     edge.add_argument("-o", "--output", metavar="FILE",
                       help="write the configuration here (default: standard output)")
 
@@ -47,7 +57,9 @@ def run_edge_command(config: Config, args: argparse.Namespace) -> int:
         text = render_edge_config(
             args.origin, listen=args.listen, cache_dir=args.cache_dir,
             cache_size=args.cache_size, server_name=args.server_name, user=args.user,
-            block_timeout_sec=config.hls.block_timeout_sec)
+            block_timeout_sec=config.hls.block_timeout_sec,
+            origin_tls=config.server.tls if args.origin_tls is None else args.origin_tls,
+            origin_tls_name=args.origin_tls_name, origin_ca=args.origin_ca)
     except EdgeConfigError as exc:
         print(f"mediad edge-config: {exc}", file=sys.stderr)
         return 2

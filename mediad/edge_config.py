@@ -21,6 +21,8 @@ DEFAULT_LISTEN = 8088
 DEFAULT_CACHE_DIR = "/var/cache/mediad-edge"
 DEFAULT_CACHE_SIZE = "1g"
 DEFAULT_USER = "www-data"
+DEFAULT_ORIGIN_CA = "/etc/ssl/certs/ca-certificates.crt"
+"""Debian's bundle of the system's trusted CAs (Let's Encrypt's among them)."""
 EXAMPLE_ORIGIN = "127.0.0.1:8080"
 """``conf/nginx-edge.conf`` is the rendering for this origin with the defaults."""
 
@@ -74,12 +76,16 @@ def parse_listen(listen: int | str) -> str:
     return parse_origin(listen)
 
 
-def _cache_dir(path: str | os.PathLike[str]) -> str:
+def _path(path: str | os.PathLike[str], what: str) -> str:
     text = os.fspath(path).rstrip("/") or "/"
     if not os.path.isabs(text) or _PATH_UNSAFE.search(text) or text == "/":
         raise EdgeConfigError(
-            f"cache dir {text!r}: an absolute path without spaces, quotes, ';', '{{', '}}' or '$'")
+            f"{what} {text!r}: an absolute path without spaces, quotes, ';', '{{', '}}' or '$'")
     return text
+
+
+def _cache_dir(path: str | os.PathLike[str]) -> str:
+    return _path(path, "cache dir")
 
 
 def _cache_size(size: str) -> str:
@@ -101,17 +107,54 @@ def _user(user: str) -> str:
     return user
 
 
+def _origin_host(origin: str) -> str:
+    return origin.rpartition(":")[0].strip("[]")
+
+
+def _origin_tls(origins: Sequence[str], name: str | None, ca: str) -> str:
+    """The directives for origins that speak HTTPS (``server.tls_cert``): the edge checks
+    each origin's certificate for ``name`` (default: the origins' one host name) and sends
+    it as SNI, since nginx would otherwise name the upstream group."""
+    if name is None:
+        hosts = {_origin_host(origin) for origin in origins}
+        if len(hosts) > 1:
+            raise EdgeConfigError("origins over TLS on different hosts: give the one name "
+                                  "their certificates all hold (--origin-tls-name)")
+        name = hosts.pop()
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        if _HOSTNAME.fullmatch(name) is None:
+            raise EdgeConfigError(f"origin TLS name {name!r}: a DNS name") from None
+    else:  # nginx checks an upstream certificate's DNS names only, never its addresses
+        raise EdgeConfigError(f"origin TLS name {name!r}: nginx checks a DNS name only; give "
+                              "--origin-tls-name, a DNS name the origins' certificates hold")
+    ca_file = _path(ca, "origin CA file")
+    return ("\n    # The origins speak HTTPS: their certificate is checked for this name against"
+            "\n    # the trusted CAs, and the name goes as SNI (not the upstream group's)."
+            "\n    proxy_ssl_server_name on;"
+            f"\n    proxy_ssl_name {name};"
+            "\n    proxy_ssl_verify on;"
+            f"\n    proxy_ssl_trusted_certificate {ca_file};"
+            "\n    proxy_ssl_verify_depth 3;"
+            "\n    proxy_ssl_protocols TLSv1.2 TLSv1.3;"
+            "\n    proxy_ssl_session_reuse on;  # kept-alive and new upstream connections")
+
+
 def render_edge_config(origins: Sequence[str], *, listen: int | str,
                        cache_dir: str | os.PathLike[str], cache_size: str = DEFAULT_CACHE_SIZE,
                        server_name: str = "_", user: str = DEFAULT_USER,
-                       block_timeout_sec: float = DEFAULT_BLOCK_TIMEOUT_SEC) -> str:
+                       block_timeout_sec: float = DEFAULT_BLOCK_TIMEOUT_SEC,
+                       origin_tls: bool = False, origin_tls_name: str | None = None,
+                       origin_ca: str = DEFAULT_ORIGIN_CA) -> str:
     """A complete nginx.conf for an edge in front of ``origins`` (``host:port`` each).
 
     ``cache_dir`` is the edge's working directory: the cache in ``cache/``, nginx's
     temporary files beside it; it must exist and be writable by nginx's workers.
     ``user`` is the account the workers run as when nginx starts as root (a test or a
     benchmark running as root in a private temporary directory passes its own user).
-    ``block_timeout_sec`` is the origins' ``hls.block_timeout_sec``.
+    ``block_timeout_sec`` is the origins' ``hls.block_timeout_sec``. ``origin_tls``: the
+    origins speak HTTPS, checked against ``origin_ca`` for ``origin_tls_name``.
     """
     if not origins:
         raise EdgeConfigError("at least one origin")
@@ -132,6 +175,8 @@ def render_edge_config(origins: Sequence[str], *, listen: int | str,
         "BLOCK": str(block),
         "LOCK": str(block + 2),
         "READ": str(block + 4),
+        "SCHEME": "https" if origin_tls else "http",
+        "ORIGIN_TLS": _origin_tls(checked, origin_tls_name, origin_ca) if origin_tls else "",
     }
     return re.sub(r"@(\w+)@", lambda match: values[match[1]], TEMPLATE)
 
@@ -254,7 +299,7 @@ http {
     proxy_set_header Host $host;
     proxy_set_header Via "1.1 mediad-edge";  # mediad counts no viewer from such a request
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Proto $scheme;@ORIGIN_TLS@
     proxy_connect_timeout 3s;
     proxy_send_timeout 30s;
     proxy_read_timeout 30s;
@@ -270,7 +315,7 @@ http {
 
         # LL-HLS: playlists, parts, segments, init sections.
         location /hls/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
 
             proxy_cache mediad_edge;
             # The full URI, query string included: _HLS_msn, _HLS_part and _HLS_skip make
@@ -323,7 +368,7 @@ http {
         # Replays: immutable media and their playlists, cached by the origin's headers; a
         # private replay's responses say "private" and nginx stores none of them.
         location /vod/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_cache mediad_edge;
             proxy_cache_key $scheme$proxy_host$mediad_cache_uri$mediad_variant;
             proxy_ignore_headers Vary;
@@ -335,7 +380,7 @@ http {
 
         # Stream thumbnails: cached as long as the origin says (its thumbnail interval).
         location /thumbs/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_cache mediad_edge;
             proxy_cache_key $scheme$proxy_host$request_uri;
             proxy_cache_valid 200 5s;
@@ -346,7 +391,7 @@ http {
 
         # Chat, presence and health: WebSocket, never cached; idle sockets live an hour.
         location /ws/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_read_timeout 3600s;
             proxy_send_timeout 3600s;
             proxy_buffering off;
@@ -355,19 +400,19 @@ http {
         # The API, WHIP ingest and WHEP playback: proxied, never cached, bodies streamed
         # to the origin as they come, at most the origin's own limit (1 MiB).
         location /api/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_request_buffering off;
             proxy_buffering off;
             client_max_body_size 1m;
         }
         location /whip/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_request_buffering off;
             proxy_buffering off;
             client_max_body_size 1m;
         }
         location /whep/ {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
             proxy_request_buffering off;
             proxy_buffering off;
             client_max_body_size 1m;
@@ -376,7 +421,7 @@ http {
         # The web app and everything else (/healthz, /assets/): proxied; the origin's
         # Cache-Control decides what the browser keeps.
         location / {
-            proxy_pass http://mediad_origins;
+            proxy_pass @SCHEME@://mediad_origins;
         }
     }
 }

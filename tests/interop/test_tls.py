@@ -1,17 +1,22 @@
 """TLS with real peers, on one daemon whose certificate a test CA made: ffmpeg publishes
 over ``rtmps://``, hls.js in Chromium plays over HTTPS, a WebSocket connects over WSS, the
-sign-in cookies are Secure, and SIGHUP with a renewed certificate keeps every connection
-opened before (the RTMPS publisher among them) while new ones get the new certificate."""
+sign-in cookies are Secure, SIGHUP with a renewed certificate keeps every connection opened
+before (the RTMPS publisher among them) while new ones get the new certificate, and an nginx
+edge (``mediad edge-config``) checks and reaches the HTTPS origin."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import pwd
 import re
+import shutil
 import signal
 import ssl
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +24,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from mediad.edge_config import render_edge_config
+from mediad.testing import free_port
 from tests.interop.hlsjs_watch_testing import Watch
 from tests.interop.live_publisher_testing import publish
 from tests.interop.tls_testing import TestCa, TlsDaemon
@@ -215,3 +222,44 @@ async def _renewal(daemon: TlsDaemon, ca: TestCa, publisher: subprocess.Popen[by
             writer.close()
     assert daemon.proc.poll() is None
     assert "Traceback" not in daemon.logs
+
+
+def test_an_nginx_edge_reaches_the_tls_origin(daemon: TlsDaemon, ca: TestCa,
+                                              tmp_path: Path) -> None:
+    """``mediad edge-config`` for an HTTPS origin: Debian's nginx checks the origin's
+    certificate against the CA (a wrong name would be a 502) and serves through it."""
+    nginx = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin") or \
+        require_tool("nginx")
+    (tmp_path / "edge").mkdir()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(render_edge_config(
+        [f"127.0.0.1:{daemon.http_port}"], listen=f"127.0.0.1:{port}",
+        cache_dir=tmp_path / "edge", user=pwd.getpwuid(os.geteuid()).pw_name,
+        origin_tls=True, origin_tls_name="localhost", origin_ca=str(ca.cert_path)))
+    proc = subprocess.Popen(
+        [nginx, "-p", str(tmp_path), "-c", str(conf), "-g",
+         f"pid {tmp_path / 'nginx.pid'}; error_log stderr; daemon off;"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        edge = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 10
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                with urllib.request.urlopen(edge + "/healthz", timeout=5) as answer:
+                    assert answer.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    proc.terminate()
+                    raise AssertionError(
+                        f"the edge did not answer: {proc.communicate()[1]}") from None
+                time.sleep(0.1)
+        stream = daemon.banner.stream_id
+        with urllib.request.urlopen(f"{edge}/api/streams/{stream}", timeout=10) as answer:
+            assert json.loads(answer.read())["id"] == stream
+    finally:
+        proc.terminate()
+        _, errors = proc.communicate(timeout=10)
+    assert "SSL" not in errors and "upstream" not in errors, errors

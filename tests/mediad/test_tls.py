@@ -381,3 +381,45 @@ def test_the_keys_api_gives_the_rtmps_server(ca: TestCa) -> None:
     assert revealed["rtmpsUrl"] == "rtmps://media.example:1936/live/live_secret"
     assert revealed["rtmpUrl"] == "rtmp://media.example:1935/live/live_secret"
     assert "rtmpsServer" not in keys_view(stream, {"primary": key}, Config(), PORTS)
+
+
+# -- an nginx edge in front of TLS origins -------------------------------------------------
+
+
+def test_the_edge_config_speaks_https_to_tls_origins() -> None:
+    from mediad.edge_config import EdgeConfigError, render_edge_config
+
+    text = render_edge_config(["media.example:8443"], listen=8088, cache_dir="/var/cache/e",
+                              origin_tls=True, origin_ca="/etc/mediad/ca.pem")
+    assert text.count("proxy_pass https://mediad_origins;") == 8
+    assert "proxy_pass http://" not in text
+    for directive in ("proxy_ssl_server_name on;", "proxy_ssl_name media.example;",
+                      "proxy_ssl_verify on;", "proxy_ssl_trusted_certificate /etc/mediad/ca.pem;"):
+        assert f"\n    {directive}" in text  # once, at http level: every location inherits it
+    plain = render_edge_config(["media.example:8080"], listen=8088, cache_dir="/var/cache/e")
+    assert "proxy_ssl" not in plain and "https://" not in plain
+    with pytest.raises(EdgeConfigError, match="--origin-tls-name"):
+        render_edge_config(["a.example:8443", "b.example:8443"], listen=8088,
+                           cache_dir="/var/cache/e", origin_tls=True)
+    several = render_edge_config(["a.example:8443", "b.example:8443"], listen=8088,
+                                 cache_dir="/var/cache/e", origin_tls=True,
+                                 origin_tls_name="media.example")
+    assert "proxy_ssl_name media.example;" in several
+    with pytest.raises(EdgeConfigError, match="nginx checks a DNS name only"):
+        render_edge_config(["10.0.0.5:8443"], listen=8088, cache_dir="/var/cache/e",
+                           origin_tls=True)
+    with pytest.raises(EdgeConfigError, match="origin CA file"):
+        render_edge_config(["a.example:8443"], listen=8088, cache_dir="/var/cache/e",
+                           origin_tls=True, origin_ca="ca.pem")
+
+
+def test_edge_config_follows_the_configs_tls(ca: TestCa, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    cert = ca.issue("server")
+    config = tmp_path / "mediad.toml"
+    config.write_text(f'[server]\ntls_cert = "{cert.cert}"\ntls_key = "{cert.key}"\n')
+    assert main(["-c", str(config), "edge-config", "--origin", "media.example:8443"]) == 0
+    assert "proxy_pass https://mediad_origins;" in capsys.readouterr().out
+    assert main(["-c", str(config), "edge-config", "--origin", "media.example:8080",
+                 "--no-origin-tls"]) == 0
+    assert "proxy_ssl" not in capsys.readouterr().out
