@@ -18,7 +18,7 @@ GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
 	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
 BENCH_PACKAGES := nginx libnginx-mod-rtmp
 
-.PHONY: run test lint test-deps bench-deps player clean
+.PHONY: run test lint test-deps bench-deps player dist clean
 
 run: $(VENV)/.installed player
 	@mkdir -p var
@@ -84,5 +84,10 @@ player-web/node_modules/.installed: player-web/package.json player-web/package-l
 	cd player-web && npm ci --no-audit --no-fund
 	@touch $@
 
+# The wheel and sdist a self-hoster installs (pip install dist/mediad-*.whl): the built
+# player inside, so the machine that runs mediad needs no Node.
+dist: $(VENV)/.installed-test player
+	$(BIN)/python -m build --outdir dist
+
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache build dist

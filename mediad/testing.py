@@ -86,6 +86,11 @@ class DaemonProcess:
     """Run in the child before mediad starts (e.g. a lower ``RLIMIT_NOFILE``)."""
     module: str = "mediad"
     """What ``python -m`` runs: mediad, or a benchmark's wrapper that runs mediad's CLI."""
+    command: tuple[str, ...] = ()
+    """The program to run instead of ``python -m MODULE`` (a ``mediad`` installed
+    elsewhere, such as a wheel's in a virtualenv of its own)."""
+    cwd: Path | None = None
+    """The daemon's working directory (default: this process's)."""
     _banner: Banner | None = None
     stdout_lines: list[str] = field(default_factory=list)
     stderr_lines: list[str] = field(default_factory=list)
@@ -116,10 +121,11 @@ class DaemonProcess:
         config_path = self.data_dir / "mediad.toml"
         config_path.write_text(self.config_text())
         env = {**os.environ, **self.env}
+        program = list(self.command) or [sys.executable, "-m", self.module]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "--config", str(config_path), "serve"],
+            [*program, "--config", str(config_path), "serve"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-            preexec_fn=self.preexec_fn,
+            preexec_fn=self.preexec_fn, cwd=self.cwd,
         )
         self._pump(self.proc.stdout, self.stdout_lines)
         self._pump(self.proc.stderr, self.stderr_lines)
