@@ -51,6 +51,8 @@ class Window:
     daemon_cpu_s: float = 0.0
     machine_cores: float = 0.0
     """Every process's CPU over the window (``/proc/stat``), ours and others'."""
+    loop_cpu_s: float = 0.0
+    """The daemon's main thread alone: its event loop, where requests and scrapes run."""
     scrapes: list[Scrape] = field(default_factory=list)
 
     @property
@@ -61,6 +63,10 @@ class Window:
     def daemon_pct(self) -> float:
         """The daemon's CPU in % of one core."""
         return 100.0 * self.daemon_cpu_s / self.wall if self.wall > 0 else float("nan")
+
+    @property
+    def loop_pct(self) -> float:
+        return 100.0 * self.loop_cpu_s / self.wall if self.wall > 0 else float("nan")
 
 
 def schedstat(pid: int) -> tuple[float, float]:
@@ -74,6 +80,11 @@ def schedstat(pid: int) -> tuple[float, float]:
         except (OSError, ValueError, IndexError):
             continue  # the thread ended between listing and reading
     return run / 1e9, wait / 1e9
+
+
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """CPU of one thread of a live process (the scheduler's nanoseconds)."""
+    return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[0]) / 1e9
 
 
 def alternating(count: int) -> list[bool]:

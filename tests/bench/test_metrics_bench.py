@@ -36,6 +36,7 @@ from bench.metrics_measures import (
     schedstat,
     series_by_family,
     series_count,
+    thread_cpu_seconds,
 )
 from bench.metrics_viewers import deal, player_headers
 from mediad.metrics.cmcd import request_cmcd
@@ -98,6 +99,8 @@ def test_a_scrape_less_its_waits_for_a_core() -> None:
     while time.thread_time() < until:
         pass
     assert schedstat(os.getpid())[0] - spent >= 0.05
+    main_thread = thread_cpu_seconds(os.getpid(), os.getpid())  # the test runs in it
+    assert 0.05 <= main_thread <= schedstat(os.getpid())[0]
 
 
 def windows(percents: list[float], seconds: float = 10.0) -> list[Window]:
