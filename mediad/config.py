@@ -273,8 +273,9 @@ class AuthConfig:
     addresses that failed at it (an address that has not failed is never held up by
     others' guesses: ``mediad/login_throttle.py``)."""
     secure_cookies: bool = False
-    """Mark the sign-in cookies ``Secure`` (turn on when browsers reach mediad over HTTPS);
-    requests that arrive over HTTPS get them anyway."""
+    """Mark the sign-in cookies ``Secure`` (turn on when a proxy in front gives browsers
+    HTTPS); requests that arrive over HTTPS, as all do with ``server.tls_cert``, get them
+    anyway."""
 
 
 @dataclass(frozen=True, slots=True)
