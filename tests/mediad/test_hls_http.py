@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from ingest.media import Frame
 from mediad.config import Config
 from mediad.http.app import PLAYBACK_OBSERVERS, create_app
 from mediad.http.hls import setup_hls
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
-from packager.llhls import MediaPlaylist, PlaylistSettings
-from packager.pipeline import StreamPipeline
+from tests.mediad.hls_env_testing import HlsEnv as Env
+from tests.mediad.hls_env_testing import ready_pipeline
 from tests.packager.packager_testing import Source, encode_source
 
 STREAM = "teststream01"
@@ -31,31 +30,6 @@ def source() -> Source:
     return encode_source(seconds=10, b_frames=0)
 
 
-@dataclass
-class Env:
-    client: TestClient
-    pipeline: StreamPipeline
-    frames: Iterator[Frame]
-
-    @property
-    def playlist(self) -> MediaPlaylist:
-        return self.pipeline.renditions["source"].playlist
-
-    @property
-    def base(self) -> str:
-        return f"/hls/{STREAM}/{self.pipeline.session}/source/"
-
-    def advance(self, parts: int = 1) -> None:
-        """Feed frames until ``parts`` more parts are published."""
-        target = len(list(self._parts())) + parts
-        while len(list(self._parts())) < target:
-            self.pipeline.push(next(self.frames))
-
-    def _parts(self) -> Iterator[object]:
-        for segment in self.playlist.segments:
-            yield from segment.parts
-
-
 @pytest.fixture
 async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     store = await Store.open(tmp_path / "db.sqlite3")
@@ -63,15 +37,10 @@ async def env(tmp_path: Path, source: Source) -> AsyncIterator[Env]:
     config = replace(config, hls=replace(config.hls, block_timeout_sec=1.0))
     registry = StreamRegistry(store)
     pipelines = StreamPipelines(config.hls, registry, store)
-    pipeline = StreamPipeline(PlaylistSettings(0.2, 1.0, dvr_window=60), lambda a: 1.79e9 + a)
-    pipeline.track_changed(source.video)
-    pipeline.track_changed(source.audio)
+    pipeline, frames = ready_pipeline(source)
     pipelines.pipelines[STREAM] = pipeline
-    frames = iter(source.frames)
     env = Env(TestClient(TestServer(setup_app(config, store, registry, pipelines))),
-              pipeline, frames)
-    while not pipeline.ready:
-        pipeline.push(next(frames))
+              pipeline, frames, STREAM)
     async with env.client:
         yield env
     await store.close()

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import pytest
 
@@ -22,28 +21,10 @@ from mediad.fanout import Reader, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
 from tests.ingest.sink_testing import RefusingSink
-from tests.ingest.srt.srt_caller_testing import SrtCaller
+from tests.ingest.srt.srt_socket_testing import CallerSocket, open_caller
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
 PASSPHRASE = "server-test-passphrase"
-
-
-class CallerSocket(asyncio.DatagramProtocol):
-    def __init__(self, caller: SrtCaller) -> None:
-        self.caller = caller
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        for answer in self.caller.receive(data):
-            self.transport.sendto(answer)
-
-    def send(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data)
 
 
 @dataclass
@@ -56,19 +37,6 @@ class Env:
     async def caller(self, stream_id: str, passphrase: str | None = PASSPHRASE
                      ) -> CallerSocket:
         return await open_caller(self.port, stream_id, passphrase)
-
-
-async def open_caller(port: int, stream_id: str, passphrase: str | None) -> CallerSocket:
-    """Our test caller on a socket of its own, once the server accepted or rejected it."""
-    caller = SrtCaller(stream_id, passphrase=passphrase)
-    loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_datagram_endpoint(
-        lambda: CallerSocket(caller), remote_addr=("127.0.0.1", port))
-    protocol.send(caller.induction())
-    async with asyncio.timeout(5):
-        while not caller.connected and caller.rejection is None:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-    return protocol
 
 
 @asynccontextmanager

@@ -6,22 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from ingest.media import Frame
 from mediad.config import Config
 from mediad.http.app import METRICS, create_app
 from mediad.http.hls import setup_hls
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
-from packager.llhls import MediaPlaylist, PlaylistSettings
-from packager.pipeline import StreamPipeline
+from tests.mediad.hls_env_testing import HlsEnv, ready_pipeline
 from tests.packager.packager_testing import Source, encode_source
 
 STREAM = "hlsmetrics01"
@@ -32,57 +29,33 @@ def source() -> Source:
     return encode_source(seconds=6, b_frames=0)
 
 
-@dataclass
-class Env:
-    client: TestClient
-    pipeline: StreamPipeline
-    frames: Iterator[Frame]
+def value(env: HlsEnv, name: str, **labels: str) -> float:
+    found = env.client.app[METRICS].registry.get_sample_value(name, labels)
+    return found or 0.0
 
-    @property
-    def playlist(self) -> MediaPlaylist:
-        return self.pipeline.renditions["source"].playlist
 
-    @property
-    def base(self) -> str:
-        return f"/hls/{STREAM}/{self.pipeline.session}/source/"
-
-    def next_part(self) -> tuple[int, int]:
-        hint = self.playlist.hint()
-        assert hint is not None
-        return hint
-
-    def publish_part(self) -> None:
-        """Feed frames until one more part is published."""
-        msn, index = self.next_part()
-        while self.playlist.part(msn, index) is None:
-            self.pipeline.push(next(self.frames))
-
-    def value(self, name: str, **labels: str) -> float:
-        found = self.client.app[METRICS].registry.get_sample_value(name, labels)
-        return found or 0.0
+def next_part(env: HlsEnv) -> tuple[int, int]:
+    hint = env.playlist.hint()
+    assert hint is not None
+    return hint
 
 
 @pytest.fixture
-async def env(store: Store, source: Source) -> AsyncIterator[Env]:
+async def env(store: Store, source: Source) -> AsyncIterator[HlsEnv]:
     config = Config()
     config = dataclasses.replace(config, hls=dataclasses.replace(config.hls,
                                                                  block_timeout_sec=1.0))
     registry = StreamRegistry(store)
     pipelines = StreamPipelines(config.hls, registry, store)
-    pipeline = StreamPipeline(PlaylistSettings(0.2, 1.0, dvr_window=60), lambda a: 1.79e9 + a)
-    pipeline.track_changed(source.video)
-    pipeline.track_changed(source.audio)
+    pipeline, frames = ready_pipeline(source)
     pipelines.pipelines[STREAM] = pipeline
-    frames = iter(source.frames)
-    while not pipeline.ready:
-        pipeline.push(next(frames))
     app = create_app(config, store, registry)
     setup_hls(app, pipelines)
     async with TestClient(TestServer(app)) as client:
-        yield Env(client, pipeline, frames)
+        yield HlsEnv(client, pipeline, frames, STREAM)
 
 
-async def test_answers_are_counted_by_kind_and_status(env: Env) -> None:
+async def test_answers_are_counted_by_kind_and_status(env: HlsEnv) -> None:
     segment = env.playlist.segments[0]
     paths = {
         ("multivariant", "200"): f"/hls/{STREAM}/index.m3u8",
@@ -95,12 +68,12 @@ async def test_answers_are_counted_by_kind_and_status(env: Env) -> None:
         ("playlist", "404"): f"/hls/{STREAM}/another-session/source/index.m3u8",
         ("playlist", "400"): env.base + "index.m3u8?_HLS_part=1",
     }
-    before = {key: env.value("mediad_hls_requests_total", kind=key[0], status=key[1])
+    before = {key: value(env, "mediad_hls_requests_total", kind=key[0], status=key[1])
               for key in paths}
     for (_, status), path in paths.items():
         assert (await env.client.get(path)).status == int(status), path
     for key in paths:
-        after = env.value("mediad_hls_requests_total", kind=key[0], status=key[1])
+        after = value(env, "mediad_hls_requests_total", kind=key[0], status=key[1])
         assert after - before[key] == 1, key
     text = env.client.app[METRICS].render().decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
@@ -109,27 +82,27 @@ async def test_answers_are_counted_by_kind_and_status(env: Env) -> None:
     assert families["mediad_hls_wakeup_delay_seconds"].type == "histogram"
 
 
-async def _held(env: Env, path: str) -> tuple[int, float, float, float, float]:
+async def _held(env: HlsEnv, path: str) -> tuple[int, float, float, float, float]:
     """The status of ``path``, answered once a part is published while it is held, and the
     changes of the hold and wake-up histograms (counts, sums)."""
-    waits = env.value("mediad_hls_blocking_wait_seconds_count")
-    waited = env.value("mediad_hls_blocking_wait_seconds_sum")
-    wakeups = env.value("mediad_hls_wakeup_delay_seconds_count")
-    woke = env.value("mediad_hls_wakeup_delay_seconds_sum")
+    waits = value(env, "mediad_hls_blocking_wait_seconds_count")
+    waited = value(env, "mediad_hls_blocking_wait_seconds_sum")
+    wakeups = value(env, "mediad_hls_wakeup_delay_seconds_count")
+    woke = value(env, "mediad_hls_wakeup_delay_seconds_sum")
     request = asyncio.ensure_future(env.client.get(path))
     await asyncio.sleep(0.3)
     assert not request.done(), "held until the part exists"
-    env.publish_part()
+    env.advance()
     response = await request
     return (response.status,
-            env.value("mediad_hls_blocking_wait_seconds_count") - waits,
-            env.value("mediad_hls_blocking_wait_seconds_sum") - waited,
-            env.value("mediad_hls_wakeup_delay_seconds_count") - wakeups,
-            env.value("mediad_hls_wakeup_delay_seconds_sum") - woke)
+            value(env, "mediad_hls_blocking_wait_seconds_count") - waits,
+            value(env, "mediad_hls_blocking_wait_seconds_sum") - waited,
+            value(env, "mediad_hls_wakeup_delay_seconds_count") - wakeups,
+            value(env, "mediad_hls_wakeup_delay_seconds_sum") - woke)
 
 
-async def test_a_woken_blocking_reload_records_its_hold_and_wake_up_delay(env: Env) -> None:
-    msn, index = env.next_part()
+async def test_a_woken_blocking_reload_records_its_hold_and_wake_up_delay(env: HlsEnv) -> None:
+    msn, index = next_part(env)
     status, waits, waited, wakeups, woke = await _held(
         env, env.base + f"index.m3u8?_HLS_msn={msn}&_HLS_part={index}")
     assert status == 200
@@ -137,32 +110,32 @@ async def test_a_woken_blocking_reload_records_its_hold_and_wake_up_delay(env: E
     assert wakeups == 1 and 0 <= woke < waited  # from the publication, not the request
 
 
-async def test_a_woken_preload_hint_records_its_hold_and_wake_up_delay(env: Env) -> None:
-    msn, index = env.next_part()
+async def test_a_woken_preload_hint_records_its_hold_and_wake_up_delay(env: HlsEnv) -> None:
+    msn, index = next_part(env)
     status, waits, waited, wakeups, woke = await _held(env, env.base + f"seg{msn}.{index}.m4s")
     assert status == 200
     assert waits == 1 and waited > 0.1  # held from its arrival, not the client's send
     assert wakeups == 1 and 0 <= woke < waited
 
 
-async def test_a_hold_that_times_out_is_a_503_and_no_wake_up(env: Env) -> None:
-    msn, index = env.next_part()
+async def test_a_hold_that_times_out_is_a_503_and_no_wake_up(env: HlsEnv) -> None:
+    msn, index = next_part(env)
     path = env.base + f"index.m3u8?_HLS_msn={msn}&_HLS_part={index + 1}"
-    unavailable = env.value("mediad_hls_requests_total", kind="playlist", status="503")
-    waits = env.value("mediad_hls_blocking_wait_seconds_count")
-    waited = env.value("mediad_hls_blocking_wait_seconds_sum")
-    wakeups = env.value("mediad_hls_wakeup_delay_seconds_count")
+    unavailable = value(env, "mediad_hls_requests_total", kind="playlist", status="503")
+    waits = value(env, "mediad_hls_blocking_wait_seconds_count")
+    waited = value(env, "mediad_hls_blocking_wait_seconds_sum")
+    wakeups = value(env, "mediad_hls_wakeup_delay_seconds_count")
     assert (await env.client.get(path)).status == 503  # nothing published for 1 s
-    assert env.value("mediad_hls_requests_total", kind="playlist",
+    assert value(env, "mediad_hls_requests_total", kind="playlist",
                      status="503") - unavailable == 1
-    assert env.value("mediad_hls_blocking_wait_seconds_count") - waits == 1
-    assert env.value("mediad_hls_blocking_wait_seconds_sum") - waited >= 1.0
-    assert env.value("mediad_hls_wakeup_delay_seconds_count") == wakeups
+    assert value(env, "mediad_hls_blocking_wait_seconds_count") - waits == 1
+    assert value(env, "mediad_hls_blocking_wait_seconds_sum") - waited >= 1.0
+    assert value(env, "mediad_hls_wakeup_delay_seconds_count") == wakeups
 
 
-async def test_a_request_answered_at_once_is_no_hold(env: Env) -> None:
+async def test_a_request_answered_at_once_is_no_hold(env: HlsEnv) -> None:
     msn, index = env.playlist.last_position()
-    waits = env.value("mediad_hls_blocking_wait_seconds_count")
+    waits = value(env, "mediad_hls_blocking_wait_seconds_count")
     path = env.base + f"index.m3u8?_HLS_msn={msn}&_HLS_part={index}"
     assert (await env.client.get(path)).status == 200
-    assert env.value("mediad_hls_blocking_wait_seconds_count") == waits
+    assert value(env, "mediad_hls_blocking_wait_seconds_count") == waits

@@ -13,18 +13,16 @@ from mediad.metrics.ingest import add_ingest_collectors
 from mediad.metrics.registry import DaemonMetrics
 from mediad.store import Store
 from mediad.streams import StreamRegistry
-from tests.ingest.rtmp.rtmp_testing import AVCC_160X120, Publisher, avc_frame, client_handshake
+from tests.ingest.rtmp.rtmp_testing import Publisher, client_handshake
 from tests.mediad.registry_testing import make_stream
 
 
 def publish_pieces(key: str) -> bytes:
-    pub = Publisher()
-    pub.connect("live")
-    pub.set_chunk_size(4096)
-    pub.start_publish(key)
-    pub.video(0, b"\x17\x00\x00\x00\x00" + AVCC_160X120)
-    pub.video(0, avc_frame(True, 0, [b"\x65" + bytes(3000)]))
-    return client_handshake() + pub.take()
+    """A publish; its media do not matter here."""
+    publisher = Publisher()
+    publisher.connect("live")
+    publisher.start_publish(key)
+    return client_handshake() + publisher.take()
 
 
 async def until(check: Callable[[], bool], within: float = 5.0) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import cast
 
 from ingest.srt.config import SrtServerConfig
 from ingest.srt.server import SrtServer
@@ -15,28 +14,10 @@ from mediad.metrics.ingest import add_ingest_collectors
 from mediad.metrics.registry import DaemonMetrics
 from mediad.store import Store
 from mediad.streams import StreamRegistry
-from tests.ingest.srt.srt_caller_testing import SrtCaller
+from tests.ingest.srt.srt_socket_testing import open_caller
 from tests.mediad.registry_testing import make_stream
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mpegts"
-
-
-class CallerSocket(asyncio.DatagramProtocol):
-    def __init__(self, caller: SrtCaller) -> None:
-        self.caller = caller
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        for answer in self.caller.receive(data):
-            self.transport.sendto(answer)
-
-    def send(self, data: bytes) -> None:
-        assert self.transport is not None
-        self.transport.sendto(data)
 
 
 def ts_payloads() -> list[bytes]:
@@ -67,12 +48,9 @@ async def test_an_srt_publishers_link_figures_then_none_once_it_left(store: Stor
         return metrics.registry.get_sample_value(name, {"stream": stream_id})
 
     try:
-        caller = SrtCaller(f"#!::r=live/{key},m=publish")
-        loop = asyncio.get_running_loop()
-        transport, sock = await loop.create_datagram_endpoint(
-            lambda: CallerSocket(caller), remote_addr=("127.0.0.1", port))
-        sock.send(caller.induction())
-        await until(lambda: caller.connected)
+        sock = await open_caller(port, f"#!::r=live/{key},m=publish", None)
+        caller = sock.caller
+        assert caller.connected
         live = registry.get(stream_id)
         assert live is not None and live.publishing
         payloads = ts_payloads()
@@ -90,7 +68,8 @@ async def test_an_srt_publishers_link_figures_then_none_once_it_left(store: Stor
             len(payloads) - 1 + caller.retransmissions)
         assert sample("mediad_srt_packets_dropped_late_total") == 0, "recovered in time"
 
-        transport.close()  # the caller goes silent: the server times it out
+        assert sock.transport is not None
+        sock.transport.close()  # the caller goes silent: the server times it out
         await until(lambda: not server.publishes, within=10)
         assert sample("mediad_srt_rtt_seconds") is None
         assert sample("mediad_srt_packets_received_total") is None

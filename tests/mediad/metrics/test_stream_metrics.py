@@ -31,15 +31,23 @@ def source() -> Source:
     return encode_source(seconds=3, b_frames=0)
 
 
+def collecting(pipelines: StreamPipelines) -> DaemonMetrics:
+    """A daemon's registry with the stream collector over ``pipelines`` (and their
+    registry); the pipelines need not run when a test only publishes."""
+    metrics = DaemonMetrics()
+    metrics.add_collector(StreamCollector(pipelines))
+    return metrics
+
+
 @pytest.fixture
-async def packaging(store: Store) -> AsyncIterator[tuple[StreamRegistry, StreamPipelines]]:
-    registry = StreamRegistry(store)
-    pipelines = StreamPipelines(HlsConfig(block_timeout_sec=5.0), registry, store,
-                                transcode=LADDER)
+async def transcoding(store: Store) -> AsyncIterator[StreamPipelines]:
+    """Packaging with a transcoded rung, running."""
+    pipelines = StreamPipelines(HlsConfig(block_timeout_sec=5.0), StreamRegistry(store),
+                                store, transcode=LADDER)
     await pipelines.start()
-    yield registry, pipelines
+    yield pipelines
     await pipelines.stop()
-    await registry.close()
+    await pipelines.registry.close()
 
 
 def scrape(metrics: DaemonMetrics) -> Samples:
@@ -80,11 +88,10 @@ async def publish(registry: StreamRegistry, key: str, source: Source) -> Publish
 
 
 async def test_a_live_stream_and_its_renditions_then_nothing_once_it_ended(
-        store: Store, source: Source,
-        packaging: tuple[StreamRegistry, StreamPipelines]) -> None:
-    registry, pipelines = packaging
-    metrics = DaemonMetrics()
-    metrics.add_collector(StreamCollector(pipelines))
+        store: Store, source: Source, transcoding: StreamPipelines) -> None:
+    pipelines = transcoding
+    registry = pipelines.registry
+    metrics = collecting(pipelines)
     stream_id, key, _ = await make_stream(store)
     await publish(registry, key, source)
     pipeline = await pipelines.wait_pipeline(stream_id, 10)
@@ -134,9 +141,7 @@ async def test_a_live_stream_and_its_renditions_then_nothing_once_it_ended(
 
 async def test_reconnects_and_takeovers_are_counted(store: Store) -> None:
     registry = StreamRegistry(store)
-    pipelines = StreamPipelines(HlsConfig(), registry, store)  # not started: no packaging
-    metrics = DaemonMetrics()
-    metrics.add_collector(StreamCollector(pipelines))
+    metrics = collecting(StreamPipelines(HlsConfig(), registry, store))
     stream_id, primary, backup = await make_stream(store)
     stream = {"stream": stream_id}
     first = await registry.start_publish(protocol="rtmp", key=primary, peer="a",
@@ -161,9 +166,7 @@ async def test_reconnects_and_takeovers_are_counted(store: Store) -> None:
 
 async def test_label_sets_stay_bounded_as_streams_come_and_go(store: Store) -> None:
     registry = StreamRegistry(store)
-    pipelines = StreamPipelines(HlsConfig(), registry, store)
-    metrics = DaemonMetrics()
-    metrics.add_collector(StreamCollector(pipelines))
+    metrics = collecting(StreamPipelines(HlsConfig(), registry, store))
     for number in range(12):
         stream_id, key, _ = await make_stream(store, f"creator{number}")
         publisher = await registry.start_publish(protocol="rtmp", key=key, peer="enc",
@@ -181,9 +184,7 @@ async def test_source_rate_is_over_the_interval_since_the_previous_scrape(
         store: Store, source: Source) -> None:
     clock = ManualClock()
     registry = StreamRegistry(store, clock=clock)
-    pipelines = StreamPipelines(HlsConfig(), registry, store)
-    metrics = DaemonMetrics()
-    metrics.add_collector(StreamCollector(pipelines))
+    metrics = collecting(StreamPipelines(HlsConfig(), registry, store))
     stream_id, key, _ = await make_stream(store)
     stream = {"stream": stream_id}
     publisher = await registry.start_publish(protocol="rtmp", key=key, peer="enc",
