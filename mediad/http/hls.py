@@ -42,12 +42,18 @@ def setup_hls(app: web.Application, pipelines: StreamPipelines) -> None:
     app.router.add_get("/hls/{stream}/{session}/{rendition}/{name}", media)
     app.router.add_route("OPTIONS", "/hls/{tail:.*}", preflight)
     app.on_response_prepare.append(_cors)
+    app.on_response_prepare.append(_count)
     app[METRICS].add_collector(StreamCollector(pipelines))
 
 
 async def _cors(request: web.Request, response: web.StreamResponse) -> None:
     if request.path.startswith("/hls/"):
         response.headers.update(CORS)
+
+
+async def _count(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer under ``/hls/``, the router's 404s included, by kind and status."""
+    if request.path.startswith("/hls/"):
         count_answer(request_kind(request), response.status)
 
 
