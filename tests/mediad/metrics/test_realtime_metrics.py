@@ -17,14 +17,14 @@ from mediad.ratelimit import RateLimiter
 from mediad.realtime.currencies import ISO_4217_CURRENCIES, MINOR_DIGITS, major_amount
 from mediad.realtime.tips import SIGNATURE_HEADER, sign
 from tests.mediad.api.conftest import close_api_env, make_api_env, password_of
-from tests.mediad.metrics.metrics_testing import realtime_env, value
-from tests.mediad.realtime.conftest import WEBHOOK_SECRET, Env
+from tests.mediad.metrics.metrics_testing import value
+from tests.mediad.realtime.conftest import WEBHOOK_SECRET, Env, running_env
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     chat = ChatConfig(messages_per_minute=2, messages_per_minute_per_ip=3)
-    async with realtime_env(tmp_path, chat=chat) as environment:
+    async with running_env(tmp_path, chat=chat) as environment:
         yield environment
 
 
@@ -53,7 +53,7 @@ async def test_accepted_messages_and_each_limits_refusals_are_counted(env: Env) 
 
 
 async def test_slow_mode_refusals_are_counted(tmp_path: Path) -> None:
-    async with realtime_env(tmp_path) as env:
+    async with running_env(tmp_path) as env:
         metrics = env.client.app[METRICS]
         before = value(metrics, "mediad_ratelimit_refusals_total", limit="slow_mode")
         await env.store.streams.update(env.stream.id, slow_mode_sec=30)

@@ -13,13 +13,13 @@ from mediad.http.app import METRICS, PLAYBACK_OBSERVERS
 from mediad.metrics.registry import DaemonMetrics
 from mediad.metrics.viewers import ViewerCollector
 from mediad.realtime.viewers import ViewerTracker
-from tests.mediad.metrics.metrics_testing import realtime_env, samples, value
-from tests.mediad.realtime.conftest import Env
+from tests.mediad.metrics.metrics_testing import samples, value
+from tests.mediad.realtime.conftest import Env, running_env
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    async with realtime_env(tmp_path) as environment:
+    async with running_env(tmp_path) as environment:
         yield environment
 
 

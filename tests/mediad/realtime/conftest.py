@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -154,9 +155,10 @@ async def make_env(tmp_path: Path, chat: ChatConfig | None = None,
                tokens, stream, other, users)
 
 
-@pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    environment = await make_env(tmp_path)
+@asynccontextmanager
+async def running_env(tmp_path: Path, chat: ChatConfig | None = None) -> AsyncIterator[Env]:
+    """``make_env``, closed after: its sockets, the server, the registry and the store."""
+    environment = await make_env(tmp_path, chat=chat)
     try:
         yield environment
     finally:
@@ -165,3 +167,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         await environment.client.close()
         await environment.registry.close()
         await environment.store.close()
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    async with running_env(tmp_path) as environment:
+        yield environment
