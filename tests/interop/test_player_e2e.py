@@ -14,12 +14,14 @@ import re
 import subprocess
 import tempfile
 import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mediad.testing import DaemonProcess
 from tests.interop.api_client_testing import call, sign_in
@@ -48,6 +50,56 @@ SCRIPT_TIMEOUT = 150.0
 SCREENSHOTS = ("watch-page.png", "control-room.png")
 
 
+class QualityWatch:
+    """Scrapes the daemon's ``/metrics`` (readable from 127.0.0.1 by default) while the
+    script runs: what it reported of the stream's players (CMCD and the player's reports),
+    scrape by scrape, until ``stop``."""
+
+    def __init__(self, daemon: DaemonProcess, stream_id: str) -> None:
+        self.url = daemon.base_url + "/metrics"
+        self.stream_id = stream_id
+        self.scrapes: list[dict[str, float]] = []
+        self.errors: list[str] = []
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(0.25):
+            try:
+                with urllib.request.urlopen(self.url, timeout=5) as response:
+                    text = response.read().decode()
+            except OSError as exc:
+                self.errors.append(str(exc))
+                continue
+            seen: dict[str, float] = {}
+            for family in text_string_to_metric_families(text):
+                for sample in family.samples:
+                    if sample.name.startswith("mediad_player_") and \
+                            sample.labels.get("stream") == self.stream_id:
+                        rendition = sample.labels.get("rendition")
+                        seen[sample.name + (f"/{rendition}" if rendition else "")] = sample.value
+            if seen:
+                self.scrapes.append(seen)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=10)
+
+    def check(self) -> str:
+        """What went wrong, "" when the daemon aggregated viewer A's session: once, while A
+        alone played, one session playing ``source`` (the URLs' rendition, from its CMCD;
+        its reports under the same session id, or it would count two), with a buffer."""
+        alone = [s for s in self.scrapes if s.get("mediad_player_sessions") == 1.0
+                 and s.get("mediad_player_rendition_sessions/source") == 1.0
+                 and "mediad_player_buffer_seconds" in s]
+        if alone:
+            return ""
+        return (f"no scrape showed one player session on source with a buffer; "
+                f"{len(self.scrapes)} scrapes with player series, the last: "
+                f"{self.scrapes[-3:]}, errors: {self.errors[-3:]}")
+
+
 def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
     node, chromium, ffmpeg = e2e_peers()
     RESULTS.mkdir(exist_ok=True)
@@ -66,6 +118,7 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
                        "--stream", banner.stream_id, "--admin-password", banner.admin_password,
                        "--webhook-secret", WEBHOOK_SECRET, "--out", str(RESULTS)]
             env = {"CHROMIUM": chromium, **os.environ}
+            quality = QualityWatch(daemon, banner.stream_id)
             try:
                 run = subprocess.run(command, cwd=PLAYER_WEB, env=env, capture_output=True,
                                      text=True, timeout=SCRIPT_TIMEOUT, check=False)
@@ -73,6 +126,8 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
                 pytest.fail(f"the e2e script ran past {SCRIPT_TIMEOUT:.0f} s\n"
                             f"stdout:\n{as_text(exc.stdout)}\nstderr:\n{as_text(exc.stderr)}\n"
                             f"mediad:\n{daemon.logs[-4000:]}")
+            finally:
+                quality.stop()
         finally:
             publisher.kill()
             publisher.wait()
@@ -81,6 +136,8 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
                   f"mediad:\n{daemon.logs[-4000:]}")
         assert run.returncode == 0, f"the e2e script failed ({run.returncode})\n{output}"
         assert report is not None and report.get("ok") is True, output
+        # The player's CMCD and reports reached the daemon's player quality (Part C).
+        assert quality.check() == "", quality.check()
     steps = ", ".join(f"{s['name'].split(':')[0]} {s['ms']} ms" for s in report["steps"])
     print(f"\nplayer-web e2e: time to first frame {report['ttffMs']} ms; steps {steps}; "
           f"screenshots in {RESULTS}")

@@ -27,6 +27,34 @@ describe("HealthPanel", () => {
     expect(screen.getByText("5.0 %")).toHaveClass("warn");
   });
 
+  it("shows what the players report: stalls per viewer-minute, median buffer, the rendition mix", async () => {
+    fakeFetch({ "GET /api/streams/s1/health": () => ({ body: { samples: [], intervalSec: 5 } }) });
+    const base = { at: new Date(now).toISOString(), bitrateKbps: 1800, fps: 30, dropRate: 0, viewers: 4, advice: [], publishers: [] };
+    const { rerender } = render(<HealthPanel streamId="s1" live={base} />);
+    expect(screen.getByTestId("player-quality")).toHaveTextContent("No player reports yet.");
+    const quality = {
+      sessions: 4,
+      renditions: { source: 1, "720p": 3 },
+      stalls: 3,
+      viewingSec: 360,
+      stallsPerViewerMinute: 0.5,
+      bufferSec: 2.26,
+      throughputKbps: 12_400,
+    };
+    rerender(<HealthPanel streamId="s1" live={{ ...base, quality }} />);
+    const figures = await screen.findByTestId("player-quality");
+    expect(figures).toHaveTextContent("Reporting4");
+    expect(screen.getByText("0.50")).toHaveClass("warn");
+    expect(figures).toHaveTextContent("2.3 s");
+    expect(figures).toHaveTextContent("12.4 Mbit/s");
+    const mix = screen.getAllByRole("listitem").map((item) => item.textContent);
+    expect(mix).toEqual(["720p: 3 (75 %)", "source: 1 (25 %)"]);
+    rerender(<HealthPanel streamId="s1" live={{ ...base, quality: { ...quality, stallsPerViewerMinute: 0.05, bufferSec: null, renditions: {} } }} />);
+    expect(screen.getByText("0.05")).not.toHaveClass("warn");
+    expect(screen.getByTestId("player-quality")).toHaveTextContent("Median buffer–");
+    expect(screen.queryByRole("list", { name: "Rendition mix" })).toBeNull();
+  });
+
   it("waits for samples before drawing", async () => {
     fakeFetch({ "GET /api/streams/s1/health": () => ({ body: { samples: [], intervalSec: 5 } }) });
     render(<HealthPanel streamId="s1" live={null} />);

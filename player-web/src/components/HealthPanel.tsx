@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../lib/api";
 import type { Health } from "../lib/channel";
+import type { PlayerQuality } from "../lib/messages";
 import type { HealthSample } from "../lib/types";
 
 const WINDOW_MS = 10 * 60_000;
@@ -27,8 +28,50 @@ function Chart({ samples, pick, label }: { samples: HealthSample[]; pick: (s: He
   );
 }
 
+/** Stalls per viewer-minute above this are worth a look (one stall every five minutes). */
+export const STALLS_WARN_PER_MINUTE = 0.2;
+
+/** What the players report: stalls per viewer-minute, median buffer and throughput, and
+ * the rendition mix (sessions per rendition, most played first). */
+function PlayerFigures({ quality }: { quality: PlayerQuality | null | undefined }) {
+  if (!quality) {
+    return (
+      <p className="player-quality-none" data-testid="player-quality">
+        No player reports yet.
+      </p>
+    );
+  }
+  const mix = Object.entries(quality.renditions).sort((a, b) => b[1] - a[1]);
+  const total = mix.reduce((sum, [, sessions]) => sum + sessions, 0);
+  return (
+    <div data-testid="player-quality">
+      <h3>Players</h3>
+      <dl className="figures">
+        <dt>Reporting</dt>
+        <dd>{quality.sessions}</dd>
+        <dt>Stalls per viewer-minute</dt>
+        <dd className={quality.stallsPerViewerMinute > STALLS_WARN_PER_MINUTE ? "warn" : undefined}>{quality.stallsPerViewerMinute.toFixed(2)}</dd>
+        <dt>Median buffer</dt>
+        <dd>{quality.bufferSec === null ? "–" : `${quality.bufferSec.toFixed(1)} s`}</dd>
+        <dt>Median throughput</dt>
+        <dd>{quality.throughputKbps === null ? "–" : `${(quality.throughputKbps / 1000).toFixed(1)} Mbit/s`}</dd>
+      </dl>
+      {mix.length > 0 && (
+        <ul className="rendition-mix" aria-label="Rendition mix">
+          {mix.map(([rendition, sessions]) => (
+            <li key={rendition}>
+              {rendition}: {sessions} ({Math.round((100 * sessions) / Math.max(1, total))} %)
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
 /** Live bitrate, fps, drop rate and viewers: the last 10 minutes from the API, then every
- * sample the real-time channel brings (WebSocket, or its polling fallback). */
+ * sample the real-time channel brings (WebSocket, or its polling fallback); and what the
+ * players report of their playback, from the latest sample. */
 export function HealthPanel({ streamId, live }: { streamId: string; live: Health | null }) {
   const [samples, setSamples] = useState<HealthSample[]>([]);
   useEffect(() => {
@@ -63,6 +106,7 @@ export function HealthPanel({ streamId, live }: { streamId: string; live: Health
       </dl>
       <Chart samples={samples} pick={(s) => s.bitrateKbps} label="Bitrate (kbit/s)" />
       <Chart samples={samples} pick={(s) => s.viewers} label="Viewers" />
+      <PlayerFigures quality={live?.quality} />
     </section>
   );
 }

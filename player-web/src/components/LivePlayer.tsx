@@ -19,7 +19,7 @@ export interface LivePlayerProps {
   /** Start in Real-time where it can play (the stream's realtimePlayback setting). */
   realtimeDefault?: boolean;
   streamId: string;
-  /** Report join time and latency to the metrics endpoint. */
+  /** Report join time, latency and playback quality to the metrics endpoint (and send CMCD). */
   report?: boolean;
   /** Called once with the time to first frame (ms). */
   onFirstFrame?: (ttffMs: number) => void;
@@ -73,10 +73,13 @@ export function LivePlayer({
 }: LivePlayerProps) {
   usePreconnect(env.mediaOrigin);
   const video = useRef<HTMLVideoElement>(null);
-  const source = useMemo(() => (whepSrc ? { hlsUrl: src, whepUrl: whepSrc } : { hlsUrl: src }), [src, whepSrc]);
+  const source = useMemo(() => {
+    const contentId = report ? streamId : undefined; // CMCD only from a player that reports
+    return whepSrc ? { hlsUrl: src, whepUrl: whepSrc, contentId } : { hlsUrl: src, contentId };
+  }, [src, whepSrc, streamId, report]);
   const { muted, toggleMuted, play } = useMutedAutoplay(video);
   const playback = usePlayback(video, source, play, initialMode(source, realtimeDefault));
-  const { ttffMs, firstFrameAt, latencyS } = usePlayerMetrics(playback.firstFrame, playback, { streamId, report, onFirstFrame });
+  const { ttffMs, firstFrameAt, latencyS } = usePlayerMetrics(playback.firstFrame, playback, { streamId, report, onFirstFrame, video });
   const { range, seek } = useDvrRange(video);
   const { status, mode } = playback;
   const reconnecting = streamState === "reconnecting";

@@ -71,6 +71,10 @@ describe("reduce", () => {
     const recording = { recordingId: "r1", state: "recording" as const, durationSec: 5, sizeBytes: 10, skippedSegments: 0, warning: null };
     const recorded = reduce(state, { type: "health", at: "2026-01-01T00:00:05Z", bitrateKbps: 2500, fps: 30, dropRate: 0, viewers: 14, recording });
     expect(recorded.health?.recording).toEqual(recording);
+    expect(recorded.health?.quality).toBeNull();
+    const quality = { sessions: 3, renditions: { "720p": 2, source: 1 }, stalls: 1, viewingSec: 120, stallsPerViewerMinute: 0.5, bufferSec: 2.1, throughputKbps: 9000 };
+    const rated = reduce(recorded, { type: "health", at: "2026-01-01T00:00:10Z", bitrateKbps: 2500, fps: 30, dropRate: 0, viewers: 14, quality });
+    expect(rated.health?.quality).toEqual(quality);
   });
 
   it("notices when you are timed out, banned or unbanned, and ignores others", () => {

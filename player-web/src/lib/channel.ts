@@ -2,7 +2,18 @@
 // the latest health and status. A plain store (subscribe/getState) over ChatTransport, so
 // React reads it with useSyncExternalStore and tests drive it with messages.
 import { ChatTransport, type TransportMode } from "./chatTransport";
-import type { Ack, ChatMessage, Command, EncoderAdviceItem, Hello, PublisherHealth, RecordingHealth, ServerMessage, Tip } from "./messages";
+import type {
+  Ack,
+  ChatMessage,
+  Command,
+  EncoderAdviceItem,
+  Hello,
+  PlayerQuality,
+  PublisherHealth,
+  RecordingHealth,
+  ServerMessage,
+  Tip,
+} from "./messages";
 import type { StreamState } from "./types";
 
 export const MAX_MESSAGES = 200;
@@ -17,6 +28,8 @@ export interface Health {
   publishers: PublisherHealth[];
   /** The broadcast's recording; null (or absent) when it is not recorded. */
   recording?: RecordingHealth | null;
+  /** What the players report of their playback; null until one did. */
+  quality?: PlayerQuality | null;
 }
 
 export interface ChannelState {
@@ -86,8 +99,8 @@ export function reduce(state: ChannelState, message: ServerMessage): ChannelStat
     case "viewers":
       return { ...state, viewers: message.count };
     case "health": {
-      const { at, bitrateKbps, fps, dropRate, viewers, advice = [], publishers = [], recording = null } = message;
-      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, advice, publishers, recording }, viewers };
+      const { at, bitrateKbps, fps, dropRate, viewers, advice = [], publishers = [], recording = null, quality = null } = message;
+      return { ...state, health: { at, bitrateKbps, fps, dropRate, viewers, advice, publishers, recording, quality }, viewers };
     }
     case "stream.status":
       return { ...state, streamState: message.state };

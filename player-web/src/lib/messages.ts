@@ -169,6 +169,22 @@ export interface RecordingHealth {
   warning: string | null;
 }
 
+/** What the stream's players report of their playback (CMCD and their own reports), in
+ * the health message once any player did. */
+export interface PlayerQuality {
+  /** Players heard from in the last minute. */
+  sessions: number;
+  /** The rendition mix: those players by the rendition they play, most played first. */
+  renditions: Record<string, number>;
+  /** Stalls and time spent playing, over the broadcast. */
+  stalls: number;
+  viewingSec: number;
+  stallsPerViewerMinute: number;
+  /** Medians of the reporting players; null before any told. */
+  bufferSec: number | null;
+  throughputKbps: number | null;
+}
+
 export interface HealthMessage extends Ephemeral {
   type: "health";
   bitrateKbps: number;
@@ -183,6 +199,8 @@ export interface HealthMessage extends Ephemeral {
   publishers?: PublisherHealth[];
   /** While the broadcast is recorded; absent otherwise. */
   recording?: RecordingHealth | null;
+  /** Absent until a player reported (and from servers older than player quality). */
+  quality?: PlayerQuality;
 }
 
 export interface ViewersMessage extends Ephemeral {

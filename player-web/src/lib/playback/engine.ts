@@ -11,6 +11,9 @@ export interface PlaybackSource {
   /** A recording (a replay or a clip), not a live stream: played from its start over its
    * whole length, its playlist a VOD one (EVENT while it is still being recorded). */
   vod?: boolean;
+  /** The live stream's id, where the player reports: hls.js sends CMCD (cmcd.ts) with it
+   * as the content id. */
+  contentId?: string;
 }
 
 /** How the viewer watches: "realtime" (WebRTC, well under a second behind) or "llhls". */
@@ -47,6 +50,8 @@ export interface PlaybackEngine {
   latency(): number | null;
   /** The label of the rendition playing now, "" when unknown. */
   currentRendition(): string;
+  /** The throughput the engine measured (bits per second), when it measures one. */
+  throughput?(): number | null;
   /** Stop and let go of the element (the player clears its source afterwards). */
   destroy(): void;
 }

@@ -22,6 +22,7 @@ const fake = vi.hoisted(() => {
     calls: string[] = [];
     liveSyncPosition = null;
     latency = 0;
+    bandwidthEstimate = NaN;
     constructor(readonly config: Record<string, unknown> = {}) {
       FakeHls.instances.push(this);
     }
@@ -52,9 +53,10 @@ const fake = vi.hoisted(() => {
   return { FakeHls };
 });
 
-vi.mock("hls.js/light", () => ({ default: fake.FakeHls }));
+vi.mock("hls.js", () => ({ default: fake.FakeHls }));
 
 const { hlsJsEngine } = await import("./hlsJsEngine");
+const { playerSessionId } = await import("./cmcd");
 
 const BASE = `${window.location.origin}/hls/ab12`;
 const level = (name: string, height: number, frameRate = 30) => ({
@@ -65,7 +67,7 @@ function multivariant(...names: string[]): string {
   return ["#EXTM3U", ...names.flatMap((name) => ["#EXT-X-STREAM-INF:BANDWIDTH=1000", `/hls/ab12/${name}/index.m3u8`])].join("\n");
 }
 
-async function started(source: { hlsUrl: string; vod?: boolean } = { hlsUrl: "/hls/ab12/index.m3u8" }) {
+async function started(source: { hlsUrl: string; vod?: boolean; contentId?: string } = { hlsUrl: "/hls/ab12/index.m3u8" }) {
   const told: { renditions: Rendition[][]; ready: number; failed: string[] } = { renditions: [], ready: 0, failed: [] };
   const events: EngineEvents = {
     onRenditions: (renditions) => told.renditions.push(renditions),
@@ -144,6 +146,19 @@ describe("the hls.js engine", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(hls.calls).toEqual(["loadSource /hls/ab12/index.m3u8", "attachMedia"]);
     engine.destroy();
+  });
+
+  it("has hls.js send CMCD in request headers, under the page's session id, and reads its throughput", async () => {
+    const { engine, hls } = await started({ hlsUrl: "/hls/ab12/index.m3u8", contentId: "ab12" });
+    // Headers, not the query string: the URLs stay the same for every viewer (an edge caches them).
+    expect(hls.config.cmcd).toEqual({ sessionId: playerSessionId, contentId: "ab12", useHeaders: true });
+    expect(engine.throughput?.()).toBeNull();
+    hls.bandwidthEstimate = 8_400_000;
+    expect(engine.throughput?.()).toBe(8_400_000);
+    engine.destroy();
+    const replay = await started({ hlsUrl: "/vod/r1/index.m3u8", vod: true });
+    expect(replay.hls.config.cmcd).toBeUndefined(); // a replay is no live session
+    replay.engine.destroy();
   });
 
   it("plays a recording from its start over its whole length, and never watches its levels", async () => {

@@ -1,10 +1,12 @@
-// LL-HLS through hls.js (its light build, loaded on first use) where Media Source
-// Extensions exist; recordings (VOD) too, from their start. Fatal errors go through
+// LL-HLS through hls.js (loaded on first use) where Media Source Extensions exist;
+// recordings (VOD) too, from their start. The full build, not the light one: only it has
+// CMCD (cmcd.ts), which tells the server each request's buffer, throughput and stalls. Fatal errors go through
 // RecoveryPolicy: media errors are recovered, network errors retried with backoff, anything
 // else ends playback. The levels of a live stream follow the multivariant playlist as
 // renditions come and go (LevelWatch).
 import type { Level } from "hls.js";
 import { RecoveryPolicy } from "../recovery";
+import { cmcdSettings } from "./cmcd";
 import type { Engine, PlaybackEngine, Rendition, StartEngine } from "./engine";
 import { LevelWatch } from "./levelWatch";
 import { menuOf, variantLabel, type VariantInfo } from "./variants";
@@ -23,7 +25,7 @@ export function renditionsOf(levels: readonly Level[]): Rendition[] {
   return menuOf(levels.map(levelVariant));
 }
 
-const loadHlsJs = () => import("hls.js/light");
+const loadHlsJs = () => import("hls.js");
 
 const LIVE_CONFIG = {
   lowLatencyMode: true,
@@ -50,7 +52,8 @@ const start: StartEngine = async (element, source, events, signal) => {
   let retry: ReturnType<typeof setTimeout> | null = null;
   /** The viewer's choice (a media playlist), kept across reloads while it exists. */
   let chosen: string | null = null;
-  let hls: InstanceType<typeof Hls> | null = new Hls(source.vod ? RECORDING_CONFIG : LIVE_CONFIG);
+  const cmcd = cmcdSettings(source.contentId);
+  let hls: InstanceType<typeof Hls> | null = new Hls({ ...(source.vod ? RECORDING_CONFIG : LIVE_CONFIG), ...(cmcd ? { cmcd } : {}) });
   const levelIndex = (id: string | null) => (id === null || !hls ? -1 : hls.levels.findIndex((level) => level.uri === id));
   const tellRenditions = () => {
     if (!hls) return;
@@ -125,6 +128,7 @@ const start: StartEngine = async (element, source, events, signal) => {
       const level = hls && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : undefined;
       return level ? renditionLabel(level) : "";
     },
+    throughput: () => (hls && Number.isFinite(hls.bandwidthEstimate) && hls.bandwidthEstimate > 0 ? hls.bandwidthEstimate : null),
     destroy: stop,
   };
   return engine;

@@ -34,6 +34,8 @@ export interface Playback {
   /** Seconds behind the live edge: the engine's estimate, else the element's seekable end. */
   latency: () => number | null;
   currentRendition: () => string;
+  /** The throughput the engine measured (bits per second), null where it measures none. */
+  throughput: () => number | null;
   /** The mode playing (or starting) now. */
   mode: PlaybackMode;
   /** Whether Real-time can be chosen here (the server offers it, the browser has WebRTC). */
@@ -154,6 +156,7 @@ export function usePlayback(
     return engine.current?.latency() ?? (element ? seekableLatency(element) : null);
   }, [video]);
   const currentRendition = useCallback(() => engine.current?.currentRendition() ?? "", []);
+  const throughput = useCallback(() => engine.current?.throughput?.() ?? null, []);
 
   return {
     status,
@@ -168,6 +171,7 @@ export function usePlayback(
     liveSyncPosition,
     latency,
     currentRendition,
+    throughput,
     mode,
     realtimeAvailable,
     chooseMode,
