@@ -13,9 +13,14 @@ from typing import Any
 
 SCRAPE_INTERVAL_S = 5.0
 """Prometheus's scrape interval the benchmark stands for (a common ``scrape_interval``)."""
-SIGNIFICANT_ERRORS = 2.0
-"""The window difference outweighs the per-scrape figure only beyond this many standard
-errors above it."""
+_T_975 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23)
+"""Student's t, two-sided 95 %, for 1 to 10 degrees of freedom (beyond: about 2)."""
+
+
+def significant_errors(pairs: int) -> float:
+    """How many standard errors of a mean of ``pairs`` differences make it significant (95 %):
+    with a handful of pairs the standard error is itself a rough estimate."""
+    return _T_975[pairs - 2] if 2 <= pairs <= len(_T_975) + 1 else 2.0
 
 
 @dataclass(frozen=True)
@@ -179,15 +184,16 @@ def chosen_cpu_pct(per_scrape: float, difference: Difference) -> tuple[float, st
     if math.isnan(per_scrape):
         return difference.pct, "the window difference: no scrape was timed"
     excess = difference.pct - per_scrape
+    errors = significant_errors(difference.pairs)
     if difference.pairs > 1 and not math.isnan(difference.stderr_pct) \
-            and excess > SIGNIFICANT_ERRORS * difference.stderr_pct:
+            and excess > errors * difference.stderr_pct:
         return difference.pct, (
             f"the window difference: it exceeds the per-scrape figure by {excess:.2f} % of "
-            f"a core, more than {SIGNIFICANT_ERRORS:.0f} standard errors "
-            f"({difference.stderr_pct:.2f}): scraping costs more than the scrapes themselves")
+            f"a core, more than {errors:.2f} standard errors ({difference.stderr_pct:.2f}, "
+            f"{difference.pairs} pairs): scraping costs more than the scrapes themselves")
     if math.isnan(excess) or math.isnan(difference.stderr_pct):
         agreement = "has no noise estimate to be judged by (fewer than two pairs)"
-    elif abs(excess) <= SIGNIFICANT_ERRORS * difference.stderr_pct:
+    elif abs(excess) <= errors * difference.stderr_pct:
         agreement = "agrees with it within its noise"
     else:
         agreement = "is below it: the other load varied more than scraping adds"

@@ -128,6 +128,10 @@ def test_the_per_scrape_figure_is_reported_unless_the_windows_show_more() -> Non
     assert value == 1.5 and why.startswith("the window difference")
     value, _ = chosen_cpu_pct(0.1, Difference(1.5, float("nan"), 1))  # no noise estimate
     assert value == 0.1
+    # Three pairs: 1.4 above is 3.5 standard errors, short of Student's 4.30 for 2 dof.
+    value, _ = chosen_cpu_pct(0.1, Difference(1.5, 0.4, 3))
+    assert value == 0.1
+    assert chosen_cpu_pct(0.1, Difference(1.5, 0.4, 30))[0] == 1.5
 
 
 def test_render_costs_split_collectors_from_formatting() -> None:
