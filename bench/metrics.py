@@ -6,7 +6,8 @@ the registry and each collector in it) runs passthrough streams (no transcode: 2
 do not fit two cores), each published by ffmpeg copying a short pre-encoded 360p file in
 real time (``-re -stream_loop -1 -c copy``). The viewers are ``bench/metrics_viewers.py``,
 another process (their CPU is not the daemon's): ``bench/llhls_clients.py``'s blocking
-playlist request and part fetch per part, dealt over the streams. Parts are 1 s by default
+playlist request and part fetch per part, dealt over the streams, each a player of its own
+to the daemon (a User-Agent and a CMCD session, as hls.js sends). Parts are 1 s by default
 (``--part-ms``): at the daemon's default 200 ms, 1,000 direct viewers alone keep its event
 loop's core busy on this machine (``bench/llhls_edge.py``: 1.00 cores at 1,000), and a
 saturated daemon cannot show what scraping adds, only what it displaces.
