@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from mediad.testing import DaemonProcess
 from tests.interop.live_publisher_testing import publish
@@ -93,10 +94,36 @@ def play_publish(daemon: DaemonProcess, publisher: subprocess.Popen[bytes], seco
         publisher.wait()
 
 
+def player_quality(metrics_text: str, stream_id: str) -> dict[str, float]:
+    """The ``mediad_player_*`` samples of one stream (a rendition's under NAME/RENDITION)."""
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if sample.name.startswith("mediad_player_") and \
+                    sample.labels.get("stream") == stream_id:
+                rendition = sample.labels.get("rendition")
+                found[sample.name + (f"/{rendition}" if rendition else "")] = sample.value
+    return found
+
+
 def test_hlsjs_plays_low_latency_in_chromium() -> None:
+    """With CMCD in request headers from a cross-origin page (the web player's setting): the
+    preflight lets them through, and the daemon aggregates the session."""
     ffmpeg = require_tool("ffmpeg")
     with DaemonProcess() as daemon:
-        report = play_publish(daemon, publish(ffmpeg, daemon.rtmp_url(), 30), 10, 60)
+        publisher = publish(ffmpeg, daemon.rtmp_url(), 30)
+        try:
+            daemon.wait_for_log("publisher attached")
+            report = finish(start_player(multivariant_url(daemon), 10, "--cmcd-headers"), 60)
+            quality = player_quality(fetch(daemon.base_url + "/metrics"), daemon.banner.stream_id)
+        finally:
+            publisher.kill()
+            publisher.wait()
+    renditions = {name: v for name, v in quality.items()
+                  if name.startswith("mediad_player_rendition_sessions/")}
+    assert quality.get("mediad_player_sessions") == 1.0, quality
+    assert list(renditions.values()) == [1.0], quality  # one player on one rendition
+    assert quality.get("mediad_player_buffer_seconds", 0) > 0, quality
     samples = report["samples"]
     advanced = samples[-1]["currentTime"] - samples[0]["currentTime"]
     window = (samples[-1]["t"] - samples[0]["t"]) / 1000

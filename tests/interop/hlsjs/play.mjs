@@ -7,6 +7,9 @@
 //   just asks for a longer window).
 // --start-timeout S: give up waiting for playback to start after S seconds (report started=false).
 // --switch-level-at S: S seconds into sampling, force hls.currentLevel to another rendition.
+// --cmcd-headers: hls.js sends CMCD (CTA-5004) in request headers, as the web player does;
+//   the page is about:blank, so every request is cross-origin (the CORS preflight must let
+//   the CMCD-* headers through).
 // --mark-color R,G,B: report as markSeenAt the Date.now() at which the first frame whose
 //   average colour is R,G,B was presented (a publisher that sends a plain colour, e.g. a backup
 //   encoder taking over).
@@ -48,9 +51,12 @@ try {
   const supported = await page.evaluate(() => window.Hls.isSupported());
   if (!supported) throw new Error('hls.js reports MSE unsupported in this Chromium');
 
-  await page.evaluate((src) => {
+  await page.evaluate(({ src, cmcd }) => {
     const video = document.getElementById('v');
-    const hls = new window.Hls({ lowLatencyMode: true, liveDurationInfinity: true });
+    const hls = new window.Hls({
+      lowLatencyMode: true, liveDurationInfinity: true,
+      ...(cmcd ? { cmcd: { useHeaders: true, sessionId: 'interop-hlsjs', contentId: 'interop' } } : {}),
+    });
     window.report = { errors: [], fatalErrors: [], levelSwitches: 0, fragsLoaded: 0 };
     hls.on(window.Hls.Events.ERROR, (_, data) => {
       const entry = { type: data.type, details: data.details, fatal: data.fatal,
@@ -72,7 +78,7 @@ try {
     hls.attachMedia(video);
     hls.on(window.Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}); });
     window.hls = hls;
-  }, url);
+  }, { src: url, cmcd: args.includes('--cmcd-headers') });
 
   if (markColor) {
     await page.evaluate((mark) => {
