@@ -114,8 +114,9 @@ def running_edge(tmp_path: Path, origins: list[str]) -> Iterator[str]:
         proc.wait(10)
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers or {})
+def get(url: str, headers: dict[str, str] | None = None, method: str = "GET"
+        ) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
@@ -141,6 +142,15 @@ def test_the_edge_serves_a_real_daemon(tmp_path: Path) -> None:
         # A player's CMCD query argument is no part of the key: the same entry.
         status, headers, _ = get(edge + "/hls/no-such-stream/index.m3u8?CMCD=bl%3D2100%2Csu")
         assert (status, headers["X-Cache-Status"]) == (404, "HIT")
+        # A cross-origin player's preflight (CMCD headers) is answered by the edge itself:
+        # not the origin's answer, which would expose Age.
+        status, headers, _ = get(edge + "/hls/s/x/720p/seg1.2.m4s", method="OPTIONS", headers={
+            "Origin": "https://player.example", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "cmcd-request,cmcd-session"})
+        assert status == 204
+        assert "CMCD-Session" in headers["Access-Control-Allow-Headers"]
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Access-Control-Expose-Headers" not in headers
 
         # The API is proxied, the cache not even consulted (no cache status); the web app too.
         status, headers, _ = get(edge + f"/api/streams/{daemon.banner.stream_id}")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import make_mocked_request
 
 from mediad.cli import main
 from mediad.edge_config import (
@@ -18,6 +19,7 @@ from mediad.edge_config import (
     EdgeConfigError,
     render_edge_config,
 )
+from mediad.http.hls import preflight
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -113,6 +115,21 @@ def test_the_cache_key_leaves_out_a_players_cmcd_argument(request_uri: str, key:
         "$scheme$proxy_host$mediad_cache_uri$mediad_variant"]
 
 
+@pytest.mark.parametrize("location", ["location /hls/", "location /vod/"])
+async def test_preflights_are_answered_at_the_edge_as_the_origin_does(location: str) -> None:
+    """A cross-origin player asks a preflight per URL (per part): the edge answers it, with
+    the headers the origin allows, and passes none to the origin."""
+    origin = await preflight(make_mocked_request("OPTIONS", "/hls/s/x/720p/seg1.2.m4s"))
+    options = block(block(render(), location), "if ($request_method = OPTIONS)")
+    headers = dict(value.split(" ", 1) for value in values(options, "add_header"))
+    assert headers["Access-Control-Allow-Headers"] == \
+        f'"{origin.headers["Access-Control-Allow-Headers"]}" always'
+    assert headers["Access-Control-Allow-Methods"] == \
+        f'"{origin.headers["Access-Control-Allow-Methods"]}" always'
+    assert headers["Access-Control-Allow-Origin"] == '"*" always'
+    assert values(options, "return") == ["204"]
+
+
 @pytest.mark.parametrize("block_timeout", [1.0, 2.5, 6.0, 30.0])
 def test_collapsing_outlasts_the_origins_blocking_wait(block_timeout: float) -> None:
     hls = block(render(block_timeout_sec=block_timeout), "location /hls/")
@@ -130,7 +147,11 @@ def test_stale_and_error_caching_on_hls() -> None:
     hls = block(render(), "location /hls/")
     assert values(hls, "proxy_cache_use_stale")[0].startswith("updating error timeout")
     assert "404 410 1s" in values(hls, "proxy_cache_valid")
-    assert values(render(), "add_header") == ["X-Cache-Status $upstream_cache_status always"]
+    # CORS comes from the origin, cached with the response; only preflights are answered
+    # here (test_preflights_are_answered_at_the_edge_as_the_origin_does).
+    assert [header for header in values(render(), "add_header")
+            if not header.startswith("Access-Control-")] == [
+        "X-Cache-Status $upstream_cache_status always"]
 
 
 def test_headers_are_set_once_for_every_location() -> None:

@@ -3,13 +3,18 @@ import { cmcdSettings, newSessionId, playerSessionId } from "./cmcd";
 
 describe("CMCD settings", () => {
   it("send CMCD in headers (a cacheable URL), one session id per page view, the stream as content", () => {
-    expect(cmcdSettings("ab12", true)).toEqual({ sessionId: playerSessionId, contentId: "ab12", useHeaders: true });
-    expect(cmcdSettings("x".repeat(80), true)?.contentId).toHaveLength(64);
+    expect(cmcdSettings("ab12", "/hls/ab12/index.m3u8", true)).toEqual({ sessionId: playerSessionId, contentId: "ab12", useHeaders: true });
+    expect(cmcdSettings("ab12", `${window.location.origin}/hls/ab12/index.m3u8`, true)?.useHeaders).toBe(true);
+    expect(cmcdSettings("x".repeat(80), "/hls/x/index.m3u8", true)?.contentId).toHaveLength(64);
   });
 
   it("send nothing where the player does not report, or plays no live stream", () => {
-    expect(cmcdSettings("ab12", false)).toBeUndefined();
-    expect(cmcdSettings(undefined, true)).toBeUndefined();
+    expect(cmcdSettings("ab12", "/hls/ab12/index.m3u8", false)).toBeUndefined();
+    expect(cmcdSettings(undefined, "/vod/r1/index.m3u8", true)).toBeUndefined();
+  });
+
+  it("send nothing to another origin: a preflight per part would cost a round trip each", () => {
+    expect(cmcdSettings("ab12", "https://edge.example.org/hls/ab12/index.m3u8", true)).toBeUndefined();
   });
 
   it("make session ids that differ and fit CMCD's 64 characters", () => {

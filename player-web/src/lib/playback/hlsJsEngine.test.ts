@@ -148,7 +148,7 @@ describe("the hls.js engine", () => {
     engine.destroy();
   });
 
-  it("has hls.js send CMCD in request headers, under the page's session id, and reads its throughput", async () => {
+  it("has hls.js send CMCD in request headers for same-origin media, under the page's session id, and reads its throughput", async () => {
     const { engine, hls } = await started({ hlsUrl: "/hls/ab12/index.m3u8", contentId: "ab12" });
     // Headers, not the query string: the URLs stay the same for every viewer (an edge caches them).
     expect(hls.config.cmcd).toEqual({ sessionId: playerSessionId, contentId: "ab12", useHeaders: true });
@@ -159,6 +159,9 @@ describe("the hls.js engine", () => {
     const replay = await started({ hlsUrl: "/vod/r1/index.m3u8", vod: true });
     expect(replay.hls.config.cmcd).toBeUndefined(); // a replay is no live session
     replay.engine.destroy();
+    const elsewhere = await started({ hlsUrl: "https://edge.example.org/hls/ab12/index.m3u8", contentId: "ab12" });
+    expect(elsewhere.hls.config.cmcd).toBeUndefined(); // cross-origin: the reports carry the quality
+    elsewhere.engine.destroy();
   });
 
   it("plays a recording from its start over its whole length, and never watches its levels", async () => {

@@ -52,7 +52,7 @@ const start: StartEngine = async (element, source, events, signal) => {
   let retry: ReturnType<typeof setTimeout> | null = null;
   /** The viewer's choice (a media playlist), kept across reloads while it exists. */
   let chosen: string | null = null;
-  const cmcd = cmcdSettings(source.contentId);
+  const cmcd = cmcdSettings(source.contentId, source.hlsUrl);
   let hls: InstanceType<typeof Hls> | null = new Hls({ ...(source.vod ? RECORDING_CONFIG : LIVE_CONFIG), ...(cmcd ? { cmcd } : {}) });
   const levelIndex = (id: string | null) => (id === null || !hls ? -1 : hls.levels.findIndex((level) => level.uri === id));
   const tellRenditions = () => {
