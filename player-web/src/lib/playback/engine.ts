@@ -48,7 +48,8 @@ export interface PlaybackEngine {
   liveSyncPosition(): number | null;
   /** The engine's own estimate of the latency behind the live edge (s), when it has one. */
   latency(): number | null;
-  /** The label of the rendition playing now, "" when unknown. */
+  /** The rendition playing now, for the reports: the server's name for it ("720p",
+   * "source") where the engine knows it, else the engine's own label; "" when unknown. */
   currentRendition(): string;
   /** The throughput the engine measured (bits per second), when it measures one. */
   throughput?(): number | null;

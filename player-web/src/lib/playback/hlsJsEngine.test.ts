@@ -93,6 +93,7 @@ describe("the hls.js engine", () => {
     expect(told.renditions.at(-1)!.map((r) => r.label)).toEqual(["1080p60 (source)", "480p"]);
     engine.setRendition(`${BASE}/source/index.m3u8`);
     expect(hls.currentLevel).toBe(1);
+    expect(engine.currentRendition()).toBe("source"); // the server's name: its metrics' label
     engine.setRendition(null);
     expect(hls.currentLevel).toBe(-1);
     engine.resume();

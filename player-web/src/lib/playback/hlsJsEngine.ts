@@ -9,7 +9,7 @@ import { RecoveryPolicy } from "../recovery";
 import { cmcdSettings } from "./cmcd";
 import type { Engine, PlaybackEngine, Rendition, StartEngine } from "./engine";
 import { LevelWatch } from "./levelWatch";
-import { menuOf, variantLabel, type VariantInfo } from "./variants";
+import { menuOf, renditionName, variantLabel, type VariantInfo } from "./variants";
 
 /** What the menu and the watch read of an hls.js level. */
 export function levelVariant(level: Level): VariantInfo {
@@ -126,7 +126,7 @@ const start: StartEngine = async (element, source, events, signal) => {
     latency: () => (hls && Number.isFinite(hls.latency) && hls.latency > 0 ? hls.latency : null),
     currentRendition: () => {
       const level = hls && hls.currentLevel >= 0 ? hls.levels[hls.currentLevel] : undefined;
-      return level ? renditionLabel(level) : "";
+      return level ? renditionName(level.uri) || renditionLabel(level) : "";
     },
     throughput: () => (hls && Number.isFinite(hls.bandwidthEstimate) && hls.bandwidthEstimate > 0 ? hls.bandwidthEstimate : null),
     destroy: stop,

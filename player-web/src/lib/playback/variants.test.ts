@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Level } from "hls.js";
 import { renditionsOf } from "./hlsJsEngine";
-import { isAudioOnly, menuOf, parseMultivariant, variantLabel } from "./variants";
+import { isAudioOnly, menuOf, parseMultivariant, renditionName, variantLabel } from "./variants";
 
 const BASE = "http://media.example/hls/ab12/index.m3u8";
 
@@ -73,5 +73,14 @@ describe("the quality menu", () => {
       { id: "http://m/hls/x/source/index.m3u8", label: "1080p60 (source)", audioOnly: false },
       { id: "http://m/hls/x/480p/index.m3u8", label: "480p", audioOnly: false },
     ]);
+  });
+});
+
+describe("renditionName", () => {
+  it("is the media playlist's folder, as the server's metrics name it", () => {
+    expect(renditionName("https://live.example.org/hls/ab12/s3ss10n/720p/index.m3u8")).toBe("720p");
+    expect(renditionName("/hls/ab12/s3ss10n/source/index.m3u8?_HLS_msn=3")).toBe("source");
+    expect(renditionName("/hls/ab12/s/720p/seg1.m4s")).toBe("");
+    expect(renditionName("")).toBe("");
   });
 });

@@ -44,6 +44,18 @@ function attributes(list: string): Record<string, string> {
   return found;
 }
 
+/** The rendition's name as the server gives it (the folder of its media playlist:
+ * `/hls/{stream}/{session}/{rendition}/index.m3u8`), "" for another kind of URL. The name
+ * the server's metrics use, so what a player reports adds up with the CMCD it sent. */
+export function renditionName(uri: string): string {
+  try {
+    const parts = new URL(uri, "http://x/").pathname.split("/");
+    return parts.length >= 3 && parts.at(-1)!.endsWith(".m3u8") ? decodeURIComponent(parts.at(-2)!) : "";
+  } catch {
+    return "";
+  }
+}
+
 export function isSource(uri: string): boolean {
   try {
     return new URL(uri, "http://x/").pathname.split("/").includes("source");
