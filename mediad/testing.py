@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -101,6 +102,11 @@ class DaemonProcess:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def client(self) -> ssl.SSLContext | None:
+        """What a client checks the daemon's certificate with (None: plain HTTP)."""
+        return None
+
     def rtmp_url(self, key: str | None = None) -> str:
         return f"rtmp://127.0.0.1:{self.rtmp_port}/live/{key or self.banner.primary_key}"
 
@@ -147,7 +153,8 @@ class DaemonProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mediad exited with {self.proc.returncode}:\n{self.logs}")
             try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1) as r:
+                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1,
+                                            context=self.client) as r:
                     if r.status == 200:
                         return
             except OSError:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import ssl
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -139,6 +138,7 @@ class TlsDaemon(DaemonProcess):
 
     @property
     def client(self) -> ssl.SSLContext:
+        """Trusts the test CA only (the health check at start uses it too)."""
         assert self.ca is not None
         return self.ca.client_context()
 
@@ -158,21 +158,6 @@ class TlsDaemon(DaemonProcess):
         text = text.replace("[server]\n", f'[server]\ntls_cert = "{self.certificate.cert}"\n'
                                           f'tls_key = "{self.certificate.key}"\n', 1)
         return text.replace("[rtmp]\n", f"[rtmp]\ntls_port = {self.rtmps_port}\n", 1)
-
-    def _wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mediad exited with {self.proc.returncode}:\n{self.logs}")
-            try:
-                with urllib.request.urlopen(self.base_url + "/healthz", timeout=1,
-                                            context=self.client) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"mediad did not become healthy over HTTPS:\n{self.logs}")
 
     def get(self, path: str, timeout: float = 15) -> tuple[int, bytes]:
         try:

@@ -1,15 +1,18 @@
 """HTTP connection limits over real loopback sockets: the timeouts before a request, the
-per-address cap, the descriptor reserve, and their log lines (issue 16). aiohttp serves the
-requests; ``GuardedSite`` and the middleware are the daemon's own."""
+per-address cap, the descriptor reserve, and their log lines (issue 16), over plain HTTP and
+over TLS (issue 20). aiohttp serves the requests; ``GuardedSite`` and the middleware are the
+daemon's own."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -24,6 +27,8 @@ from mediad.http.limits import (
     HttpLimitSettings,
     limits_middleware,
 )
+from mediad.tls import ServerTls
+from tests.interop.tls_testing import TestCa
 
 FAST = HttpLimitSettings(header_timeout=0.4, idle_timeout=0.6, per_address=0,
                          descriptor_limit=1 << 20, reserve=16, log_interval=0.5)
@@ -42,11 +47,12 @@ class Env:
 
 async def slow(request: web.Request) -> web.Response:
     await asyncio.sleep(float(request.query.get("s", "0")))
-    return web.Response(text="ok")
+    return web.Response(text="ok over TLS" if request.secure else "ok")
 
 
 @asynccontextmanager
-async def guarded(settings: HttpLimitSettings) -> AsyncIterator[Env]:
+async def guarded(settings: HttpLimitSettings, tls: ServerTls | None = None
+                  ) -> AsyncIterator[Env]:
     app = web.Application()
     app.router.add_get("/", slow)
     app.router.add_get("/healthz", slow)
@@ -59,7 +65,8 @@ async def guarded(settings: HttpLimitSettings) -> AsyncIterator[Env]:
     limits = HttpConnectionLimits(settings, handler)
     app.middlewares.insert(0, limits_middleware(limits))
     await runner.setup()
-    site = GuardedSite(runner, "127.0.0.1", 0, limits)
+    site = GuardedSite(runner, "127.0.0.1", 0, limits, tls=tls.http if tls else None,
+                       handshake_timeout=settings.header_timeout)
     await site.start()
     try:
         yield Env(limits, int(runner.addresses[0][1]))
@@ -207,3 +214,58 @@ async def test_inside_the_descriptor_reserve_only_health_is_served(
     lines = [r.getMessage() for r in caplog.records if RESERVE in r.getMessage()]
     assert lines[0] == ("connection cap reached: http descriptor reserve "
                         f"(30 of {settings.descriptor_limit} descriptors kept)")
+
+
+# -- over TLS -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> tuple[ServerTls, ssl.SSLContext]:
+    """The server's TLS and a client that trusts it."""
+    ca = TestCa(tmp_path / "tls")
+    cert = ca.issue("server")
+    return ServerTls(str(cert.cert), str(cert.key)), ca.client_context()
+
+
+async def open_tls(env: Env, client: ssl.SSLContext) -> Connection:
+    return await asyncio.open_connection("127.0.0.1", env.port, ssl=client,
+                                         server_hostname="localhost")
+
+
+async def closed_over_tls(conn: Connection, seconds: float) -> bytes:
+    """``closed_within`` for a TLS client, which may also see the close as an SSL error."""
+    try:
+        return await closed_within(conn, seconds)
+    except ssl.SSLError:
+        return b""
+
+
+async def test_a_client_that_never_finishes_its_tls_handshake_is_closed(
+        tls: tuple[ServerTls, ssl.SSLContext]) -> None:
+    async with guarded(FAST, tls[0]) as env:
+        conn = await env.open()  # TCP only
+        conn[1].write(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
+        assert await closed_within(conn, 3) == b""
+        assert env.limits.connections == 0
+
+
+async def test_header_and_idle_timeouts_hold_over_tls(
+        tls: tuple[ServerTls, ssl.SSLContext]) -> None:
+    async with guarded(FAST, tls[0]) as env:
+        conn = await open_tls(env, tls[1])
+        assert (await get(conn))[0] == 200
+        conn[1].write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        async with asyncio.timeout(5):
+            assert b"ok over TLS" in await conn[0].readuntil(b"TLS")
+        assert await closed_over_tls(conn, 3) == b""  # then idle: closed
+        assert env.limits.idle_timeouts == 1
+        conn[1].close()
+        conn = await open_tls(env, tls[1])
+        conn[1].write(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: aaa")  # headers never end
+        answer = await closed_over_tls(conn, 3)
+        assert answer.startswith(b"HTTP/1.1 408 ") or answer == b""
+        conn[1].close()
+        async with asyncio.timeout(5):  # the server's side goes once the TLS close is done
+            while env.limits.connections:  # noqa: ASYNC110 -- no event for it
+                await asyncio.sleep(0.01)
+        assert env.limits.header_timeouts == 1

@@ -1,6 +1,7 @@
 """TLS from PEM files: the contexts the listeners get, the errors that name the bad file,
-reloading for new handshakes only (a bad file keeps the certificate in use), the HTTP
-limits over TLS, and the URLs a streamer and a viewer are given with TLS on."""
+reloading for new handshakes only (a bad file keeps the certificate in use), the URLs a
+streamer and a viewer are given with TLS on, and an edge in front of TLS origins. The
+HTTP limits over TLS are in test_http_limits.py, RTMPS in tests/ingest/rtmp."""
 
 from __future__ import annotations
 
@@ -12,19 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from mediad.api.views import keys_view, revealed_key
 from mediad.bootstrap import BootstrapResult, banner
 from mediad.cli import EXIT_CONFIG, main
 from mediad.config import Config, ConfigError, RtmpConfig, ServerConfig
 from mediad.daemon import Daemon
-from mediad.http.limits import (
-    GuardedSite,
-    HttpConnectionLimits,
-    HttpLimitSettings,
-    limits_middleware,
-)
 from mediad.store.keys import StreamKey
 from mediad.store.streams import Stream
 from mediad.tls import ServerTls, TlsError, check_tls_files
@@ -264,80 +258,6 @@ def test_sighup_without_tls_only_logs(caplog: pytest.LogCaptureFixture) -> None:
     daemon.reload()
     assert [r.getMessage() for r in caplog.records] == [
         "reload (SIGHUP): nothing to reload (no server.tls_cert)"]
-
-
-# -- the HTTP limits over TLS --------------------------------------------------------------
-
-FAST = HttpLimitSettings(header_timeout=0.4, idle_timeout=0.6, per_address=0,
-                         descriptor_limit=1 << 20, reserve=16, log_interval=0.5)
-
-
-async def _ok(request: web.Request) -> web.Response:
-    return web.Response(text="secure" if request.secure else "plain")
-
-
-@asynccontextmanager
-async def guarded_tls(tls: ServerTls) -> AsyncIterator[tuple[HttpConnectionLimits, int]]:
-    app = web.Application()
-    app.router.add_get("/", _ok)
-    runner = web.AppRunner(app, access_log=None)
-
-    def handler() -> asyncio.Protocol:
-        assert runner.server is not None
-        return runner.server()
-
-    limits = HttpConnectionLimits(FAST, handler)
-    app.middlewares.insert(0, limits_middleware(limits))
-    await runner.setup()
-    site = GuardedSite(runner, "127.0.0.1", 0, limits, tls=tls.http,
-                       handshake_timeout=FAST.header_timeout)
-    await site.start()
-    assert site.name.startswith("https://")
-    try:
-        yield limits, int(runner.addresses[0][1])
-    finally:
-        await runner.cleanup()
-
-
-async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
-    """What came before the server closed (fails if it stays open)."""
-    async with asyncio.timeout(seconds):
-        try:
-            return await reader.read()
-        except (ConnectionError, ssl.SSLError):
-            return b""
-
-
-async def test_a_client_that_never_finishes_its_handshake_is_closed(ca: TestCa) -> None:
-    cert = ca.issue("server")
-    async with guarded_tls(ServerTls(str(cert.cert), str(cert.key))) as (limits, port):
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)  # TCP only
-        writer.write(b"\x16\x03\x01")  # the first bytes of a ClientHello, then nothing
-        assert await closed_within(reader, 3) == b""
-        writer.close()
-        assert limits.connections == 0
-
-
-async def test_header_and_idle_timeouts_hold_over_tls(ca: TestCa) -> None:
-    cert = ca.issue("server")
-    async with guarded_tls(ServerTls(str(cert.cert), str(cert.key))) as (limits, port):
-        reader, writer = await connect(port, ca)
-        writer.write(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        async with asyncio.timeout(5):
-            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
-            assert (await reader.readuntil(b"secure"))  # aiohttp knows it came over TLS
-        assert await closed_within(reader, 3) == b""  # then idle: closed
-        assert limits.idle_timeouts == 1
-        writer.close()
-        reader, writer = await connect(port, ca)
-        writer.write(b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: aaa")  # headers never end
-        answer = await closed_within(reader, 3)
-        assert answer.startswith(b"HTTP/1.1 408 ") or answer == b""
-        writer.close()
-        async with asyncio.timeout(5):  # the server's side goes once the TLS close is done
-            while limits.connections:  # noqa: ASYNC110 -- no event for it
-                await asyncio.sleep(0.01)
-        assert limits.header_timeouts == 1
 
 
 # -- the URLs ------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 """The asyncio glue over real sockets: a scripted publisher (our own chunk writer) drives the
-real server, stream registry and store. Real third-party publishers are in tests/interop."""
+real server, stream registry and store, over plain RTMP and over RTMPS (the second listener,
+with a test CA's certificate). Real third-party publishers are in tests/interop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +23,7 @@ from ingest.rtmp.server import RtmpServer
 from mediad.fanout import Reader, ReaderItem, StreamEnd, TrackChange
 from mediad.store import Store
 from mediad.streams import LiveStream, StreamRegistry
+from mediad.tls import ServerTls
 from tests.ingest.rtmp.rtmp_testing import (
     AVCC_160X120,
     Publisher,
@@ -28,6 +32,7 @@ from tests.ingest.rtmp.rtmp_testing import (
     client_handshake,
 )
 from tests.ingest.sink_testing import RefusingSink
+from tests.interop.tls_testing import TestCa
 
 
 @dataclass
@@ -37,28 +42,43 @@ class Env:
     live: LiveStream
     key: str
     port: int
+    client: ssl.SSLContext | None = None
+    """With ``tls``: a client that trusts the server's certificate."""
 
     async def open(self, source: str = "127.0.0.1"
                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A connection from ``source`` (any 127/8 address is this host on Linux)."""
         return await asyncio.open_connection("127.0.0.1", self.port, local_addr=(source, 0))
 
+    async def open_tls(self, source: str = "127.0.0.1"
+                       ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """An RTMPS connection (``server_env(tls=True)``), its handshake done."""
+        assert self.client is not None
+        return await asyncio.open_connection(
+            "127.0.0.1", self.server.tls_port, local_addr=(source, 0), ssl=self.client,
+            server_hostname="localhost")
+
 
 @asynccontextmanager
-async def server_env(tmp_path: Path, refusal_interval: float = 10.0, **options: float
-                     ) -> AsyncIterator[Env]:
+async def server_env(tmp_path: Path, refusal_interval: float = 10.0, *, tls: bool = False,
+                     **options: float) -> AsyncIterator[Env]:
     store = await Store.open(tmp_path / "db.sqlite3")
     registry = StreamRegistry(store)
     user = await store.users.create("streamer", "Streamer", "creator", "x")
     stream = await store.streams.create(user.id, "Glue")
     key = await store.keys.issue(stream.id, "primary")
     config = RtmpServerConfig(host="127.0.0.1", port=0, **options)  # type: ignore[arg-type]
-    server = RtmpServer(config, registry, refusal_interval=refusal_interval)
+    ca = TestCa(tmp_path / "tls") if tls else None
+    certificate = ca.issue("server") if ca else None
+    server = RtmpServer(config, registry, refusal_interval=refusal_interval, tls_port=0,
+                        tls=ServerTls(str(certificate.cert), str(certificate.key)).rtmp
+                        if certificate else None)
     port = await server.start()
     live = await registry.live_stream(stream.id)
     assert live is not None
     try:
-        yield Env(server, registry, live, key.secret, port)
+        yield Env(server, registry, live, key.secret, port,
+                  ca.client_context() if ca else None)
     finally:
         await server.stop()
         await registry.close()
@@ -76,9 +96,10 @@ def publish_pieces(key: str, app: str = "live") -> bytes:
     return client_handshake() + pub.take()
 
 
-async def status_infos(reader: asyncio.StreamReader, within: float = 5.0
-                       ) -> list[dict[str, object]]:
-    """Every onStatus info object the server sends until it closes the connection."""
+async def status_infos(reader: asyncio.StreamReader, within: float = 5.0,
+                       until: str | None = None) -> list[dict[str, object]]:
+    """Every onStatus info object the server sends until it closes the connection (or
+    until one with the code ``until``)."""
     parsed = ServerOutput()
     infos: list[dict[str, object]] = []
     async with asyncio.timeout(within):
@@ -89,12 +110,15 @@ async def status_infos(reader: asyncio.StreamReader, within: float = 5.0
                 values = amf0.decode(message.payload)
                 if values[0] == "onStatus" and isinstance(values[3], dict):
                     infos.append(values[3])
+                    if values[3].get("code") == until:
+                        return infos
     return infos
 
 
-async def statuses(reader: asyncio.StreamReader, within: float = 5.0) -> list[str]:
-    """Every onStatus code the server sends until it closes the connection."""
-    return [str(info["code"]) for info in await status_infos(reader, within)]
+async def statuses(reader: asyncio.StreamReader, within: float = 5.0,
+                   until: str | None = None) -> list[str]:
+    """Every onStatus code the server sends until it closes the connection (or ``until``)."""
+    return [str(info["code"]) for info in await status_infos(reader, within, until)]
 
 
 async def next_item(reader: Reader) -> ReaderItem:
@@ -105,8 +129,8 @@ async def next_item(reader: Reader) -> ReaderItem:
     return item
 
 
-def closed_reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.fields["reason"] for r in caplog.records  # type: ignore[attr-defined]
+def closed_reasons(caplog: pytest.LogCaptureFixture, field: str = "reason") -> list[str]:
+    return [r.fields[field] for r in caplog.records  # type: ignore[attr-defined]
             if r.getMessage() == "rtmp connection closed"]
 
 
@@ -116,23 +140,29 @@ async def wait_for(condition: Callable[[], bool], within: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_publish_over_a_socket_reaches_the_stream(tmp_path: Path,
+@pytest.mark.parametrize("tls", [False, True], ids=["rtmp", "rtmps"])
+async def test_publish_over_a_socket_reaches_the_stream(tmp_path: Path, tls: bool,
                                                         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    async with server_env(tmp_path) as env:
+    async with server_env(tmp_path, tls=tls) as env:
         reader = env.live.add_reader("test", capacity=100)
-        client_reader, writer = await env.open()
+        client_reader, writer = await (env.open_tls() if tls else env.open())
         writer.write(publish_pieces(env.key))
         frames = [await next_item(reader), await next_item(reader)]
         assert all(isinstance(f, Frame) for f in frames)
         assert [f.keyframe for f in frames if isinstance(f, Frame)] == [True, False]
         assert env.live.publishing
-        writer.write_eof()  # a clean close: the server sees EOF, then closes its side
-        assert "NetStream.Publish.Start" in await statuses(client_reader)
+        if tls:  # no half-close in TLS: its close_notify is the EOF the server sees
+            started = "NetStream.Publish.Start"
+            assert started in await statuses(client_reader, until=started)
+        else:
+            writer.write_eof()  # a clean close: the server sees EOF, then closes its side
+            assert "NetStream.Publish.Start" in await statuses(client_reader)
         writer.close()
         assert isinstance(await next_item(reader), StreamEnd)
         await wait_for(lambda: env.server.connections == 0)
     assert closed_reasons(caplog) == ["closed by peer"]
+    assert closed_reasons(caplog, "tls") == [tls]
 
 
 async def test_garbage_closes_only_that_connection(tmp_path: Path,
@@ -361,3 +391,44 @@ async def test_a_refused_track_fails_the_publish_with_the_reason(
     assert session.detached == [f"track refused: {why}"] and session.frames == []
     assert closed_reasons(caplog) == [f"track refused: {why}"]
     assert [r.levelno for r in caplog.records] == [logging.WARNING]  # that one line
+
+
+# -- RTMPS: the second listener, under the same caps and timeouts -------------------------
+
+
+async def test_both_listeners_share_the_per_address_cap(tmp_path: Path) -> None:
+    async with server_env(tmp_path, tls=True, max_unauthenticated_per_address=2) as env:
+        held = [await env.open("127.0.0.2"), await env.open_tls("127.0.0.2")]
+        await wait_for(lambda: env.server.unauthenticated == 2)
+        reader, writer = await env.open_tls("127.0.0.2")
+        async with asyncio.timeout(5):
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await reader.read()
+        assert env.server.refused_connections == 1
+        for _, held_writer in [*held, (reader, writer)]:
+            held_writer.close()
+
+
+async def test_a_tls_handshake_that_never_ends_is_closed(tmp_path: Path) -> None:
+    async with server_env(tmp_path, tls=True, handshake_timeout_sec=0.3) as env:
+        reader, writer = await asyncio.open_connection("127.0.0.1", env.server.tls_port)
+        writer.write(b"\x16\x03\x01")  # a ClientHello's first bytes, and no more
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""
+        writer.close()
+        assert env.server.connections == 0
+
+
+async def test_an_rtmp_handshake_that_never_ends_over_tls_times_out(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    async with server_env(tmp_path, tls=True, handshake_timeout_sec=0.3) as env:
+        reader, writer = await env.open_tls()
+        writer.write(client_handshake()[:10])  # TLS done, RTMP's own handshake never is
+        async with asyncio.timeout(5):
+            with contextlib.suppress(ConnectionError, ssl.SSLError):
+                await reader.read()
+        writer.close()
+        await wait_for(lambda: env.server.connections == 0)
+    assert closed_reasons(caplog) == ["handshake timeout"]
+    assert closed_reasons(caplog, "tls") == [True]
