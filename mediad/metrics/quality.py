@@ -9,9 +9,12 @@ CMCD), a ``bs`` request is a stall and the time between its requests, up to
 ``MAX_REQUEST_GAP_SEC``, viewing time.
 
 Bounded: a session is kept while it was heard from in the last ``active_sec`` (so the
-sessions held are the active ones), at most ``max_sessions`` per stream (the longest silent
-goes first) and ``max_streams`` streams. The medians are read from log-spaced tallies kept
-up to date as sessions change, so reading them is O(buckets), never a sort of the sessions.
+sessions held are the active ones), at most ``max_sessions`` per stream and
+``max_total_sessions`` in all (the stream's longest silent goes first; a stream holding none
+while the total is full gets no new one), and ``max_streams`` streams (the quietest goes).
+The medians are read from log-spaced tallies kept up to date as sessions change, so reading
+them is O(buckets), never a sort of the sessions. An ended stream is forgotten by the
+collector at the next scrape (``quality_collector.py``).
 """
 
 from __future__ import annotations
@@ -149,12 +152,14 @@ class StreamQuality:
 class PlayerQuality:
     """The aggregate of every stream's player sessions."""
 
-    def __init__(self, *, active_sec: float = 60.0, max_sessions: int = 20_000,
-                 max_streams: int = 2_000,
+    def __init__(self, *, active_sec: float = 60.0, max_sessions: int = 10_000,
+                 max_total_sessions: int = 50_000, max_streams: int = 1_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.active_sec = active_sec
         self.max_sessions = max_sessions
+        self.max_total_sessions = max_total_sessions
         self.max_streams = max_streams
+        self.total_sessions = 0
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
 
@@ -163,7 +168,9 @@ class PlayerQuality:
 
     def forget(self, stream_id: str) -> None:
         """The stream ended: its sessions and totals go (its series vanish)."""
-        self._streams.pop(stream_id, None)
+        stream = self._streams.pop(stream_id, None)
+        if stream is not None:
+            self.total_sessions -= len(stream.sessions)
 
     def observe_cmcd(self, stream_id: str, session_key: str, cmcd: Cmcd,
                      rendition: str | None) -> None:
@@ -171,7 +178,10 @@ class PlayerQuality:
         for the multivariant playlist)."""
         now = self._clock()
         stream = self._stream(stream_id, now)
-        session, previous = self._session(stream, cmcd.session_id or session_key, now)
+        held = self._session(stream, cmcd.session_id or session_key, now)
+        if held is None:
+            return
+        session, previous = held
         if rendition and cmcd.object_type != "a":  # an audio group is not a rendition
             self._set_rendition(stream, session, rendition, from_url=True)
         if cmcd.buffer_ms is not None:
@@ -193,7 +203,10 @@ class PlayerQuality:
             LATENCY.observe(report.latency_ms / 1000)
         now = self._clock()
         stream = self._stream(stream_id, now)
-        session, _ = self._session(stream, report.session_id or session_key, now)
+        held = self._session(stream, report.session_id or session_key, now)
+        if held is None:
+            return
+        session, _ = held
         if report.rendition and not session.from_url:
             self._set_rendition(stream, session, report.rendition, from_url=False)
         if report.buffer_ms is not None:
@@ -224,21 +237,25 @@ class PlayerQuality:
         stream = self._streams.get(stream_id)
         if stream is None:
             if len(self._streams) >= self.max_streams:
-                quietest = min(self._streams, key=lambda sid: self._streams[sid].last_seen)
-                del self._streams[quietest]
+                self.forget(min(self._streams, key=lambda sid: self._streams[sid].last_seen))
             stream = self._streams[stream_id] = _Stream()
         stream.last_seen = now
         return stream
 
     def _session(self, stream: _Stream, key: str, now: float
-                 ) -> tuple[_Session, float | None]:
-        """The session (created if new, moved to the back) and when it was last heard."""
+                 ) -> tuple[_Session, float | None] | None:
+        """The session (created if new, moved to the back) and when it was last heard;
+        None for a new one there is no room for."""
         self._expire(stream, now)
         session = stream.sessions.get(key)
         if session is None:
-            if len(stream.sessions) >= self.max_sessions:
+            if len(stream.sessions) >= self.max_sessions or \
+                    self.total_sessions >= self.max_total_sessions:
+                if not stream.sessions:
+                    return None
                 self._drop(stream, next(iter(stream.sessions)))
             session = stream.sessions[key] = _Session(now)
+            self.total_sessions += 1
             return session, None
         previous = session.last_seen
         session.last_seen = now
@@ -252,9 +269,9 @@ class PlayerQuality:
                 return
             self._drop(stream, key)
 
-    @staticmethod
-    def _drop(stream: _Stream, key: str) -> None:
+    def _drop(self, stream: _Stream, key: str) -> None:
         session = stream.sessions.pop(key)
+        self.total_sessions -= 1
         if session.rendition:
             stream.renditions[session.rendition] -= 1
         if session.buffer is not None:

@@ -47,11 +47,12 @@ class Clock:
         return self.now
 
 
-def aggregate(*, active_sec: float = 60.0, max_sessions: int = 100, max_streams: int = 100
-              ) -> tuple[PlayerQuality, Clock]:
+def aggregate(*, active_sec: float = 60.0, max_sessions: int = 100, max_streams: int = 100,
+              max_total_sessions: int = 1000) -> tuple[PlayerQuality, Clock]:
     clock = Clock()
     return PlayerQuality(active_sec=active_sec, max_sessions=max_sessions,
-                         max_streams=max_streams, clock=clock), clock
+                         max_total_sessions=max_total_sessions, max_streams=max_streams,
+                         clock=clock), clock
 
 
 def figures_of(quality: PlayerQuality, stream_id: str) -> StreamQuality:
@@ -114,14 +115,34 @@ def test_sessions_per_stream_are_capped_the_longest_silent_going_first() -> None
     assert figures.buffer_sec == pytest.approx(3.0, rel=0.03)
 
 
+def test_sessions_in_all_are_capped_a_full_house_takes_no_new_stream() -> None:
+    quality, clock = aggregate(max_total_sessions=3)
+    for index in range(3):
+        quality.observe_cmcd("s1", "k", Cmcd(session_id=f"v{index}"), "720p")
+    quality.observe_cmcd("s2", "k", Cmcd(session_id="late", buffer_ms=100), "720p")
+    quality.observe_report("s2", "k", QualityReport(session_id="late", stalls=3, watched_ms=1))
+    assert figures_of(quality, "s2").sessions == 0 and figures_of(quality, "s2").stalls == 0
+    clock.now += 1
+    quality.observe_cmcd("s1", "k", Cmcd(session_id="v3"), "source")  # v0 makes room
+    assert figures_of(quality, "s1").renditions == {"720p": 2, "source": 1}
+    assert quality.total_sessions == 3
+    clock.now += 61  # all expire
+    assert figures_of(quality, "s1").sessions == 0 and quality.total_sessions == 0
+    quality.observe_cmcd("s2", "k", Cmcd(session_id="late"), "720p")
+    assert figures_of(quality, "s2").sessions == 1
+    quality.forget("s2")
+    assert quality.total_sessions == 0
+
+
 def test_streams_are_capped_the_quietest_going_first() -> None:
     quality, clock = aggregate(max_streams=2)
     for stream in ("s1", "s2", "s3"):
         clock.now += 1
         quality.observe_cmcd(stream, "k", Cmcd(session_id="a"), "source")
     assert sorted(quality.stream_ids()) == ["s2", "s3"]
+    assert quality.total_sessions == 2
     quality.forget("s2")
-    assert quality.stream_ids() == ["s3"]
+    assert quality.stream_ids() == ["s3"] and quality.total_sessions == 1
 
 
 def test_cmcd_stalls_and_viewing_time() -> None:
