@@ -13,8 +13,8 @@ sessions held are the active ones), at most ``max_sessions`` per stream and
 ``max_total_sessions`` in all (the stream's longest silent goes first; a stream holding none
 while the total is full gets no new one), and ``max_streams`` streams (the quietest goes).
 The medians are read from log-spaced tallies kept up to date as sessions change, so reading
-them is O(buckets), never a sort of the sessions. An ended stream is forgotten by the
-collector at the next scrape (``quality_collector.py``).
+them is O(buckets), never a sort of the sessions. An ended stream is forgotten (``prune``,
+every few seconds and at each scrape), so a new broadcast starts from nothing.
 """
 
 from __future__ import annotations
@@ -171,6 +171,15 @@ class PlayerQuality:
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
             self.total_sessions -= len(stream.sessions)
+
+    def prune(self, is_live: Callable[[str], bool]) -> None:
+        """Forget the streams that are no longer live and the sessions gone silent."""
+        now = self._clock()
+        for stream_id in list(self._streams):
+            if is_live(stream_id):
+                self._expire(self._streams[stream_id], now)
+            else:
+                self.forget(stream_id)
 
     def observe_cmcd(self, stream_id: str, session_key: str, cmcd: Cmcd,
                      rendition: str | None) -> None:

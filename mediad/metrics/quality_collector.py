@@ -40,10 +40,8 @@ class QualityCollector(Collector):
         throughput = GaugeMetricFamily(
             "mediad_player_throughput_bps", "Median throughput the reporting players "
             "measured.", labels=["stream"])
+        self._quality.prune(self._is_live)  # an ended stream yields nothing
         for stream_id in self._quality.stream_ids():
-            if not self._is_live(stream_id):
-                self._quality.forget(stream_id)
-                continue
             figures = self._quality.quality(stream_id)
             if figures is None:
                 continue

@@ -8,7 +8,8 @@ import logging
 
 from aiohttp import web
 
-from mediad.http.app import METRICS
+from mediad.background import Periodic
+from mediad.http.app import METRICS, add_service
 from mediad.metrics.cmcd import CmcdError, request_cmcd
 from mediad.metrics.quality import PlayerQuality
 from mediad.metrics.quality_collector import IsLive, QualityCollector
@@ -17,6 +18,28 @@ from mediad.stream_pipelines import StreamPipelines
 log = logging.getLogger("mediad.metrics")
 
 PLAYER_QUALITY = web.AppKey("player_quality", PlayerQuality)
+PRUNE_INTERVAL_SEC = 10.0
+
+
+class QualityPruner:
+    """Forgets ended streams and silent sessions every few seconds, scraped or not (the
+    health panel's figures are per broadcast)."""
+
+    def __init__(self, quality: PlayerQuality, is_live: IsLive,
+                 interval_sec: float = PRUNE_INTERVAL_SEC) -> None:
+        async def prune() -> None:
+            quality.prune(is_live)
+        self._periodic = Periodic(prune, interval_sec, log=log,
+                                  failure="player quality pruning failed")
+
+    async def start(self) -> None:
+        self._periodic.start()
+
+    async def stop(self) -> None:
+        await self._periodic.stop()
+
+
+QUALITY_PRUNER = web.AppKey("quality_pruner", QualityPruner)
 
 
 def setup_quality(app: web.Application, is_live: IsLive,
@@ -24,6 +47,7 @@ def setup_quality(app: web.Application, is_live: IsLive,
     quality = quality if quality is not None else PlayerQuality()
     app[PLAYER_QUALITY] = quality
     app[METRICS].add_collector(QualityCollector(quality, is_live))
+    add_service(app, QUALITY_PRUNER, QualityPruner(quality, is_live))
 
     async def observe(request: web.Request, response: web.StreamResponse) -> None:
         # Answered requests only: an error names no stream that exists, or no playback.

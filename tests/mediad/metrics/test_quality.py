@@ -4,6 +4,7 @@ LL-HLS requests (headers, query, preflight) reaching it."""
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +29,13 @@ from mediad.metrics.quality import (
     StreamQuality,
 )
 from mediad.metrics.quality_collector import QualityCollector
-from mediad.metrics.quality_setup import PLAYER_QUALITY, live_in, quality_message, setup_quality
+from mediad.metrics.quality_setup import (
+    PLAYER_QUALITY,
+    QualityPruner,
+    live_in,
+    quality_message,
+    setup_quality,
+)
 from mediad.metrics.registry import DaemonMetrics
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines
@@ -228,6 +235,27 @@ def test_the_tally_forgets_what_is_removed() -> None:
     for bucket in buckets:
         tally.remove(bucket)
     assert (tally.total, tally.median()) == (0, None)
+
+
+async def test_the_pruner_forgets_ended_streams_unscraped() -> None:
+    quality, clock = aggregate()
+    live = {"s1", "s2"}
+    quality.observe_cmcd("s1", "k", Cmcd(session_id="a", starved=True), "720p")
+    quality.observe_cmcd("s2", "k", Cmcd(session_id="b"), "720p")
+    pruner = QualityPruner(quality, lambda stream: stream in live, interval_sec=0.01)
+    await pruner.start()
+    try:
+        live.discard("s1")
+        clock.now += 61  # s2's session went silent
+        for _ in range(200):
+            if quality.stream_ids() == ["s2"] and quality.total_sessions == 0:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await pruner.stop()
+    assert quality.stream_ids() == ["s2"] and quality.total_sessions == 0
+    quality.observe_cmcd("s1", "k", Cmcd(session_id="a"), "720p")  # a new broadcast
+    assert figures_of(quality, "s1").stalls == 0
 
 
 def test_the_collector_yields_the_contract_names_for_live_streams_only() -> None:
