@@ -30,6 +30,16 @@ PREFLIGHT_HEADERS = "Range, CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session
 """The request headers a media request may carry cross-origin: the origin's preflight
 (``mediad.http.hls.preflight``) allows the same."""
 
+_PREFLIGHT = """\
+            if ($request_method = OPTIONS) {
+                add_header Access-Control-Allow-Origin "*" always;
+                add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
+                add_header Access-Control-Allow-Headers "@PREFLIGHT_HEADERS@" always;
+                add_header Access-Control-Max-Age 86400 always;
+                return 204;
+            }"""
+"""A location's answer to CORS preflights (in /hls/ and /vod/)."""
+
 _HOSTNAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 _SIZE = re.compile(r"[1-9]\d{0,12}[kKmMgG]?")
@@ -179,7 +189,7 @@ def render_edge_config(origins: Sequence[str], *, listen: int | str,
         "BLOCK": str(block),
         "LOCK": str(block + 2),
         "READ": str(block + 4),
-        "PREFLIGHT_HEADERS": PREFLIGHT_HEADERS,
+        "PREFLIGHT": _PREFLIGHT.replace("@PREFLIGHT_HEADERS@", PREFLIGHT_HEADERS),
         "SCHEME": "https" if origin_tls else "http",
         "ORIGIN_TLS": _origin_tls(checked, origin_tls_name, origin_ca) if origin_tls else "",
     }
@@ -323,13 +333,7 @@ http {
             # CORS preflights (a cross-origin player sending Range or CMCD-* headers asks
             # one per URL, so one per part): answered here as the origin would, never passed
             # on (nginx caches no OPTIONS, so each would reach the origin).
-            if ($request_method = OPTIONS) {
-                add_header Access-Control-Allow-Origin "*" always;
-                add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
-                add_header Access-Control-Allow-Headers "@PREFLIGHT_HEADERS@" always;
-                add_header Access-Control-Max-Age 86400 always;
-                return 204;
-            }
+@PREFLIGHT@
             proxy_pass @SCHEME@://mediad_origins;
 
             proxy_cache mediad_edge;
@@ -383,13 +387,7 @@ http {
         # Replays: immutable media and their playlists, cached by the origin's headers; a
         # private replay's responses say "private" and nginx stores none of them.
         location /vod/ {
-            if ($request_method = OPTIONS) {  # as on /hls/
-                add_header Access-Control-Allow-Origin "*" always;
-                add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
-                add_header Access-Control-Allow-Headers "@PREFLIGHT_HEADERS@" always;
-                add_header Access-Control-Max-Age 86400 always;
-                return 204;
-            }
+@PREFLIGHT@
             proxy_pass @SCHEME@://mediad_origins;
             proxy_cache mediad_edge;
             proxy_cache_key $scheme$proxy_host$mediad_cache_uri$mediad_variant;

@@ -193,11 +193,7 @@ class PlayerQuality:
         session, previous = held
         if rendition and cmcd.object_type != "a":  # an audio group is not a rendition
             self._set_rendition(stream, session, rendition, from_url=True)
-        if cmcd.buffer_ms is not None:
-            session.buffer = self._retally(stream.buffers, session.buffer, cmcd.buffer_ms / 1000)
-        if cmcd.throughput_kbps is not None:
-            session.throughput = self._retally(stream.throughputs, session.throughput,
-                                               cmcd.throughput_kbps * 1000.0)
+        self._set_figures(stream, session, cmcd.buffer_ms, cmcd.throughput_kbps)
         if not session.reports:
             if cmcd.starved:
                 stream.stalls += 1
@@ -218,12 +214,7 @@ class PlayerQuality:
         session, _ = held
         if report.rendition and not session.from_url:
             self._set_rendition(stream, session, report.rendition, from_url=False)
-        if report.buffer_ms is not None:
-            session.buffer = self._retally(stream.buffers, session.buffer,
-                                           report.buffer_ms / 1000)
-        if report.throughput_kbps is not None:
-            session.throughput = self._retally(stream.throughputs, session.throughput,
-                                               report.throughput_kbps * 1000.0)
+        self._set_figures(stream, session, report.buffer_ms, report.throughput_kbps)
         if report.stalls is not None or report.watched_ms is not None:
             session.reports = True
             stream.stalls += report.stalls or 0
@@ -296,6 +287,16 @@ class PlayerQuality:
         stream.renditions[rendition] += 1
         session.rendition = rendition
         session.from_url = session.from_url or from_url
+
+    @classmethod
+    def _set_figures(cls, stream: _Stream, session: _Session, buffer_ms: int | None,
+                     throughput_kbps: int | None) -> None:
+        """The session's latest buffer and throughput, where told, in the stream's tallies."""
+        if buffer_ms is not None:
+            session.buffer = cls._retally(stream.buffers, session.buffer, buffer_ms / 1000)
+        if throughput_kbps is not None:
+            session.throughput = cls._retally(stream.throughputs, session.throughput,
+                                              throughput_kbps * 1000.0)
 
     @staticmethod
     def _retally(tally: LogTally, old: int | None, value: float) -> int:
