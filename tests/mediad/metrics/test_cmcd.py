@@ -15,6 +15,8 @@ from mediad.metrics.cmcd import (
     Cmcd,
     CmcdError,
     Token,
+    _fast_dictionary,
+    _Reader,
     parse_cmcd,
     parse_dictionary,
     request_cmcd,
@@ -166,3 +168,26 @@ def test_a_serialized_dictionary_parses_back(members: dict[str, int | bool | str
     parsed = parse_dictionary(text)
     assert parsed == members
     assert all(isinstance(parsed[k], Token) == isinstance(v, Token) for k, v in members.items())
+
+
+@given(st.text(alphabet='abcdlmoprstuv=,;"?:()-.0123456789 \\*\tXY/+', max_size=120))
+def test_the_fast_path_agrees_with_the_full_reader(text: str) -> None:
+    text = text.strip(" ")
+    fast = _fast_dictionary(text)
+    if fast is None:
+        return
+    assert _Reader(text).dictionary() == fast
+    assert all(isinstance(value, Token) == isinstance(_Reader(text).dictionary()[key], Token)
+               for key, value in fast.items())
+
+
+@given(st.dictionaries(_KEY, _ITEM, max_size=10))
+def test_what_players_send_takes_the_fast_path(members: dict[str, int | bool | str]) -> None:
+    text = ", ".join(key if value is True else f"{key}={_serialize(value)}"
+                     for key, value in members.items())
+    assert _fast_dictionary(text) == members
+
+
+def test_the_headers_of_hls_js_take_the_fast_path() -> None:
+    for text in HLSJS_HEADERS.values():
+        assert _fast_dictionary(text) is not None
