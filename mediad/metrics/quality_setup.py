@@ -63,7 +63,7 @@ def setup_quality(app: web.Application, is_live: IsLive,
                                                         "reason": str(exc)}})
             return
         if cmcd is not None:
-            quality.observe_cmcd(stream_id, session_key(request), cmcd,
+            quality.observe_cmcd(stream_id, cmcd.session_id or session_key(request), cmcd,
                                  request.match_info.get("rendition"))
 
     app.on_response_prepare.append(observe)
