@@ -7,7 +7,8 @@
 //   node e2e/watch-and-control.mjs --base URL --stream ID --admin-password PW \
 //     --webhook-secret SECRET --out DIR
 //
-// Prints one JSON line: {"ok": true, "ttffMs", "steps": [{"name", "ms"}]}; on a failure
+// Prints one JSON line: {"ok": true, "ttffMs", "steps": [{"name", "ms"}], "cmcd": {"inHeaders",
+// "inUrl"}} (viewer A's LL-HLS requests with CMCD in their headers, in the URL); on a failure
 // {"ok": false, "step", "error", ...}, a line on stderr naming the step, screenshots of every
 // page as DIR/failure-*.png, and exit code 1. The publisher must not use the primary key:
 // rotating it (step f) would disconnect it and end the stream before step g.
@@ -78,8 +79,15 @@ async function openContext(/** @type {string} */ name) {
 }
 
 let ttffMs = NaN;
+/** Viewer A's LL-HLS requests that carried CMCD in their headers (and none in the URL). */
+const cmcd = { inHeaders: 0, inUrl: 0 };
 try {
   const viewer = await openContext('viewer-a');
+  viewer.on('request', (request) => {
+    if (!new URL(request.url()).pathname.startsWith('/hls/')) return;
+    if (request.headers()['cmcd-session']?.includes('sid=')) cmcd.inHeaders += 1;
+    if (new URL(request.url()).searchParams.has('CMCD')) cmcd.inUrl += 1;
+  });
   const chat = viewer.locator('section.live-chat');
 
   await step('a: the discovery page lists the stream and opens it', async () => {
@@ -224,7 +232,7 @@ try {
     if (pageErrors.length) throw new Error(`uncaught page errors: ${pageErrors.join(' | ')}`);
   });
 
-  console.log(JSON.stringify({ ok: true, ttffMs, steps }));
+  console.log(JSON.stringify({ ok: true, ttffMs, steps, cmcd }));
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   for (const [name, page] of pages) {

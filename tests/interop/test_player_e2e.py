@@ -136,7 +136,9 @@ def test_a_viewer_watches_chats_and_sees_the_creator_run_the_stream() -> None:
                   f"mediad:\n{daemon.logs[-4000:]}")
         assert run.returncode == 0, f"the e2e script failed ({run.returncode})\n{output}"
         assert report is not None and report.get("ok") is True, output
-        # The player's CMCD and reports reached the daemon's player quality (Part C).
+        # The player sent CMCD in its requests' headers, never in a URL (an edge caches by
+        # URL), and with its reports it reached the daemon's player quality.
+        assert report["cmcd"]["inHeaders"] > 0 and report["cmcd"]["inUrl"] == 0, report["cmcd"]
         assert quality.check() == "", quality.check()
     steps = ", ".join(f"{s['name'].split(':')[0]} {s['ms']} ms" for s in report["steps"])
     print(f"\nplayer-web e2e: time to first frame {report['ttffMs']} ms; steps {steps}; "
