@@ -186,11 +186,10 @@ class PlayerQuality:
         """One HLS request's CMCD; ``rendition`` is the media playlist its URL names (None
         for the multivariant playlist)."""
         now = self._clock()
-        stream = self._stream(stream_id, now)
-        held = self._session(stream, cmcd.session_id or session_key, now)
+        held = self._held(stream_id, cmcd.session_id or session_key, now)
         if held is None:
             return
-        session, previous = held
+        stream, session, previous = held
         if rendition and cmcd.object_type != "a":  # an audio group is not a rendition
             self._set_rendition(stream, session, rendition, from_url=True)
         self._set_figures(stream, session, cmcd.buffer_ms, cmcd.throughput_kbps)
@@ -206,12 +205,10 @@ class PlayerQuality:
             STARTUP.observe(report.ttff_ms / 1000)
         if report.latency_ms is not None:
             LATENCY.observe(report.latency_ms / 1000)
-        now = self._clock()
-        stream = self._stream(stream_id, now)
-        held = self._session(stream, report.session_id or session_key, now)
+        held = self._held(stream_id, report.session_id or session_key, self._clock())
         if held is None:
             return
-        session, _ = held
+        stream, session, _ = held
         if report.rendition and not session.from_url:
             self._set_rendition(stream, session, report.rendition, from_url=False)
         self._set_figures(stream, session, report.buffer_ms, report.throughput_kbps)
@@ -241,6 +238,13 @@ class PlayerQuality:
             stream = self._streams[stream_id] = _Stream()
         stream.last_seen = now
         return stream
+
+    def _held(self, stream_id: str, key: str, now: float
+              ) -> tuple[_Stream, _Session, float | None] | None:
+        """The stream, its session ``key`` and when that was last heard; None: no room."""
+        stream = self._stream(stream_id, now)
+        held = self._session(stream, key, now)
+        return None if held is None else (stream, *held)
 
     def _session(self, stream: _Stream, key: str, now: float
                  ) -> tuple[_Session, float | None] | None:
