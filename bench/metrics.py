@@ -18,13 +18,15 @@ and reports, for the daemon process alone (``/proc``, every thread):
 
 - the window difference: CPU with scraping minus without, in % of one core, with its
   standard error over the pairs (the other helpers' tests share this machine: noisy);
-- the per-scrape figure: the daemon's CPU while each scrape was in flight (read from
-  ``/proc`` just before the request and after its last byte), once per 5 s; an upper bound
-  of the scrape's cost (the event loop also serves viewers while the request waits for it);
-  beside it the render's own CPU in the event loop's thread (the probe: a lower bound) and
-  the scrape's wall time once per 5 s (the render blocks the loop for that long);
-- the scrape time from the scraper's side, p50/p99/max, the body's size, its series, the
-  largest families, and what each collector costs per scrape (the probe).
+- the per-scrape figure: the CPU of the event loop's thread in each scrape's handler (the
+  probe; the handler never awaits, so nothing else runs on the loop meanwhile), once per
+  5 s; beside it the render alone, and the daemon's whole CPU (``/proc``) while each scrape
+  was in flight, an upper bound that also counts the viewers the loop served while the
+  request waited for it;
+- the scrape time from the scraper's side, p50/p99/max, and for the slowest where it went
+  (waiting for the loop, which answers 1,000 viewers at once at each new part; the handler;
+  sending), the body's size, its series, the largest families, and what each collector
+  costs per scrape (the probe).
 
 ``RESULT`` reports the per-scrape figure unless the window difference is significantly
 larger (then scraping costs more than the scrapes: the difference is reported); the output
@@ -74,7 +76,9 @@ from bench.metrics_measures import (
     Scrape,
     Window,
     alternating,
+    answers_during,
     chosen_cpu_pct,
+    handler_cpu_s,
     label_values,
     paired_difference,
     per_scrape_pct,
@@ -347,6 +351,24 @@ def describe_probe(run: Run) -> RenderCosts:
     return costs
 
 
+def describe_waits(run: Run) -> None:
+    """Where the slowest scrapes' time went: the handler (the probe), or waiting for the
+    event loop while it answered the viewers (who all wake at each new part)."""
+    handlers = run.probe.get("handlers", [])
+    for scrape in sorted(run.scrapes, key=lambda s: -s.wall_ms)[:3]:
+        done = scrape.at + scrape.wall_ms / 1000
+        inside = [(float(at), 1000 * float(wall)) for at, _, wall in handlers
+                  if scrape.at <= float(at) < done]
+        if not inside:
+            continue
+        began, handler_ms = inside[0]
+        print(f"  a scrape of {scrape.wall_ms:.1f} ms: {1000 * (began - scrape.at):.1f} ms "
+              f"before its handler ran (the event loop answered "
+              f"{answers_during(run.answers, scrape.at, began)} viewers' blocking requests "
+              f"meanwhile), {handler_ms:.1f} ms in it, "
+              f"{max(0.0, 1000 * (done - began) - handler_ms):.1f} ms sending the body")
+
+
 def report(run: Run, args: argparse.Namespace) -> None:
     describe_load(run, args)
     scrapes = run.scrapes
@@ -365,17 +387,23 @@ def report(run: Run, args: argparse.Namespace) -> None:
           "scrape_ms is the wall time, waits included")
     describe_body(run)
     costs = describe_probe(run)
+    start, end = run.measured
+    handlers = handler_cpu_s(run.probe.get("handlers", []), start, end)
+    describe_waits(run)
     difference: Difference = paired_difference(run.windows)
-    per_scrape = per_scrape_pct([s.daemon_cpu_ms / 1000 for s in scrapes])
+    in_flight = per_scrape_pct([s.daemon_cpu_ms / 1000 for s in scrapes])
+    per_scrape = per_scrape_pct(handlers) if handlers else in_flight
     print(f"daemon CPU with minus without scraping ({difference.pairs} pairs of windows of "
           f"{args.window_s:.0f} s): {difference.pct:+.3f} +- {difference.stderr_pct:.3f} % "
           "of a core")
-    print(f"per-scrape figure: the daemon's CPU while a scrape was in flight, "
-          f"{mean([s.daemon_cpu_ms for s in scrapes]):.2f} ms a scrape: "
-          f"{per_scrape:.3f} % of a core at one scrape per {SCRAPE_INTERVAL_S:.0f} s")
-    print(f"  beside it: the render's own CPU {mean(costs.cpu_ms) / 10 / SCRAPE_INTERVAL_S:.3f}"
-          f" %, the scrape's wall time {mean(walls) / 10 / SCRAPE_INTERVAL_S:.3f} % (the "
-          f"render blocks the event loop {mean(costs.wall_ms):.2f} ms a scrape)")
+    print(f"per-scrape figure: the scrape's handler on the event loop, "
+          f"{1000 * mean(handlers):.2f} ms CPU a scrape ({len(handlers)} timed in the daemon):"
+          f" {per_scrape:.3f} % of a core at one scrape per {SCRAPE_INTERVAL_S:.0f} s")
+    print(f"  beside it: the render alone {mean(costs.cpu_ms) / 10 / SCRAPE_INTERVAL_S:.3f} %;"
+          f" the daemon's whole CPU (/proc) while a scrape was in flight "
+          f"{mean([s.daemon_cpu_ms for s in scrapes]):.2f} ms a scrape, {in_flight:.3f} % (an "
+          "upper bound: it counts the viewers the loop served while the request waited); the"
+          f" scrape's wall time {mean(walls) / 10 / SCRAPE_INTERVAL_S:.3f} %")
     cpu_pct, why = chosen_cpu_pct(per_scrape, difference)
     print(f"metrics_cpu_pct is {why}")
     print_comparison("metrics CPU (% of a core, every 5 s)", cpu_pct, CPU_LIMIT_PCT, "limit")

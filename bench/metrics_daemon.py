@@ -4,7 +4,8 @@ loop's thread (``time.thread_time``: CPU, so that another process taking the cor
 count) and by the clock. Written as JSON to ``$MEDIAD_BENCH_SCRAPES`` when the daemon has
 stopped:
 
-    {"renders": [[at, cpu_s, wall_s, body_bytes, {collector: cpu_s, ...}], ...]}
+    {"renders": [[at, cpu_s, wall_s, body_bytes, {collector: cpu_s, ...}], ...],
+     "handlers": [[at, cpu_s, wall_s], ...]}
 
 A collector's time is its ``collect()`` (the metrics it yields, materialized), CPU only; the
 rest of a render is prometheus_client formatting the text.
@@ -37,6 +38,10 @@ Render = tuple[float, float, float, int, dict[str, float]]
 @dataclass
 class ScrapeProbe:
     renders: list[Render] = field(default_factory=list)
+    handlers: list[tuple[float, float, float]] = field(default_factory=list)
+    """(monotonic at, CPU s, wall s) of each ``GET /metrics`` handler: the whole request's
+    work on the event loop (access check, render, response), which has no ``await``, so
+    nothing else runs on the loop meanwhile."""
     collecting: dict[str, float] = field(default_factory=dict)
     """The render under way's collectors so far."""
 
@@ -51,7 +56,7 @@ class ScrapeProbe:
         return collect_timed
 
     def to_json(self) -> dict[str, Any]:
-        return {"renders": self.renders}
+        return {"renders": self.renders, "handlers": self.handlers}
 
 
 def collector_name(collector: Collector) -> str:
@@ -105,12 +110,40 @@ def time_renders(probe: ScrapeProbe) -> None:
     setattr(DaemonMetrics, "render", render_timed)  # noqa: B010 -- a probe, not a subclass
 
 
+def time_handlers(probe: ScrapeProbe) -> None:
+    from aiohttp import web
+
+    from mediad.http.app import Handler
+    from mediad.metrics import setup
+    from mediad.metrics.access import MetricsAccess
+    from mediad.metrics.registry import DaemonMetrics
+
+    make_handler: Callable[[DaemonMetrics, MetricsAccess], Handler] = getattr(  # noqa: B009
+        setup, "metrics_handler")  # the name setup calls, imported there from routes
+
+    def make_timed(metrics: DaemonMetrics, access: MetricsAccess) -> Handler:
+        handler = make_handler(metrics, access)
+
+        async def timed(request: web.Request) -> web.StreamResponse:
+            at, cpu, wall = time.monotonic(), time.thread_time(), time.perf_counter()
+            try:
+                return await handler(request)
+            finally:
+                probe.handlers.append((at, time.thread_time() - cpu,
+                                       time.perf_counter() - wall))
+
+        return timed
+
+    setattr(setup, "metrics_handler", make_timed)  # noqa: B010 -- a probe on setup's name
+
+
 def main() -> int:
     from mediad.metrics.registry import EVENTS
 
     probe = ScrapeProbe()
     time_collectors(probe, EVENTS)
     time_renders(probe)
+    time_handlers(probe)
     return serve_writing_report(SCRAPES_ENV, probe.to_json)
 
 

@@ -176,8 +176,8 @@ def per_scrape_pct(cpu_seconds_per_scrape: list[float],
 def chosen_cpu_pct(per_scrape: float, difference: Difference) -> tuple[float, str]:
     """The figure the RESULT line reports, and why.
 
-    The per-scrape figure (the daemon's CPU while each scrape was in flight) is precise and
-    can only overstate the scrape's own cost; the window difference is the direct measure
+    The per-scrape figure (the CPU of each scrape's handler on the event loop) is precise;
+    the window difference is the direct measure
     but carries the noise of every other load on the daemon and the machine. The difference
     is reported instead only when it is significantly larger: then scraping costs something
     outside the scrapes themselves (garbage collected later, work it displaces)."""
@@ -198,8 +198,9 @@ def chosen_cpu_pct(per_scrape: float, difference: Difference) -> tuple[float, st
     else:
         agreement = "is below it: the other load varied more than scraping adds"
     return per_scrape, (
-        "the per-scrape figure: the daemon's own CPU (/proc) while each scrape was in "
-        "flight, an upper bound of the scrape's cost; the window difference "
+        "the per-scrape figure: the CPU of the event loop's thread in each scrape's "
+        "handler (nothing else runs on the loop meanwhile), once per 5 s; the window "
+        "difference "
         f"({difference.pct:+.2f} +- {difference.stderr_pct:.2f} % of a core) {agreement}")
 
 
@@ -228,3 +229,14 @@ def render_costs(renders: list[list[Any]], start: float, end: float) -> RenderCo
     cpu_ms = [1000 * float(r[1]) for r in inside]
     return RenderCosts(cpu_ms, [1000 * float(r[2]) for r in inside], collectors,
                        max(0.0, statistics.fmean(cpu_ms) - sum(collectors.values())))
+
+
+def handler_cpu_s(handlers: list[list[float]], start: float, end: float) -> list[float]:
+    """CPU of each timed ``GET /metrics`` handler that began in [start, end)."""
+    return [float(cpu) for at, cpu, _ in handlers if start <= float(at) < end]
+
+
+def answers_during(answers: list[list[float]], start: float, end: float) -> int:
+    """Viewers' blocking answers received in [start, end): what the event loop was busy
+    with while a scrape waited for it."""
+    return sum(1 for stream in answers for at in stream if start <= at < end)

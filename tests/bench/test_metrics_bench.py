@@ -210,8 +210,11 @@ def test_the_wrapped_daemon_serves_metrics_and_writes_its_probe(tmp_path: Path) 
                        env={SCRAPES_ENV: str(log)}) as daemon:
         with urllib.request.urlopen(daemon.base_url + "/metrics", timeout=10) as response:
             body = response.read()
-    renders = json.loads(log.read_text())["renders"]
+    probe = json.loads(log.read_text())
+    renders = probe["renders"]
     assert len(renders) == 1
+    assert len(probe["handlers"]) == 1  # the handler around the render
+    assert probe["handlers"][0][2] >= renders[0][2]
     assert renders[0][3] == len(body)
     assert "EVENTS (event instruments)" in renders[0][4]
 
@@ -224,12 +227,14 @@ def test_the_report_ends_with_the_result_line(capsys: pytest.CaptureFixture[str]
             window.scrapes = [Scrape(window.start + 0.5 + 5 * i, 6.0 + i, 4.0, 200, len(body),
                                      series_count(body)) for i in range(2)]
     run.answers = [[window.start + 0.5 for window in run.windows]]
-    run.probe = {"renders": [[s.at, 0.003, 0.004, len(body), {"EVENTS": 0.001}]
-                             for s in run.scrapes]}
+    run.probe = {"renders": [[s.at + 0.001, 0.003, 0.004, len(body), {"EVENTS": 0.001}]
+                             for s in run.scrapes],
+                 "handlers": [[s.at + 0.001, 0.002, 0.005] for s in run.scrapes]}
     args = argparse.Namespace(streams=1, viewers=1, window_s=10.0)
     report(run, args)
     lines = capsys.readouterr().out.strip().splitlines()
     assert RESULT.match(lines[-1]), lines[-1]
-    assert lines[-1] == "RESULT metrics_cpu_pct=0.080 scrape_ms=7.000"  # 4 ms every 5 s
+    # The handlers' 2 ms every 5 s, not the 4 ms of the daemon's whole CPU in flight.
+    assert lines[-1] == "RESULT metrics_cpu_pct=0.040 scrape_ms=7.000"
     assert any("ratio" in line and "limit" in line for line in lines[:-1])
     assert any(line.startswith("metrics_cpu_pct is the per-scrape figure") for line in lines)
