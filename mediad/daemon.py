@@ -17,6 +17,7 @@ from mediad.bootstrap import banner, bootstrap_if_empty
 from mediad.config import Config
 from mediad.descriptors import raise_descriptor_limit
 from mediad.failover import Failover
+from mediad.freed_memory import freeze_startup_objects
 from mediad.housekeeping import HOUSEKEEPING, Housekeeping, Retention
 from mediad.http.app import METRICS, add_service, create_app
 from mediad.http.forwarded import TrustedProxies
@@ -147,6 +148,7 @@ class Daemon:
         if first_start is not None:
             sys.stdout.write(banner(first_start, config, self.ports))
             sys.stdout.flush()
+        freeze_startup_objects()
 
     def _request_handler(self) -> asyncio.Protocol:
         """aiohttp's protocol for one admitted HTTP connection."""
