@@ -33,6 +33,15 @@ def _range(lo: float | None = None, hi: float | None = None) -> dict[str, float 
     return {"min": lo, "max": hi}
 
 
+def _check_networks(key: str, entries: tuple[str, ...]) -> None:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{key}: {entry!r} is not an address or a network (CIDR)"
+                              ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     host: str = "0.0.0.0"
@@ -79,12 +88,7 @@ class ServerConfig:
     def __post_init__(self) -> None:
         if bool(self.tls_cert) != bool(self.tls_key):
             raise ConfigError("server.tls_cert and server.tls_key: give both or neither")
-        for entry in self.trusted_proxies:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise ConfigError(f"server.trusted_proxies: {entry!r} is not an address or"
-                                  " a network (CIDR)") from None
+        _check_networks("server.trusted_proxies", self.trusted_proxies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,12 +350,7 @@ class MetricsConfig:
     """Bind address of the ``port`` listener."""
 
     def __post_init__(self) -> None:
-        for entry in self.allow:
-            try:
-                ipaddress.ip_network(entry.strip(), strict=False)
-            except ValueError:
-                raise ConfigError(f"metrics.allow: {entry!r} is not an address or a network"
-                                  " (CIDR)") from None
+        _check_networks("metrics.allow", self.allow)
 
 
 @dataclass(frozen=True, slots=True)

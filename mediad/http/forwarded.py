@@ -11,33 +11,17 @@ own connections are exempt from the per-address connection cap: all its viewers 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from mediad.http.networks import AddressNetworks
 
 
-class TrustedProxies:
-    def __init__(self, networks: Iterable[str]) -> None:
-        """``networks``: addresses or CIDR networks; ValueError for one that is neither."""
-        self.networks: tuple[Network, ...] = tuple(
-            ipaddress.ip_network(text.strip(), strict=False) for text in networks)
-
-    def __bool__(self) -> bool:
-        return bool(self.networks)
-
+class TrustedProxies(AddressNetworks):
     def trusts(self, host: str | None) -> bool:
-        if not host or not self.networks:
-            return False
-        try:
-            address = ipaddress.ip_address(host.split("%", 1)[0])
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.networks)
+        return self.holds(host)
 
     def client(self, peer: str | None, forwarded_for: Sequence[str]) -> str | None:
         """The client a request from ``peer`` speaks for, given its ``X-Forwarded-For``

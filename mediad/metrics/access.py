@@ -6,23 +6,20 @@ behind a trusted edge would otherwise pass as the edge's (loopback) address."""
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mediad.config import MetricsConfig
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from mediad.http.networks import AddressNetworks
 
 
 @dataclass(frozen=True, slots=True)
 class MetricsAccess:
     token: bytes
-    allow: tuple[Network, ...]
+    allow: AddressNetworks
 
     @classmethod
     def from_config(cls, config: MetricsConfig) -> MetricsAccess:
-        return cls(config.token.encode(), _networks(config.allow))
+        return cls(config.token.encode(), AddressNetworks(config.allow))
 
     def permits(self, peer: str | None, authorization: str | None) -> bool:
         if self.token and authorization is not None:
@@ -30,18 +27,5 @@ class MetricsAccess:
             if scheme.lower() == "bearer" and hmac.compare_digest(
                     credentials.strip().encode(), self.token):
                 return True
-        return peer is not None and _within(peer, self.allow)
+        return self.allow.holds(peer)
 
-
-def _networks(entries: Sequence[str]) -> tuple[Network, ...]:
-    return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries)
-
-
-def _within(peer: str, allow: tuple[Network, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address(peer.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in allow)

@@ -3,13 +3,15 @@ synchronous store call, a big JSON dump) delays every viewer and publisher at on
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import logging
 import time
 
 from prometheus_client import Histogram
 
+from mediad.background import Periodic
 from mediad.metrics.registry import EVENTS
+
+log = logging.getLogger("mediad.metrics")
 
 LOOP_LAG = Histogram(
     "mediad_event_loop_lag_seconds",
@@ -19,24 +21,22 @@ LOOP_LAG = Histogram(
 
 
 class LoopLagProbe:
-    """Sleeps ``interval`` and records the overshoot, from start to stop."""
+    """Wakes every ``interval`` from start to stop and records how late each wake-up was."""
 
     def __init__(self, interval: float = 0.25) -> None:
         self._interval = interval
-        self._task: asyncio.Task[None] | None = None
+        self._last = 0.0
+        self._periodic = Periodic(self._sample, interval, log=log,
+                                  failure="event-loop lag probe failed")
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="mediad-loop-lag")
+        self._last = time.monotonic()
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
-    async def _run(self) -> None:
-        while True:
-            asked = time.monotonic()
-            await asyncio.sleep(self._interval)
-            LOOP_LAG.observe(max(0.0, time.monotonic() - asked - self._interval))
+    async def _sample(self) -> None:
+        now = time.monotonic()
+        LOOP_LAG.observe(max(0.0, now - self._last - self._interval))
+        self._last = now

@@ -34,8 +34,11 @@ async def test_a_blocked_loop_shows_as_lag() -> None:
     assert _slow() == slow + 1
 
 
-async def test_stop_ends_the_probe_task() -> None:
+async def test_stop_ends_the_probe() -> None:
     probe = LoopLagProbe(interval=0.01)
     await probe.start()
+    await asyncio.sleep(0.05)
     await probe.stop()
-    assert not [t for t in asyncio.all_tasks() if t.get_name() == "mediad-loop-lag"]
+    count = _sample("mediad_event_loop_lag_seconds_count")
+    await asyncio.sleep(0.05)
+    assert _sample("mediad_event_loop_lag_seconds_count") == count
