@@ -33,6 +33,11 @@ from mediad.metrics.registry import EVENTS
 MAX_REQUEST_GAP_SEC = 10.0
 """CMCD only: a longer silence between two requests of a session is not viewing time."""
 
+MAX_RENDITION_NAMES = 16
+"""Rendition names a stream's mix holds; a report may name any (up to 32 characters), so
+past these a new name counts as ``OTHER_RENDITION`` and the mix's labels stay bounded."""
+OTHER_RENDITION = "other"
+
 STARTUP = Histogram("mediad_player_startup_seconds",
                     "Players' time from starting playback to the first frame.",
                     buckets=(0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 8, 13, 20, 30),
@@ -276,8 +281,7 @@ class PlayerQuality:
     def _drop(self, stream: _Stream, key: str) -> None:
         session = stream.sessions.pop(key)
         self.total_sessions -= 1
-        if session.rendition:
-            stream.renditions[session.rendition] -= 1
+        _uncount_rendition(stream, session)
         if session.buffer is not None:
             stream.buffers.remove(session.buffer)
         if session.throughput is not None:
@@ -286,8 +290,9 @@ class PlayerQuality:
     @staticmethod
     def _set_rendition(stream: _Stream, session: _Session, rendition: str, *,
                        from_url: bool) -> None:
-        if session.rendition:
-            stream.renditions[session.rendition] -= 1
+        _uncount_rendition(stream, session)
+        if rendition not in stream.renditions and len(stream.renditions) >= MAX_RENDITION_NAMES:
+            rendition = OTHER_RENDITION
         stream.renditions[rendition] += 1
         session.rendition = rendition
         session.from_url = session.from_url or from_url
@@ -309,3 +314,12 @@ class PlayerQuality:
             tally.remove(old)
         tally.add(bucket)
         return bucket
+
+
+def _uncount_rendition(stream: _Stream, session: _Session) -> None:
+    """The session leaves its rendition's count; a name no session holds any more goes."""
+    if not session.rendition:
+        return
+    stream.renditions[session.rendition] -= 1
+    if stream.renditions[session.rendition] <= 0:
+        del stream.renditions[session.rendition]

@@ -21,7 +21,9 @@ from mediad.http.hls import setup_hls
 from mediad.metrics.cmcd import Cmcd
 from mediad.metrics.quality import (
     LATENCY,
+    MAX_RENDITION_NAMES,
     MAX_REQUEST_GAP_SEC,
+    OTHER_RENDITION,
     STARTUP,
     LogTally,
     PlayerQuality,
@@ -196,6 +198,30 @@ def test_a_reports_rendition_is_kept_only_for_sessions_cmcd_does_not_name() -> N
     quality.observe_report("s1", "k", QualityReport(session_id="b", rendition="480p label",
                                                     latency_ms=2000))
     assert figures_of(quality, "s1").renditions == {"720p": 1, "480p": 1}
+
+
+def test_reports_cannot_name_unbounded_renditions() -> None:
+    """A report names its rendition freely: a hostile client sending a new name in each of
+    many sessions must not grow the mix (and /metrics' labels) without bound."""
+    quality, _ = aggregate(max_sessions=1000)
+    for n in range(200):
+        quality.observe_report("s1", "k", QualityReport(session_id=f"s{n}",
+                                                        rendition=f"made-up {n}"))
+    mix = figures_of(quality, "s1").renditions
+    assert len(mix) == MAX_RENDITION_NAMES + 1
+    assert mix[OTHER_RENDITION] == 200 - MAX_RENDITION_NAMES
+    assert sum(mix.values()) == 200
+
+
+def test_names_no_session_holds_make_room_again() -> None:
+    quality, clock = aggregate(active_sec=60, max_sessions=1000)
+    for n in range(MAX_RENDITION_NAMES):
+        quality.observe_report("s1", "k", QualityReport(session_id=f"s{n}",
+                                                        rendition=f"made-up {n}"))
+    clock.now += 61  # those sessions fall silent and expire
+    quality.observe_cmcd("s1", "k", Cmcd(session_id="a"), "480p")
+    quality.observe_cmcd("s1", "k", Cmcd(session_id="a"), "720p")
+    assert figures_of(quality, "s1").renditions == {"720p": 1}
 
 
 def test_reports_feed_the_startup_and_latency_histograms() -> None:
