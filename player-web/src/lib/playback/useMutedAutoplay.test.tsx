@@ -51,4 +51,43 @@ describe("useMutedAutoplay", () => {
     expect(result.current.muted).toBe(false);
     expect(play).toHaveBeenCalledTimes(1);
   });
+
+  it("keeps the element muted when the browser unmutes it by itself before the viewer asked for sound", () => {
+    // WebKitGTK does so as its media pipeline comes up: the button said Unmute over sound,
+    // and its autoplay policy paused the video, now audible.
+    const play = vi.spyOn(HTMLMediaElement.prototype, "play").mockResolvedValue(undefined);
+    const { element, result } = mount();
+    Object.defineProperty(element, "paused", { value: false, configurable: true });
+    act(() => {
+      element.muted = false;
+      element.dispatchEvent(new Event("volumechange"));
+      element.dispatchEvent(new Event("pause"));
+    });
+    expect(element.muted).toBe(true);
+    expect(result.current.muted).toBe(true);
+    expect(play).toHaveBeenCalledTimes(1); // it plays on, muted
+    const now = vi.spyOn(performance, "now").mockReturnValue(performance.now() + 2000);
+    act(() => {
+      element.dispatchEvent(new Event("pause")); // later: a pause of another cause is left alone
+    });
+    expect(play).toHaveBeenCalledTimes(1);
+    now.mockRestore();
+  });
+
+  it("follows a change made outside the player once the viewer has asked for sound", () => {
+    // The picture-in-picture window's own mute button, say.
+    const { element, result } = mount();
+    act(() => result.current.toggleMuted());
+    act(() => {
+      element.muted = true;
+      element.dispatchEvent(new Event("volumechange"));
+    });
+    expect(result.current.muted).toBe(true);
+    act(() => {
+      element.muted = false;
+      element.dispatchEvent(new Event("volumechange"));
+    });
+    expect(result.current.muted).toBe(false);
+    expect(element.muted).toBe(false);
+  });
 });
