@@ -80,7 +80,7 @@ export function LiveChat({ channel, state }: { channel: StreamChannel; state: Ch
   };
 
   return (
-    <section className="live-chat" aria-label="Chat">
+    <section className="live-chat" aria-label="Chat" data-transport={state.mode}>
       <header>
         <h2>Chat</h2>
         <span className="viewers" data-testid="viewer-count">

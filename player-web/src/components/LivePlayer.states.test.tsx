@@ -3,21 +3,32 @@
 // of a stream without a picture, a quality menu that follows the renditions.
 import { act, cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { EngineEvents, PlaybackEngine, Rendition } from "../lib/playback/engine";
+import type { EngineEvents, EngineKind, PlaybackEngine, Rendition } from "../lib/playback/engine";
 import { LivePlayer } from "./LivePlayer";
 
 const script = vi.hoisted(() => ({
   events: null as EngineEvents | null,
+  kind: "hlsjs" as EngineKind,
+  passedOver: [] as readonly EngineKind[],
   starts: 0,
   asked: [] as string[],
 }));
 
 vi.mock("../lib/playback/startEngine", () => ({
   preloadEngines: () => undefined,
-  startEngine: async (_element: HTMLVideoElement, _source: unknown, events: EngineEvents): Promise<PlaybackEngine> => {
+  startEngine: async (
+    _element: HTMLVideoElement,
+    _source: unknown,
+    events: EngineEvents,
+    _signal: AbortSignal,
+    _mode: unknown,
+    passedOver: readonly EngineKind[] = [],
+  ): Promise<PlaybackEngine> => {
     script.events = events;
+    script.passedOver = passedOver;
     script.starts += 1;
     return {
+      kind: script.kind,
       setRendition: (id) => script.asked.push(`rendition ${id}`),
       resume: () => script.asked.push("resume"),
       liveSyncPosition: () => null,
@@ -30,6 +41,7 @@ vi.mock("../lib/playback/startEngine", () => ({
 
 beforeEach(() => {
   script.events = null;
+  script.kind = "hlsjs";
   script.starts = 0;
   script.asked = [];
   vi.spyOn(HTMLMediaElement.prototype, "load").mockImplementation(() => undefined);
@@ -92,6 +104,29 @@ describe("LivePlayer while the publisher reconnects", () => {
     expect(screen.getByTestId("reconnecting")).toBeInTheDocument();
     rerender({ streamState: "live" });
     await vi.waitFor(() => expect(script.starts).toBe(2)); // it tries again by itself
+  });
+});
+
+describe("LivePlayer's engine", () => {
+  it("says which path plays the stream, and none once playback has failed", async () => {
+    script.kind = "native";
+    await mounted();
+    const player = screen.getByTestId("live-player");
+    await vi.waitFor(() => expect(player).toHaveAttribute("data-engine", "native"));
+    act(() => script.events!.onFailed("Playback stopped: the stream cannot be reached."));
+    expect(player).not.toHaveAttribute("data-engine");
+  });
+
+  it("starts the next engine when one hands the stream over, and shows no error", async () => {
+    await mounted();
+    const player = screen.getByTestId("live-player");
+    await vi.waitFor(() => expect(player).toHaveAttribute("data-engine", "hlsjs"));
+    script.kind = "native";
+    act(() => script.events!.onHandOver("hlsjs")); // its MSE plays none of the stream's codecs
+    await vi.waitFor(() => expect(script.starts).toBe(2));
+    expect(script.passedOver).toEqual(["hlsjs"]);
+    await vi.waitFor(() => expect(player).toHaveAttribute("data-engine", "native"));
+    expect(screen.queryByRole("alert")).toBeNull();
   });
 });
 

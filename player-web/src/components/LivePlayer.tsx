@@ -103,6 +103,7 @@ export function LivePlayer({
       data-stream-state={streamState}
       data-audio-only={playback.audioOnly || undefined}
       data-playback-mode={mode}
+      data-engine={playback.engine ?? undefined}
     >
       <video ref={video} playsInline aria-label="live video" poster={previewUrl || undefined} />
       {playback.audioOnly && (

@@ -13,6 +13,7 @@ vi.mock("../lib/playback/startEngine", () => ({
     script.events = events;
     script.sources.push(source);
     return {
+      kind: "hlsjs",
       setRendition: () => undefined,
       resume: () => undefined,
       liveSyncPosition: () => null,

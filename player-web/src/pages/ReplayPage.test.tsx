@@ -12,7 +12,7 @@ vi.mock("../lib/playback/startEngine", () => ({
   preloadEngines: () => undefined,
   startEngine: async (_element: HTMLVideoElement, source: PlaybackSource, _events: EngineEvents): Promise<PlaybackEngine> => {
     started.sources.push(source);
-    return { setRendition: () => undefined, resume: () => undefined, liveSyncPosition: () => null, latency: () => null, currentRendition: () => "", destroy: () => undefined };
+    return { kind: "hlsjs", setRendition: () => undefined, resume: () => undefined, liveSyncPosition: () => null, latency: () => null, currentRendition: () => "", destroy: () => undefined };
   },
 }));
 

@@ -36,9 +36,18 @@ export interface EngineEvents {
   onReady(): void;
   /** Playback cannot go on; the words are for the viewer. The engine has stopped itself. */
   onFailed(message: string): void;
+  /** This engine cannot play the source in this browser after all, which only the stream
+   * itself told (hls.js: MSE plays none of its CODECS): it has stopped, and the player
+   * starts the next engine that might (the browser's own HLS). */
+  onHandOver(kind: EngineKind): void;
 }
 
+/** Which way the stream reaches the element: WHEP, hls.js over Media Source Extensions, or
+ * the browser's own HLS through `<video src>` (Safari's path). */
+export type EngineKind = "webrtc" | "hlsjs" | "native";
+
 export interface PlaybackEngine {
+  readonly kind: EngineKind;
   /** A rendition's id, or null to let the engine choose. */
   setRendition(id: string | null): void;
   /** The stream is back after a gap (its publisher reconnected): load again now rather
@@ -68,6 +77,7 @@ export type StartEngine = (
 
 /** One way of playing a stream, as startEngine.ts lists them. */
 export interface Engine {
+  kind: EngineKind;
   /** The mode it plays in. */
   mode: PlaybackMode;
   start: StartEngine;

@@ -14,6 +14,7 @@ const fake = vi.hoisted(() => {
       ERROR: "error",
     };
     static ErrorTypes = { MEDIA_ERROR: "media", NETWORK_ERROR: "network" };
+    static ErrorDetails = { MANIFEST_INCOMPATIBLE_CODECS_ERROR: "manifestIncompatibleCodecsError" };
     static isSupported = () => true;
     handlers = new Map<string, Handler[]>();
     levels: { uri: string; height: number; frameRate: number; bitrate: number; codecs: string }[] = [];
@@ -68,11 +69,14 @@ function multivariant(...names: string[]): string {
 }
 
 async function started(source: { hlsUrl: string; vod?: boolean; contentId?: string } = { hlsUrl: "/hls/ab12/index.m3u8" }) {
-  const told: { renditions: Rendition[][]; ready: number; failed: string[] } = { renditions: [], ready: 0, failed: [] };
+  const told: { renditions: Rendition[][]; ready: number; failed: string[]; handedOver: string[] } = {
+    renditions: [], ready: 0, failed: [], handedOver: [],
+  };
   const events: EngineEvents = {
     onRenditions: (renditions) => told.renditions.push(renditions),
     onReady: () => (told.ready += 1),
     onFailed: (message) => told.failed.push(message),
+    onHandOver: (kind) => told.handedOver.push(kind),
   };
   const engine = await hlsJsEngine.start(document.createElement("video"), source, events, new AbortController().signal);
   const hls = fake.FakeHls.instances.at(-1)!;
@@ -136,6 +140,14 @@ describe("the hls.js engine", () => {
     expect(told.renditions.at(-1)!.map((r) => r.label)).toEqual(["720p (source)"]);
     expect(hls.calls.filter((call) => call.startsWith("loadSource"))).toHaveLength(1);
     engine.destroy();
+  });
+
+  it("hands the stream over, stopped, when MSE plays none of its codecs: no retry can help", async () => {
+    const { hls, told } = await started();
+    hls.emit("error", { fatal: true, type: "media", details: "manifestIncompatibleCodecsError" });
+    expect(told.handedOver).toEqual(["hlsjs"]);
+    expect(told.failed).toEqual([]);
+    expect(hls.calls.at(-1)).toBe("destroy");
   });
 
   it("lets a stream that really ended play out", async () => {

@@ -93,6 +93,12 @@ const start: StartEngine = async (element, source, events, signal) => {
   hls.on(Hls.Events.FRAG_LOADED, () => policy.onProgress());
   hls.on(Hls.Events.ERROR, (_event, data) => {
     if (!data.fatal || !hls) return;
+    if (data.details === Hls.ErrorDetails.MANIFEST_INCOMPATIBLE_CODECS_ERROR) {
+      // No retry can help: this browser's MSE plays none of the stream's codecs.
+      stop();
+      events.onHandOver("hlsjs");
+      return;
+    }
     const type =
       data.type === Hls.ErrorTypes.MEDIA_ERROR ? "media" : data.type === Hls.ErrorTypes.NETWORK_ERROR ? "network" : "other";
     const action = policy.onFatal(type, performance.now());
@@ -111,6 +117,7 @@ const start: StartEngine = async (element, source, events, signal) => {
   if (!source.vod) watch.start();
 
   const engine: PlaybackEngine = {
+    kind: "hlsjs",
     setRendition: (id) => {
       chosen = id;
       if (hls) hls.currentLevel = levelIndex(id); // -1 gives control back to ABR
@@ -135,6 +142,7 @@ const start: StartEngine = async (element, source, events, signal) => {
 };
 
 export const hlsJsEngine: Engine = {
+  kind: "hlsjs",
   mode: "llhls",
   start,
   preload: () => void loadHlsJs(),

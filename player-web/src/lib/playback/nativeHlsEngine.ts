@@ -4,6 +4,7 @@ import type { Engine, PlaybackEngine } from "./engine";
 
 /** The element plays on its own: there is nothing to steer, nothing to stop but its source. */
 const browserPlayback: PlaybackEngine = {
+  kind: "native",
   setRendition: () => undefined,
   resume: () => undefined,
   liveSyncPosition: () => null,
@@ -13,6 +14,7 @@ const browserPlayback: PlaybackEngine = {
 };
 
 export const nativeHlsEngine: Engine = {
+  kind: "native",
   mode: "llhls",
   start: async (element, source, events, signal) => {
     if (signal.aborted || !element.canPlayType("application/vnd.apple.mpegurl")) return null;

@@ -16,6 +16,7 @@ function events(): EngineEvents & { log: string[] } {
     onRenditions: (renditions) => log.push(`renditions ${renditions.length}`),
     onReady: () => log.push("ready"),
     onFailed: (message) => log.push(`failed: ${message}`),
+    onHandOver: (kind) => log.push(`handed over: ${kind}`),
   };
 }
 
@@ -32,6 +33,14 @@ describe("startEngine", () => {
     expect(told.log).toEqual(["ready"]);
     expect(engine!.liveSyncPosition()).toBeNull();
     expect(engine!.currentRendition()).toBe("");
+  });
+
+  it("passes over the engines that handed the stream over", async () => {
+    vi.spyOn(HTMLMediaElement.prototype, "canPlayType").mockReturnValue("maybe");
+    const element = document.createElement("video");
+    const engine = await startEngine(element, { hlsUrl: "/hls/ab12/index.m3u8" }, events(), new AbortController().signal, "llhls", ["native"]);
+    expect(engine).toBeNull(); // hls.js cannot run in jsdom, and the browser's HLS was passed over
+    expect(element.hasAttribute("src")).toBe(false);
   });
 
   it("says the browser cannot play the stream when no engine can", async () => {

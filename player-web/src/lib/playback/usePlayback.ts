@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type RefObject } from "react";
-import type { PlaybackEngine, PlaybackMode, PlaybackSource, Rendition } from "./engine";
+import type { EngineKind, PlaybackEngine, PlaybackMode, PlaybackSource, Rendition } from "./engine";
 import { watchFirstFrame } from "./firstFrame";
 import { canPlayRealtime, fallbackNotice } from "./playbackMode";
 import { startEngine } from "./startEngine";
@@ -38,6 +38,8 @@ export interface Playback {
   throughput: () => number | null;
   /** The mode playing (or starting) now. */
   mode: PlaybackMode;
+  /** The engine playing now (which path startEngine took here); null while none is. */
+  engine: EngineKind | null;
   /** Whether Real-time can be chosen here (the server offers it, the browser has WebRTC). */
   realtimeAvailable: boolean;
   /** The viewer's switch; it starts the stream over in that mode. */
@@ -45,6 +47,8 @@ export interface Playback {
   /** Why Real-time gave way to LL-HLS, for the viewer; null otherwise. */
   fallback: string | null;
 }
+
+const NONE: readonly EngineKind[] = [];
 
 /** How far `element` plays behind the end of what it may seek to. */
 function seekableLatency(element: HTMLVideoElement): number | null {
@@ -74,6 +78,10 @@ export function usePlayback(
   const [audioFirst, setAudioFirst] = useState(false);
   const [firstFrame, setFirstFrame] = useState<FirstFrame | null>(null);
   const [attempt, setAttempt] = useState(0);
+  const [engineKind, setEngineKind] = useState<EngineKind | null>(null);
+  /** Engines that handed this source over: the next attempt starts past them. */
+  const [passedOver, setPassedOver] = useState<{ source: PlaybackSource; kinds: EngineKind[] }>({ source, kinds: [] });
+  const skipped = passedOver.source === source ? passedOver.kinds : NONE;
   const engine = useRef<PlaybackEngine | null>(null);
   const latestPlay = useRef(play);
   useEffect(() => {
@@ -90,6 +98,7 @@ export function usePlayback(
     setError(null);
     setFirstFrame(null);
     setAudioFirst(false);
+    setEngineKind(null);
     const stopWatching = watchFirstFrame(element, (media) => {
       setFirstFrame({ startedAt, at: performance.now() });
       setAudioFirst(media === "audio");
@@ -107,9 +116,16 @@ export function usePlayback(
           setRendition((chosen) => (chosen !== null && offered.some((r) => r.id === chosen) ? chosen : null));
         },
         onReady: () => latestPlay.current(),
+        onHandOver: (kind) => {
+          failed = true;
+          engine.current = null;
+          setEngineKind(null);
+          setPassedOver({ source, kinds: [...skipped, kind] });
+        },
         onFailed: (message) => {
           failed = true;
           engine.current = null;
+          setEngineKind(null);
           if (mode === "realtime") {
             setFallback(fallbackNotice(message));
             setChosenMode("llhls");
@@ -121,8 +137,11 @@ export function usePlayback(
       },
       abort.signal,
       mode,
+      skipped,
     ).then((started) => {
-      if (started && !abort.signal.aborted && !failed) engine.current = started;
+      if (!started || abort.signal.aborted || failed) return;
+      engine.current = started;
+      setEngineKind(started.kind);
     });
     return () => {
       abort.abort();
@@ -133,7 +152,7 @@ export function usePlayback(
       element.removeAttribute("src");
       element.load();
     };
-  }, [video, source, attempt, mode]);
+  }, [video, source, attempt, mode, skipped]);
 
   const chooseRendition = useCallback((id: string | null) => {
     setRendition(id);
@@ -173,6 +192,7 @@ export function usePlayback(
     currentRendition,
     throughput,
     mode,
+    engine: engineKind,
     realtimeAvailable,
     chooseMode,
     fallback,

@@ -27,6 +27,7 @@ async function start(source?: Partial<PlaybackSource>) {
     onRenditions: (renditions) => log.push(`renditions ${renditions.length}`),
     onReady: () => log.push("ready"),
     onFailed: (message) => log.push(`failed: ${message}`),
+    onHandOver: (kind) => log.push(`handed over: ${kind}`),
   };
   const engine = await webrtcEngine.start(element, { hlsUrl: "/hls/s1/index.m3u8", whepUrl: `/whep/s${endpoint}`, ...source }, events, new AbortController().signal);
   running.push(engine!);
@@ -49,7 +50,7 @@ const frames = (count: number) => [
 describe("webrtcEngine", () => {
   it("is not for a source without WHEP, nor for a browser without WebRTC", async () => {
     const element = document.createElement("video");
-    const events = { onRenditions: vi.fn(), onReady: vi.fn(), onFailed: vi.fn() };
+    const events = { onRenditions: vi.fn(), onReady: vi.fn(), onFailed: vi.fn(), onHandOver: vi.fn() };
     const signal = new AbortController().signal;
     expect(await webrtcEngine.start(element, { hlsUrl: "/hls/s1/index.m3u8" }, events, signal)).toBeNull();
     vi.stubGlobal("RTCPeerConnection", undefined);

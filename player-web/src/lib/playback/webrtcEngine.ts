@@ -161,6 +161,7 @@ const start: StartEngine = async (element, source, events, signal) => {
   void connect();
 
   const engine: PlaybackEngine = {
+    kind: "webrtc",
     setRendition: () => undefined,
     // After the publisher's gap: a fresh session starts on the new publisher's next keyframe.
     resume: () => {
@@ -176,4 +177,4 @@ const start: StartEngine = async (element, source, events, signal) => {
   return engine;
 };
 
-export const webrtcEngine: Engine = { mode: "realtime", start };
+export const webrtcEngine: Engine = { kind: "webrtc", mode: "realtime", start };
