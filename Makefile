@@ -10,12 +10,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_GET := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
 # Real peers the interop suites drive: command -> Debian package (nginx: the caching edge;
-# systemd-analyze: verifies conf/mediad.service).
+# systemd-analyze: verifies conf/mediad.service; the browser e2e journey runs in Chromium,
+# Firefox ESR and WebKitGTK, whose MiniBrowser WebKitWebDriver starts on an Xvfb display).
 TEST_TOOLS := ffmpeg:ffmpeg ffprobe:ffmpeg srt-live-transmit:srt-tools \
 	gst-launch-1.0:gstreamer1.0-tools chromium:chromium node:nodejs npm:npm \
-	redis-server:redis-server nginx:nginx systemd-analyze:systemd prometheus:prometheus
+	redis-server:redis-server nginx:nginx systemd-analyze:systemd prometheus:prometheus \
+	firefox-esr:firefox-esr WebKitWebDriver:webkit2gtk-driver Xvfb:xvfb
+# GStreamer: a peer of its own, and WebKitGTK's media stack (with GL and Mesa's software
+# renderer, which it only recommends).
 GST_PACKAGES := gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+	gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
+	gstreamer1.0-gl libgl1-mesa-dri
 BENCH_PACKAGES := nginx libnginx-mod-rtmp
 
 .PHONY: run test lint test-deps bench-deps player dist clean

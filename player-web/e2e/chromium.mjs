@@ -6,14 +6,16 @@ import { chromium } from "playwright-core";
 export const WEBRTC_FLAGS = ["--disable-features=WebRtcHideLocalIpsWithMdns",
   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"];
 
-export function launchChromium({ webrtc = false } = {}) {
+/** `autoplayPolicy: false` leaves Chromium its own autoplay policy (muted video only, sound
+ * after a gesture); the other scripts lift it, to time playback rather than the policy. */
+export function launchChromium({ webrtc = false, autoplayPolicy = true } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     // The machine has no internet: keep Chromium from reaching for Google's services.
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      "--autoplay-policy=no-user-gesture-required", "--mute-audio",
+      ...(autoplayPolicy ? ["--autoplay-policy=no-user-gesture-required"] : []), "--mute-audio",
       ...(webrtc ? WEBRTC_FLAGS : [])],
   });
 }

@@ -1,10 +1,18 @@
-"""What the e2e tests of the web app share: the built app and its driver (playwright-core) as
-a setup requirement, the peers they run, and the one-line JSON report each script prints
-last. Screenshots go to ``test-results/`` (CI artifacts)."""
+"""What the e2e tests of the web app share: the built app and its drivers (playwright-core,
+puppeteer-core) as a setup requirement, the peers they run, running a script that asks its
+caller for changes midway, and the one-line JSON report each script prints last.
+Screenshots go to ``test-results/`` (CI artifacts)."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +27,10 @@ RESULTS = ROOT / "test-results"
 
 def require_player_build() -> None:
     """The app and its driver are built artifacts: missing ones are a setup error, not a skip."""
-    if not (PLAYER_WEB / "node_modules" / "playwright-core").is_dir():
-        pytest.fail("player-web/node_modules/playwright-core is missing: "
-                    "run `cd player-web && npm ci`")
+    for driver in ("playwright-core", "puppeteer-core"):
+        if not (PLAYER_WEB / "node_modules" / driver).is_dir():
+            pytest.fail(f"player-web/node_modules/{driver} is missing: "
+                        "run `cd player-web && npm ci`")
     if not (ROOT / "mediad" / "static" / "index.html").is_file():
         pytest.fail("mediad/static/index.html is missing: run `make player` "
                     "(or `cd player-web && npm run build`)")
@@ -48,3 +57,71 @@ def last_json_line(out: str) -> dict[str, Any] | None:
                 continue
             return report
     return None
+
+
+MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")
+
+
+def require_engine(engine: str) -> dict[str, str]:
+    """What the journey needs to drive ``engine`` (chromium, firefox, webkit), as the
+    environment that tells the adapter where each program is."""
+    if engine == "chromium":
+        return {"CHROMIUM": require_tool("chromium")}
+    if engine == "firefox":
+        return {"FIREFOX": require_tool("firefox-esr")}
+    if engine == "webkit":
+        found = {"WEBKIT_WEBDRIVER": require_tool("WebKitWebDriver"), "XVFB": require_tool("Xvfb")}
+        if not MINIBROWSER.is_file():
+            pytest.skip(f"{MINIBROWSER} is missing (Debian's libwebkit2gtk-4.1-0; make test "
+                        "installs it with webkit2gtk-driver)")
+        return {**found, "MINIBROWSER": str(MINIBROWSER)}
+    raise ValueError(f"unknown engine {engine!r}")
+
+
+@dataclass
+class ScriptRun:
+    returncode: int | None
+    out: str
+    errors: str
+
+    @property
+    def report(self) -> dict[str, Any] | None:
+        return last_json_line(self.out)
+
+
+def drive(node: str, script_path: Path, args: list[str], actions: Mapping[str, Callable[[], None]],
+          env: Mapping[str, str], timeout: float) -> ScriptRun:
+    """Runs an e2e script that asks for changes (one JSON line {"wait": NAME} each) and
+    waits for "done" on its stdin: ``actions[NAME]`` does it. The script and whatever it
+    started (browsers, drivers, a virtual display) are killed past ``timeout``, and when
+    it is done."""
+    lines: list[str] = []
+    with tempfile.TemporaryFile("w+") as stderr:
+        script = subprocess.Popen([node, str(script_path), *args], cwd=PLAYER_WEB,
+                                  env={**os.environ, **env}, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=stderr, text=True,
+                                  start_new_session=True)
+
+        def kill() -> None:
+            try:
+                os.killpg(script.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        watchdog = threading.Timer(timeout, kill)
+        watchdog.start()
+        try:
+            assert script.stdout is not None and script.stdin is not None
+            for line in script.stdout:
+                lines.append(line)
+                wanted = json.loads(line).get("wait") if line.startswith("{") else None
+                if wanted is not None:
+                    actions[wanted]()
+                    script.stdin.write("done\n")
+                    script.stdin.flush()
+            script.wait(timeout=10)
+        finally:
+            watchdog.cancel()
+            kill()
+        stderr.seek(0)
+        return ScriptRun(script.returncode, "".join(lines), stderr.read())
