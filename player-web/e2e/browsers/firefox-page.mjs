@@ -24,12 +24,22 @@ export async function launch() {
       'network.connectivity-service.enabled': false,
     },
   });
+  /** @type {import('puppeteer-core').Page | null} */
+  let front = null;
   return {
     engine: 'firefox',
     version: await browser.version(),
     newPage: (name) => new E2EPage(name, async (owner) => {
       const context = await browser.createBrowserContext();
       const page = await context.newPage();
+      front = page;
+      // The pages are tabs of one window: a tab behind another is throttled, and input to it
+      // waits seconds for a frame. The page a step acts on comes to the front first.
+      const toFront = async () => {
+        if (front === page) return;
+        await page.bringToFront();
+        front = page;
+      };
       page.setDefaultTimeout(15_000);
       page.on('console', (message) => owner.console.push({ level: message.type(), text: message.text() }));
       page.on('request', (request) => countCmcd(owner, request.url(), request.headers()));
@@ -39,8 +49,12 @@ export async function launch() {
         reload: async () => { await page.reload(); },
         url: async () => page.url(),
         run: (expression) => page.evaluate(expression),
-        click: (selector) => page.click(selector),
+        click: async (selector) => {
+          await toFront();
+          await page.click(selector);
+        },
         fill: async (selector, text) => {
+          await toFront();
           await page.$eval(selector, (element) => {
             /** @type {HTMLInputElement} */ (element).select();
           });
@@ -48,10 +62,14 @@ export async function launch() {
           await page.type(selector, text);
         },
         pressEnter: async (selector) => {
+          await toFront();
           await page.focus(selector);
           await page.keyboard.press('Enter');
         },
-        screenshot: async (path) => { await page.screenshot({ path: /** @type {`${string}.png`} */ (path) }); },
+        screenshot: async (path) => {
+          await toFront();
+          await page.screenshot({ path: /** @type {`${string}.png`} */ (path) });
+        },
         html: () => page.content(),
         close: () => context.close(),
       };
