@@ -51,6 +51,7 @@ export class E2EPage {
     /** @type {{inHeaders: number, inUrl: number} | null} LL-HLS requests carrying CMCD, in
      * their headers and in their URL; null where the driver does not see requests */
     this.cmcd = null;
+    this.closed = false;
     this.opening = open(this);
   }
 
@@ -63,8 +64,17 @@ export class E2EPage {
   async pressEnter(/** @type {string} */ selector) { await (await this.core()).pressEnter(selector); }
   async screenshot(/** @type {string} */ path) { await (await this.core()).screenshot(path); }
   async html() { return (await this.core()).html(); }
-  async collect() { await (await this.core()).collect?.(); }
-  async close() { await (await this.core()).close(); }
+  async collect() {
+    if (!this.closed) await (await this.core()).collect?.();
+  }
+
+  /** Closes the page; what it logged stays in `console` and `errors`. */
+  async close() {
+    if (this.closed) return;
+    await this.collect();
+    this.closed = true;
+    await (await this.core()).close();
+  }
 
   /**
    * Runs `fn` in the page with JSON `args` and resolves with its (awaited) JSON result.
