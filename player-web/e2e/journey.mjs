@@ -23,7 +23,7 @@
 // DIR/failure-<page>.png, .html and .json (its console, uncaught errors and player state).
 // The publisher must not use the primary key: rotating it would end the stream early.
 import { createHmac } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { callerRequests } from './caller.mjs';
@@ -71,8 +71,11 @@ function signature(/** @type {string} */ secret, /** @type {string} */ body) {
   return `t=${t},v1=${digest}`;
 }
 
-await rm(outDir, { recursive: true, force: true });
 await mkdir(outDir, { recursive: true });
+// The artifacts must be this run's: an earlier run's step screenshots and failures go.
+for (const name of await readdir(outDir)) {
+  if (/^(\d\d-.+\.png|failure-.+\.(png|html|json))$/.test(name)) await rm(path.join(outDir, name));
+}
 const browser = await launchBrowser(engine, { nativeHls });
 /** @type {Map<string, E2EPage>} */
 const pages = new Map();

@@ -125,6 +125,9 @@ def run_journey(engine: str, results: str, *extra: str) -> Journey:
         assert run.returncode == 0, f"the journey failed in {engine} ({run.returncode})\n{output}"
         report = run.report
         assert report is not None and report.get("ok") is True, output
+        # A screenshot of every step, this run's (the script clears an earlier run's).
+        shots = sorted(out.glob("[0-9][0-9]-*.png"))
+        assert len(shots) == len(report["steps"]) and not list(out.glob("failure-*")), shots
         return Journey(report, output, proxy, quality)
 
 
