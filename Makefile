@@ -33,9 +33,11 @@ run: $(VENV)/.installed player
 # hls.js and playwright-core (driving Debian's chromium, never a downloaded browser).
 HLSJS := tests/interop/hlsjs
 
+# pytest on two workers: every interop test on one of them, one at a time in the serial order,
+# the unit tests beside them (tests/conftest.py); the run takes about as long as the interop tests.
 test: $(VENV)/.installed-test test-deps $(HLSJS)/node_modules/.installed player
 	cd player-web && npx vitest run
-	$(BIN)/python -m pytest -q -ra --durations=40
+	$(BIN)/python -m pytest -q -ra --durations=40 -n 2 --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check mediad ingest packager bench tests

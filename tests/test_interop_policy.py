@@ -24,12 +24,15 @@ def test_plain_skip():
 """
 
 
-@pytest.mark.parametrize(("require", "expected_rc", "summary"), [
-    ("1", 1, "1 failed, 1 skipped"),
-    ("0", 0, "2 skipped"),
+@pytest.mark.parametrize(("require", "expected_rc", "summary", "xdist"), [
+    ("1", 1, "1 failed, 1 skipped", []),
+    ("0", 0, "2 skipped", []),
+    ("1", 1, "1 failed, 1 skipped", ["-n", "1", "--dist", "loadgroup"]),
 ])
-def test_skipped_interop_fails_only_when_required(tmp_path: Path, require: str,
-                                                   expected_rc: int, summary: str) -> None:
+def test_skipped_interop_fails_only_when_required(tmp_path: Path, require: str, expected_rc: int,
+                                                   summary: str, xdist: list[str]) -> None:
+    """Serially, and in an xdist worker as ``make test`` runs the suite: the worker rewrites the
+    report before the controller counts it."""
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "test_sample.py").write_text(SAMPLE)
     (tmp_path / "pytest.ini").write_text(
@@ -37,7 +40,7 @@ def test_skipped_interop_fails_only_when_required(tmp_path: Path, require: str,
     )
     env = {**os.environ, "MEDIAD_REQUIRE_INTEROP": require}
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
-                             str(tmp_path)], capture_output=True, text=True, env=env,
+                             *xdist, str(tmp_path)], capture_output=True, text=True, env=env,
                             cwd=tmp_path, timeout=120)
     assert result.returncode == expected_rc, result.stdout
     assert summary in result.stdout
