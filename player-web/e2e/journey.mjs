@@ -208,7 +208,7 @@ try {
 
   if (!playbackOnly) await social(viewer);
 
-  await step('no uncaught errors, no errors in the console of any page', viewer, async () => {
+  await step('z: no uncaught errors, no errors in the console of any page', viewer, async () => {
     const errors = [];
     for (const [name, page] of pages) {
       await page.collect();
