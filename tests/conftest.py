@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Generator
 from typing import Any
 
 import pytest
+from _pytest.logging import LogCaptureHandler
 from hypothesis import settings
+
+from mediad.logs import HumanFormatter, JsonFormatter
 
 REQUIRE_INTEROP = os.environ.get("MEDIAD_REQUIRE_INTEROP") == "1"
 CHAOS_SEEDS: list[int] = []
@@ -68,6 +72,27 @@ def pytest_runtest_makereport(
 # CI machines are shared and slow at times: no per-example deadline there, same search.
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_found() -> Generator[None]:
+    """Give the next test the root logger this one found. A test that runs the CLI in the
+    test process (``mediad.cli.main``) sets the daemon's logging up: the root at ERROR, and
+    its handler in place of pytest's. A later test in that process (under xdist, in an order
+    that changes) then never saw the WARNING it asserted on in ``caplog``."""
+    root = logging.getLogger()
+    level, filters, handlers = root.level, root.filters[:], root.handlers[:]
+    yield
+    root.setLevel(level)
+    root.filters[:] = filters
+    for handler in root.handlers[:]:
+        if isinstance(handler.formatter, HumanFormatter | JsonFormatter):
+            root.removeHandler(handler)
+    # The session's handlers (--log-cli-level, --log-file) come back; a capture handler
+    # belongs to one test phase and is not put back.
+    for handler in handlers:
+        if not isinstance(handler, LogCaptureHandler):
+            root.addHandler(handler)
 
 
 @pytest.fixture(autouse=True)
