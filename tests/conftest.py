@@ -16,6 +16,8 @@ from mediad.logs import HumanFormatter, JsonFormatter
 REQUIRE_INTEROP = os.environ.get("MEDIAD_REQUIRE_INTEROP") == "1"
 CHAOS_SEEDS: list[int] = []
 """The chaos campaign's seeds, as the xdist workers that ran it report them."""
+BROWSER_JOURNEYS = frozenset({"tests/interop/test_browsers.py", "tests/interop/test_player_e2e.py",
+                              "tests/interop/test_replay_e2e.py"})
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -24,7 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     one after another in the serial order, while the unit tests share out the other: interop
     tests start real daemons and peers and time them, and two at once would halve the cores
     each was sized for. Before xdist's own hook, which turns the mark into a group by renaming
-    the test (``...@interop``)."""
+    the test (``...@interop``).
+
+    The browser journeys come last: they run several pages with video at once, and beside
+    the unit tests (about four minutes on the other worker) a starved WebKit stalled its
+    pipeline and missed its 30 s budget. By then the unit tests are done."""
+    # Stable: the rest keep their order.
+    items.sort(key=lambda item: item.nodeid.split("::")[0] in BROWSER_JOURNEYS)
     if config.pluginmanager.hasplugin("xdist"):
         for item in items:
             if item.get_closest_marker("interop"):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BROWSER_JOURNEYS
+
 HERE = Path(__file__).resolve().parent
 
 SAMPLE = """
@@ -46,3 +48,15 @@ def test_skipped_interop_fails_only_when_required(tmp_path: Path, require: str, 
     assert summary in result.stdout
     if require == "1":
         assert "interop test skipped with MEDIAD_REQUIRE_INTEROP=1" in result.stdout
+
+
+def test_the_browser_journeys_come_after_every_other_interop_test() -> None:
+    """They run while the unit tests' worker is idle (tests/conftest.py)."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                             "-p", "no:cacheprovider", "tests/interop"],
+                            capture_output=True, text=True, cwd=HERE.parent, timeout=120)
+    assert result.returncode == 0, result.stdout[-2000:]
+    files = [line.split("::")[0] for line in result.stdout.splitlines() if "::" in line]
+    journeys = [name in BROWSER_JOURNEYS for name in files]
+    assert set(BROWSER_JOURNEYS) <= set(files), BROWSER_JOURNEYS
+    assert journeys == sorted(journeys), files

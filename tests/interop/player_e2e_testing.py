@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import textwrap
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -57,6 +58,29 @@ def last_json_line(out: str) -> dict[str, Any] | None:
                 continue
             return report
     return None
+
+
+def failure_summary(report: dict[str, Any] | None, artifacts: Path) -> str:
+    """The failed step, its error and what each page showed (its ``failure-*.json``: the
+    last console errors, the player's state), in short lines: a CI log keeps the tail of a
+    failure's output and folds long lines."""
+    if report is None:
+        return "no report from the script"
+    if report.get("ok") is True:
+        return ""
+    lines = [f"failed step: {report.get('step')}", f"error: {report.get('error')}"]
+    for path in sorted(artifacts.glob("failure-*.json")):
+        try:
+            page = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            lines.append(f"{path.name}: unreadable ({exc})")
+            continue
+        errors = [str(e) for e in page.get("errors", [])]
+        errors += [str(e.get("text")) for e in page.get("console", [])
+                   if e.get("level") in ("error", "warn")]
+        lines.append(f"{path.stem}: state {json.dumps(page.get('state'))}")
+        lines += [f"{path.stem}: console {text[:300]}" for text in errors[-6:]]
+    return "\n".join(textwrap.fill(line, 200, subsequent_indent="    ") for line in lines)
 
 
 MINIBROWSER = Path("/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser")

@@ -27,6 +27,7 @@ from tests.interop.player_e2e_testing import (
     RESULTS,
     drive,
     e2e_peers,
+    failure_summary,
     require_engine,
 )
 from tests.interop.websocket_blocker_testing import WebSocketBlocker
@@ -124,7 +125,8 @@ def run_journey(engine: str, results: str, *extra: str) -> Journey:
             publisher.kill()
             publisher.wait()
         output = (f"stdout:\n{run.out[-4000:]}\nstderr:\n{run.errors[-4000:]}\n"
-                  f"mediad:\n{daemon.logs[-4000:]}\nartifacts in {out}")
+                  f"mediad:\n{daemon.logs[-4000:]}\nartifacts in {out}\n"
+                  f"{failure_summary(run.report, out)}")
         assert run.returncode == 0, f"the journey failed in {engine} ({run.returncode})\n{output}"
         report = run.report
         assert report is not None and report.get("ok") is True, output
