@@ -41,7 +41,7 @@ from mediad.sd_notify import notify, reloading
 from mediad.store import Store
 from mediad.stream_pipelines import StreamPipelines, track_check
 from mediad.streams import StreamRegistry
-from mediad.thumbnails import Thumbnails, setup_thumbnails
+from mediad.thumbnails import Thumbnails, has_picture, setup_thumbnails
 from mediad.tls import ServerTls
 from mediad.urls import Ports
 
@@ -121,8 +121,10 @@ class Daemon:
                        recording=recorder.health,
                        quality=lambda stream_id: quality_message(quality, stream_id))
         add_service(app, HOUSEKEEPING, Housekeeping(self.store, Retention.from_config(config)))
+        pipelines = self.pipelines
         setup_api(app, ApiContext(config, self.store, self.registry, tokens, app[VIEWERS],
-                                  app[RECORDER], ports=lambda: self.ports))
+                                  app[RECORDER], ports=lambda: self.ports,
+                                  pictures=lambda stream_id: has_picture(pipelines, stream_id)))
         limits = HttpConnectionLimits(
             _limit_settings(config, descriptors.soft), self._request_handler)
         app.middlewares.insert(0, limits_middleware(limits))

@@ -245,6 +245,13 @@ def video_rendition(pipeline: StreamPipeline) -> tuple[str, MediaPlaylist] | Non
     return None if tallest is None else (tallest[1], renditions[tallest[1]].playlist)
 
 
+def has_picture(pipelines: StreamPipelines, stream_id: str) -> bool:
+    """Whether ``GET /thumbs/{stream}.jpg`` has a picture to give: the stream is packaged
+    and a complete segment opens with a keyframe (in its first seconds it has none yet)."""
+    pipeline = pipelines.get(stream_id)
+    return pipeline is not None and not pipeline.ended and newest_keyframe(pipeline) is not None
+
+
 def newest_keyframe(pipeline: StreamPipeline) -> KeyframeSource | None:
     """The first part of the newest complete segment of the thumbnails' rendition."""
     found = video_rendition(pipeline)

@@ -33,6 +33,8 @@ class ApiContext:
     """Settings changes go out as durable real-time messages."""
     ports: Callable[[], Ports]
     """The bound ports, known once every listener is up (ingest URLs are built from them)."""
+    pictures: Callable[[str], bool]
+    """Whether a stream's live thumbnail has a picture yet (``thumbnails.has_picture``)."""
     clock: Callable[[], float] = time.monotonic
     writes: RateLimiter = field(init=False)
     metrics: RateLimiter = field(init=False)

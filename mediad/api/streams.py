@@ -36,13 +36,15 @@ def setup_streams(app: web.Application) -> None:
 async def stream_cards(api: ApiContext, streams: list[Stream]) -> list[dict[str, object]]:
     """Discovery cards, their creators read in one query."""
     owners = await api.store.users.get_many({s.owner_id for s in streams})
-    return [stream_card(s, owners.get(s.owner_id), api.viewers.total(s.id)) for s in streams]
+    return [stream_card(s, owners.get(s.owner_id), api.viewers.total(s.id), api.pictures(s.id))
+            for s in streams]
 
 
 async def _detail(api: ApiContext, stream: Stream) -> dict[str, object]:
     owner = await api.store.users.get(stream.owner_id)
     viewers = api.viewers.total(stream.id)
-    return stream_detail(stream, owner, viewers, api.config, api.ports())
+    return stream_detail(stream, owner, viewers, api.pictures(stream.id), api.config,
+                         api.ports())
 
 
 async def discover(request: web.Request) -> web.Response:

@@ -35,8 +35,9 @@ def user_view(user: User) -> dict[str, Any]:
             "role": user.role, "createdAt": iso_utc(user.created_at)}
 
 
-def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, Any]:
-    """What discovery shows of a stream, to anyone."""
+def stream_card(stream: Stream, owner: User | None, viewers: int, picture: bool
+                ) -> dict[str, Any]:
+    """What discovery shows of a stream, to anyone; ``picture``: its live thumbnail has one."""
     return {
         "id": stream.id,
         "title": stream.title,
@@ -48,13 +49,15 @@ def stream_card(stream: Stream, owner: User | None, viewers: int) -> dict[str, A
         "startAt": _iso(stream.start_at),
         "endedAt": _iso(stream.ended_at),
         "ageRestricted": stream.age_restricted,
-        "thumbnailUrl": thumbnail_url(stream),
+        "thumbnailUrl": thumbnail_url(stream, picture),
     }
 
 
-def thumbnail_url(stream: Stream) -> str | None:
-    """The live poster, made from the latest keyframe: only while there is a picture."""
-    return f"/thumbs/{stream.id}.jpg" if stream.state in ON_AIR else None
+def thumbnail_url(stream: Stream, picture: bool) -> str | None:
+    """The live poster, made from the latest keyframe: only while there is a picture (a page
+    that loads one before the first segment is complete shows a broken image, and its
+    browser logs the 404)."""
+    return f"/thumbs/{stream.id}.jpg" if stream.state in ON_AIR and picture else None
 
 
 def public_settings(stream: Stream) -> dict[str, Any]:
@@ -101,10 +104,10 @@ def recording_view(recording: Recording) -> dict[str, Any]:
     }
 
 
-def stream_detail(stream: Stream, owner: User | None, viewers: int, config: Config,
-                  ports: Ports) -> dict[str, Any]:
+def stream_detail(stream: Stream, owner: User | None, viewers: int, picture: bool,
+                  config: Config, ports: Ports) -> dict[str, Any]:
     """``whepUrl`` only where the daemon serves WHEP: the player offers Real-time with it."""
-    detail = {**stream_card(stream, owner, viewers), **public_settings(stream),
+    detail = {**stream_card(stream, owner, viewers, picture), **public_settings(stream),
               "createdAt": iso_utc(stream.created_at), "updatedAt": iso_utc(stream.updated_at),
               "hlsUrl": hls_url(config, ports, stream.id),
               "playerUrl": player_url(config, ports, stream.id),

@@ -38,6 +38,7 @@ from mediad.store.streams import Stream
 from mediad.store.users import Role, User
 from mediad.stream_pipelines import StreamPipelines
 from mediad.streams import StreamRegistry
+from mediad.thumbnails import has_picture
 from mediad.urls import Ports
 
 ACCOUNTS: dict[str, tuple[str, Role]] = {
@@ -123,7 +124,8 @@ async def make_api_env(tmp_path: Path, *, auth: AuthConfig | None = None,
     setup_quality(app, live_in(pipelines))
     setup_realtime(app, tokens)
     setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
-                              ports=lambda: PORTS))
+                              ports=lambda: PORTS,
+                              pictures=lambda stream_id: has_picture(pipelines, stream_id)))
     client = TestClient(TestServer(app), cookie_jar=DummyCookieJar())
     await client.start_server()
     return ApiEnv(client, store, registry, tokens, config, users, streams[0],

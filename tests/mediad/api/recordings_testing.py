@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from ingest.media import Frame
 from mediad.clock import now_ms
+from mediad.publisher import Publisher
 from mediad.recording.layout import MANIFEST
 from mediad.recording.model import Recording, RecordingKind, RecordingState
 from mediad.recording.recovery import load_recording
@@ -62,6 +63,13 @@ async def on_air(env: ApiEnv, stream_id: str, *, seconds: int = 4) -> StreamPipe
     in the DVR window)."""
     session, _ = await publish(env, stream_id)
     await env.registry.go_live(stream_id)
+    return await package(env, session, stream_id, seconds=seconds)
+
+
+async def package(env: ApiEnv, session: Publisher, stream_id: str, *, seconds: int
+                  ) -> StreamPipeline:
+    """``seconds`` of a real publish through ``session``, packaged (whole segments of it in
+    the DVR window)."""
     source = encoded(320, 240, seconds)
     loop = asyncio.get_running_loop()
     session.announce_track(source.video)

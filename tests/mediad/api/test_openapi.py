@@ -48,7 +48,7 @@ async def _routes() -> set[tuple[str, str]]:
         app = create_app(config, store, registry)
         setup_realtime(app, tokens)
         setup_api(app, ApiContext(config, store, registry, tokens, app[VIEWERS], app[RECORDER],
-                                  ports=lambda: Ports(1, 2, 3)))
+                                  ports=lambda: Ports(1, 2, 3), pictures=lambda _: False))
         setup_webrtc(app, config, store, registry,
                      StreamPipelines(config.hls, registry, store, transcode=config.transcode))
         return {(route.method, route.resource.canonical) for route in app.router.routes()

@@ -34,7 +34,7 @@ def test_the_urls_use_the_public_host_and_http_port(host: str, shown: str) -> No
 
 def test_with_webrtc_on_the_detail_keys_and_revealed_key_carry_them() -> None:
     config = _config(enabled=True)
-    assert stream_detail(STREAM, None, 0, config, PORTS)["whepUrl"] == (
+    assert stream_detail(STREAM, None, 0, False, config, PORTS)["whepUrl"] == (
         "http://media.example:8443/whep/ab12cd34ef56")
     assert keys_view(STREAM, {"primary": KEY}, config, PORTS)["whipUrl"] == (
         "http://media.example:8443/whip/ab12cd34ef56")
@@ -45,7 +45,7 @@ def test_with_webrtc_on_the_detail_keys_and_revealed_key_carry_them() -> None:
 
 def test_with_webrtc_off_no_url_points_at_a_route_that_is_not_served() -> None:
     config = _config(enabled=False)
-    detail = stream_detail(STREAM, None, 0, config, PORTS)
+    detail = stream_detail(STREAM, None, 0, False, config, PORTS)
     assert "whepUrl" not in detail and detail["hlsUrl"].endswith("/index.m3u8")
     assert "whipUrl" not in keys_view(STREAM, {"primary": KEY}, config, PORTS)
     revealed = revealed_key(STREAM, KEY, config, PORTS)
