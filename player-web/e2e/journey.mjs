@@ -155,6 +155,18 @@ try {
   });
 
   await step('b: the player plays muted by itself, on the path this engine takes', viewer, async () => {
+    // What the element did to its sound, for a failure report (WebKitGTK unmutes it by itself).
+    await viewer.evaluate(() => {
+      const video = document.querySelector('[data-testid=live-player] video');
+      const record = /** @type {{e2eMedia?: unknown[]}} */ (window);
+      if (!video || record.e2eMedia) return;
+      const seen = /** @type {unknown[]} */ ([]);
+      record.e2eMedia = seen;
+      for (const type of ['volumechange', 'play', 'pause', 'playing']) {
+        video.addEventListener(type, () => seen.push([Math.round(performance.now()), type,
+          /** @type {HTMLVideoElement} */ (video).muted]));
+      }
+    });
     await viewer.waitFor('the player never reached data-status="playing" with its data-ttff-ms', () => {
       const player = document.querySelector('[data-testid=live-player]');
       return player?.getAttribute('data-status') === 'playing' && player.hasAttribute('data-ttff-ms');
@@ -164,8 +176,17 @@ try {
     if (!Number.isFinite(ttffMs) || ttffMs <= 0) throw new Error(`data-ttff-ms is not a positive number: ${JSON.stringify(state.player)}`);
     const ran = state.player?.['data-engine'];
     if (ran !== expectedPath) throw new Error(`the player chose ${ran}, not ${expectedPath}, in this ${browser.version}`);
-    // No gesture yet: the browser let it play only because it is muted.
-    if (!state.video?.muted || state.video.paused) throw new Error(`before any click the video is ${JSON.stringify(state.video)}`);
+    // No gesture yet: the browser lets it play only because it is muted. WebKitGTK unmutes
+    // the element by itself and the app mutes it again on the event: a starved page may
+    // be caught in between, so it gets a moment to settle.
+    await viewer.waitFor('before any click the video did not settle muted and playing', () => {
+      const video = /** @type {HTMLVideoElement} */ (document.querySelector('[data-testid=live-player] video'));
+      return video.muted && !video.paused;
+    }, [], 3000).catch(async (error) => {
+      const events = await viewer.evaluate(() => /** @type {{e2eMedia?: unknown[]}} */ (window).e2eMedia ?? null);
+      const video = (await playerState(viewer)).video;
+      throw new Error(`${error.message}: the video is ${JSON.stringify(video)}; its events [ms, type, muted]: ${JSON.stringify(events)}`);
+    });
     codecs = await viewer.evaluate(async (id) => {
       const detail = await (await fetch(`/api/streams/${encodeURIComponent(id)}`)).json();
       // The page's own origin (the playlist may be named on another, the media origin's).

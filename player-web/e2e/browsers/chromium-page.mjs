@@ -14,7 +14,12 @@ export async function launch() {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
       const page = await context.newPage();
       page.setDefaultTimeout(15_000);
-      page.on('console', (message) => owner.console.push({ level: message.type(), text: message.text() }));
+      // A failed load's message names no URL; its location is the resource.
+      page.on('console', (message) => {
+        const text = message.text();
+        const failedLoad = text.startsWith('Failed to load resource') && message.location().url;
+        owner.console.push({ level: message.type(), text: failedLoad ? `${text}: ${failedLoad}` : text });
+      });
       page.on('request', (request) => countCmcd(owner, request.url(), request.headers()));
       page.on('pageerror', (error) => owner.errors.push(error.message));
       return {

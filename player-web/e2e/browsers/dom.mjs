@@ -73,7 +73,7 @@ export function playerState(/** @type {E2EPage} */ page) {
       player: player ? Object.fromEntries([...player.attributes].filter((a) => a.name.startsWith('data-'))
         .map((a) => [a.name, a.value])) : null,
       video: video ? {
-        currentSrc: video.currentSrc, currentTime: video.currentTime, paused: video.paused,
+        currentSrc: video.currentSrc, currentTime: video.currentTime, paused: video.paused, seeking: video.seeking,
         muted: video.muted, readyState: video.readyState, networkState: video.networkState,
         error: video.error ? { code: video.error.code, message: video.error.message } : null,
         buffered: ranges(video.buffered), seekable: ranges(video.seekable),
