@@ -9,6 +9,7 @@ import { RecoveryPolicy } from "../recovery";
 import { cmcdSettings } from "./cmcd";
 import type { Engine, PlaybackEngine, Rendition, StartEngine } from "./engine";
 import { LevelWatch } from "./levelWatch";
+import { StuckPlaybackWatch } from "./stuckPlayback";
 import { menuOf, renditionName, variantLabel, type VariantInfo } from "./variants";
 
 /** What the menu and the watch read of an hls.js level. */
@@ -26,6 +27,8 @@ export function renditionsOf(levels: readonly Level[]): Rendition[] {
 }
 
 const loadHlsJs = () => import("hls.js");
+/** How often the playhead is checked for a stop with its picture buffered (stuckPlayback.ts). */
+const STUCK_CHECK_MS = 500;
 
 const LIVE_CONFIG = {
   lowLatencyMode: true,
@@ -71,9 +74,12 @@ const start: StartEngine = async (element, source, events, signal) => {
     new URL(source.hlsUrl, window.location.href).href,
     tellRenditions,
   );
+  const stuck = new StuckPlaybackWatch(element);
+  const stuckTimer = setInterval(() => stuck.check(), STUCK_CHECK_MS);
   const stop = () => {
     if (retry) clearTimeout(retry);
     retry = null;
+    clearInterval(stuckTimer);
     watch.stop();
     hls?.destroy();
     hls = null;
