@@ -12,6 +12,7 @@ Screenshots of every step land in ``test-results/<engine>/`` (CI artifacts)."""
 from __future__ import annotations
 
 import threading
+import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -90,6 +91,30 @@ class QualityWatch:
                 f"{self.scrapes[-3:]}, errors: {self.errors[-3:]}")
 
 
+def wait_for_segments(daemon: DaemonProcess, stream_id: str, count: int,
+                      timeout: float = 20.0) -> None:
+    """Until the stream's first media playlist lists ``count`` complete segments. A viewer
+    that joins in a stream's first second in WebKitGTK has been seen stuck there: on its own
+    HLS at 0.23 s with nothing buffered, and over MSE at readyState 1 with 30 s buffered
+    (the player's StuckPlaybackWatch seeks on from the latter). The journeys join a stream
+    that has been on air a few seconds, as viewers mostly do."""
+    base = f"{daemon.base_url}/hls/{stream_id}/"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(base + "index.m3u8", timeout=5) as response:
+                variant = next(line for line in response.read().decode().splitlines()
+                               if line and not line.startswith("#"))
+            with urllib.request.urlopen(urllib.parse.urljoin(base, variant), timeout=5) as response:
+                if response.read().decode().count("#EXTINF:") >= count:
+                    return
+        except (OSError, StopIteration):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the stream had no {count} complete segments within {timeout} s")
+        time.sleep(0.2)
+
+
 @dataclass
 class Journey:
     report: dict[str, Any]
@@ -112,6 +137,7 @@ def run_journey(engine: str, results: str, *extra: str) -> Journey:
         quality = QualityWatch(daemon, banner.stream_id)
         try:
             daemon.wait_for_log("publisher attached", timeout=20)
+            wait_for_segments(daemon, banner.stream_id, 3)
             # name=value: a generated password may start with "-", which node's parseArgs
             # would take for an option.
             run = drive(node, JOURNEY, [
