@@ -12,7 +12,6 @@ Screenshots of every step land in ``test-results/<engine>/`` (CI artifacts)."""
 from __future__ import annotations
 
 import threading
-import time
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from mediad.testing import DaemonProcess
+from tests.interop.hls_viewer_testing import wait_listing, wait_media
 from tests.interop.live_publisher_testing import publish
 from tests.interop.player_e2e_testing import (
     PLAYER_WEB,
@@ -92,27 +92,18 @@ class QualityWatch:
 
 
 def wait_for_segments(daemon: DaemonProcess, stream_id: str, count: int,
-                      timeout: float = 20.0) -> None:
+                      within: float = 20.0) -> None:
     """Until the stream's first media playlist lists ``count`` complete segments. A viewer
     that joins in a stream's first second in WebKitGTK has been seen stuck there: on its own
     HLS at 0.23 s with nothing buffered, and over MSE at readyState 1 with 30 s buffered
     (the player's StuckPlaybackWatch seeks on from the latter). The journeys join a stream
     that has been on air a few seconds, as viewers mostly do."""
-    base = f"{daemon.base_url}/hls/{stream_id}/"
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(base + "index.m3u8", timeout=5) as response:
-                variant = next(line for line in response.read().decode().splitlines()
-                               if line and not line.startswith("#"))
-            with urllib.request.urlopen(urllib.parse.urljoin(base, variant), timeout=5) as response:
-                if response.read().decode().count("#EXTINF:") >= count:
-                    return
-        except (OSError, StopIteration):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the stream had no {count} complete segments within {timeout} s")
-        time.sleep(0.2)
+    found = wait_listing(f"{daemon.base_url}/hls/{stream_id}/index.m3u8",
+                         lambda listing: bool(listing.variants), "the multivariant playlist",
+                         within)
+    url = next(iter(found.media_urls().values()))
+    wait_media(url, lambda playlist: len(playlist.complete) >= count,
+               f"{count} complete segments in {url}", within)
 
 
 @dataclass
